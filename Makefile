@@ -1,0 +1,108 @@
+# dsah: build, test, bench, pipeline.
+#
+#   make                build bin/dsah-* (CPU; CUDA parts when found, see below)
+#   make test           unit and pipeline tests under prove (TAP)
+#   make bench          the measured figures (long; never part of make test)
+#   make pipeline       run pipelines/$(DATASET).yaml (default fashion-mnist)
+#
+# Options: CUDA=auto|0|1 (default auto), BUILD=dir, BIN=dir, DATASET=name.
+
+SHELL := /bin/bash
+BUILD ?= build
+BIN ?= bin
+DATASET ?= fashion-mnist
+CUDA ?= auto
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+OPT ?= -O3 -march=native
+CFLAGS ?= $(OPT) -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fno-math-errno
+PKGS := yaml-0.1 libarchive libpng
+# Recursively expanded on purpose: evaluated when a recipe runs, i.e. after
+# the deps step has installed pkg-config and the -dev packages.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DEP_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg -llapacke -lopenblas -lm -lpthread
+ALL_CFLAGS = $(CFLAGS) -Icommon -Ikernels $(DEP_CFLAGS) -MMD -MP
+
+# ---- CUDA detection -----------------------------------------------------------
+ifeq ($(filter $(CUDA),auto 0 1),)
+$(error CUDA=$(CUDA) is not valid: use CUDA=auto, CUDA=0 or CUDA=1)
+endif
+NVCC := $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDNN_H := $(firstword $(wildcard /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h $(CUDNN_HOME)/include/cudnn.h))
+GPU_NAME := $(shell nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n1)
+CU_SRCS := $(wildcard kernels/*.cu)
+ifeq ($(CUDA),0)
+USE_CUDA := 0
+else ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc was not found (PATH or /usr/local/cuda/bin))
+endif
+USE_CUDA := 1
+else
+USE_CUDA := $(if $(and $(NVCC),$(CU_SRCS)),1,0)
+endif
+ifeq ($(MAKELEVEL),0)
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),all)),)
+$(info dsah: nvcc: $(or $(NVCC),not found); cuDNN: $(or $(CUDNN_H),not found); GPU: $(or $(GPU_NAME),none); CUDA sources: $(words $(CU_SRCS)); building with CUDA=$(USE_CUDA))
+endif
+endif
+
+# ---- sources ------------------------------------------------------------------
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
+STAGE_SRCS := $(wildcard stages/*.c)
+STAGES := $(STAGE_SRCS:stages/%.c=$(BIN)/dsah-%)
+TEST_SRCS := $(wildcard tests/t_*.c)
+TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_SCRIPTS := $(wildcard tests/t_*.t)
+LIB := $(BUILD)/libdsah.a
+DEPS_STAMP := $(BUILD)/.deps-build
+
+.PHONY: all test bench pipeline clean help deps
+all: $(STAGES)
+
+help:
+	@sed -n '1,12p' Makefile
+
+$(DEPS_STAMP): common/deps.sh
+	@mkdir -p $(@D)
+	@common/deps.sh build
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/dsah-%: $(BUILD)/stages/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
+
+# ---- tests --------------------------------------------------------------------
+# C tests (tests/t_*.c) and shell tests (tests/t_*.t) print TAP; prove runs
+# them all and fails on any failure. Shell tests find the binaries in $DSAH_BIN.
+test: $(STAGES) $(TESTS)
+	@common/deps.sh test
+	DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) prove -j2 --timer $(TESTS) $(TEST_SCRIPTS)
+
+# ---- benchmarks ---------------------------------------------------------------
+# tests/bench/*.sh each print their figures; results are collected in
+# $(BUILD)/bench.log.
+BENCH_SCRIPTS := $(sort $(wildcard tests/bench/*.sh))
+bench: $(STAGES) $(TESTS)
+	@common/deps.sh bench
+	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BUILD)/bench.log
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+-include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)

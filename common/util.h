@@ -1,0 +1,105 @@
+/* util.h: errors, checked allocation, atomic output files, progress, timing.
+ *
+ * Every executable sets dsah_prog (e.g. "dsah-eval") first thing in main.
+ * User-facing failures go through die(): one line
+ *     dsah-<stage>: error: <what and where>
+ * then exit(1). Internal failures of library calls go through the CHECK
+ * macros, which name file, line and the failing expression.
+ *
+ * Output files are written to "<path>.tmp.<pid>" and renamed on commit; every
+ * pending temporary is unlinked by an atexit hook and on SIGINT/SIGTERM, so a
+ * failed stage never leaves a file that Make would take as done. */
+#ifndef DSAH_UTIL_H
+#define DSAH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+extern const char *dsah_prog;
+
+/* Set the program name, install the cleanup hooks. Call first in main. */
+void dsah_init(const char *prog);
+
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+/* die() with a second line "hint: ..." */
+__attribute__((noreturn, format(printf, 2, 3))) void die_hint(const char *hint, const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
+/* Informational line on stderr, prefixed with the program name; silenced by
+ * dsah_quiet = 1. */
+extern int dsah_quiet;
+__attribute__((format(printf, 1, 2))) void info(const char *fmt, ...);
+
+__attribute__((noreturn)) void dsah_check_failed(const char *file, int line, const char *expr, const char *why);
+
+/* CHECK(expr): expr must be true; on failure prints file:line, expr and errno. */
+#define CHECK(expr) \
+    do { if (!(expr)) dsah_check_failed(__FILE__, __LINE__, #expr, NULL); } while (0)
+/* CHECK_ERRNO(expr): expr must be 0 (POSIX style return). */
+#define CHECK_ZERO(expr) \
+    do { if ((expr) != 0) dsah_check_failed(__FILE__, __LINE__, #expr, NULL); } while (0)
+
+void *xmalloc_(size_t n, const char *file, int line, const char *expr);
+void *xcalloc_(size_t n, size_t sz, const char *file, int line, const char *expr);
+void *xrealloc_(void *p, size_t n, const char *file, int line, const char *expr);
+/* 64-byte aligned allocation, freed with free(). */
+void *xaligned_(size_t n, const char *file, int line, const char *expr);
+char *xstrdup_(const char *s, const char *file, int line);
+#define xmalloc(n) xmalloc_((n), __FILE__, __LINE__, #n)
+#define xcalloc(n, sz) xcalloc_((n), (sz), __FILE__, __LINE__, #n)
+#define xrealloc(p, n) xrealloc_((p), (n), __FILE__, __LINE__, #n)
+#define xaligned(n) xaligned_((n), __FILE__, __LINE__, #n)
+#define xstrdup(s) xstrdup_((s), __FILE__, __LINE__)
+
+/* ---- atomic output files ------------------------------------------------ */
+typedef struct atomic_file {
+    char *path;     /* final path */
+    char *tmp;      /* path.tmp.<pid> */
+    FILE *fp;
+    int slot;       /* index in the pending table */
+} atomic_file;
+
+/* Open path.tmp.<pid> for writing ("wb"); dies with the path on failure.
+ * Creates missing parent directories. */
+atomic_file *af_open(const char *path);
+/* fflush, fsync, fclose, rename to the final path. Dies on any failure
+ * (after removing the temporary). Frees af. */
+void af_commit(atomic_file *af);
+/* Remove the temporary without committing. Frees af. */
+void af_abort(atomic_file *af);
+/* Write n bytes or die naming the file. */
+void af_write(atomic_file *af, const void *buf, size_t n);
+
+/* mkdir -p; dies on failure. */
+void mkdir_p(const char *dir);
+/* Directory part of path into buf ("." when none). */
+void path_dirname(const char *path, char *buf, size_t n);
+/* Join dir and name into a fresh string. */
+char *path_join(const char *dir, const char *name);
+int file_exists(const char *path);
+
+/* ---- timing and progress ------------------------------------------------ */
+double now_sec(void);   /* monotonic seconds */
+
+/* Progress on stderr: a bar when stderr is a terminal, otherwise a line every
+ * few seconds. Silent when dsah_quiet. */
+typedef struct progress {
+    const char *label;
+    int64_t total;
+    double t0, last;
+    int tty;
+} progress;
+void progress_begin(progress *p, const char *label, int64_t total);
+void progress_update(progress *p, int64_t done);
+void progress_end(progress *p);
+
+/* ---- small parsing helpers --------------------------------------------- */
+/* Strict parsers: the whole string must be a number in range; die naming the
+ * flag otherwise. */
+long long parse_ll(const char *flag, const char *s, long long lo, long long hi);
+double parse_double(const char *flag, const char *s);
+/* Comma-separated list of positive integers where "all" maps to all_value
+ * (e.g. -1). Returns count, values in *out (xmalloc'ed). */
+int parse_int_list(const char *flag, const char *s, long long all_value, long long **out);
+
+#endif
