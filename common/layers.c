@@ -2,6 +2,7 @@
  * gradients overwritten, no allocation). Written once over `real`: the unit
  * test compiles a double copy (DSAH_REAL_DOUBLE) for tight gradient checks. */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "nn.h"
@@ -13,11 +14,34 @@
 #define GEMM cblas_sgemm
 #endif
 
-/* Row-major C [M,N] = alpha op(A) op(B) + beta C. */
+/* Row-major C [M,N] = op(A) op(B) + beta C.
+ * Threading: OpenBLAS runs single-threaded (nn_set_threads) and the OpenMP
+ * threads split the N columns of C into contiguous blocks (multiples of 16),
+ * one sgemm call each. One thread pool for everything: OpenBLAS's own
+ * threads spinning against OpenMP's cost 3x on a 2-core machine. Each element
+ * of C is computed by one call, in the same order for a fixed thread count. */
 static void gemm(int ta, int tb, int M, int N, int K, const real *A, int lda, const real *Bm, int ldb,
                  real beta, real *C, int ldc) {
-    GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
-         (real)1, A, lda, Bm, ldb, beta, C, ldc);
+    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const int64_t work = (int64_t)M * N * K;
+    if (nt == 1 || N < 32 || work < (1 << 18)) {
+        GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, (real)1, A,
+             lda, Bm, ldb, beta, C, ldc);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        int blk = (N + T - 1) / T;
+        blk = (blk + 15) / 16 * 16;
+        const int j0 = t * blk, j1 = j0 + blk < N ? j0 + blk : N;
+        if (j0 < j1) {
+            /* columns j0..j1 of op(B): NoTrans B [K,N] -> B + j0; Trans B [N,K] -> B + j0*ldb */
+            const real *Bj = tb ? Bm + (int64_t)j0 * ldb : Bm + j0;
+            GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, j1 - j0, K,
+                 (real)1, A, lda, Bj, ldb, beta, C + j0, ldc);
+        }
+    }
 }
 
 /* ---- 3x3 convolution ------------------------------------------------------ */
