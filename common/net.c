@@ -72,8 +72,8 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
         char *rest;
         if (!strncmp(tok, "conv3-", 6)) {
             long k = strtol(tok + 6, &rest, 10);
-            if (*rest || k < 1 || k > 65536) { free(list); return fail(err, errlen, "arch: bad layer '%s' (conv3-K with K >= 1)", tok); }
-            if (flat) { free(list); return fail(err, errlen, "arch: '%s' after an fc layer: convolutions must come first", tok); }
+            if (*rest || k < 1 || k > 65536) { fail(err, errlen, "arch: bad layer '%s' (conv3-K with K >= 1)", tok); free(list); return -1; }
+            if (flat) { fail(err, errlen, "arch: '%s' after an fc layer: convolutions must come first", tok); free(list); return -1; }
             nn_layer *l = push(n, &cap, NL_CONV);
             l->C = C; l->H = H; l->W = W; l->K = (int)k; l->OH = H; l->OW = W;
             snprintf(prefix, sizeof prefix, "features.%d", fi);
@@ -84,15 +84,15 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
             l->C = l->K = C; l->H = l->OH = H; l->W = l->OW = W;
             fi++;
         } else if (!strcmp(tok, "pool")) {
-            if (flat) { free(list); return fail(err, errlen, "arch: 'pool' after an fc layer"); }
-            if (H < 2 || W < 2) { free(list); return fail(err, errlen, "arch: 'pool' on a %dx%d map (input %d is too small for this arch)", H, W, input); }
+            if (flat) { fail(err, errlen, "arch: 'pool' after an fc layer"); free(list); return -1; }
+            if (H < 2 || W < 2) { fail(err, errlen, "arch: 'pool' on a %dx%d map (input %d is too small for this arch)", H, W, input); free(list); return -1; }
             nn_layer *l = push(n, &cap, NL_POOL);
             l->C = l->K = C; l->H = H; l->W = W; l->OH = H / 2; l->OW = W / 2;
             H /= 2; W /= 2;
             fi++;
         } else if (!strncmp(tok, "fc-", 3)) {
             long k = strtol(tok + 3, &rest, 10);
-            if (*rest || k < 1 || k > (1L << 24)) { free(list); return fail(err, errlen, "arch: bad layer '%s' (fc-N with N >= 1)", tok); }
+            if (*rest || k < 1 || k > (1L << 24)) { fail(err, errlen, "arch: bad layer '%s' (fc-N with N >= 1)", tok); free(list); return -1; }
             int in = C * H * W;
             flat = 1;
             nn_layer *l = push(n, &cap, NL_FC);
@@ -106,14 +106,15 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
             ci++;
         } else if (!strncmp(tok, "dropout-", 8)) {
             double p = strtod(tok + 8, &rest);
-            if (*rest || !(p >= 0 && p < 1)) { free(list); return fail(err, errlen, "arch: bad layer '%s' (dropout-P with 0 <= P < 1)", tok); }
+            if (*rest || !(p >= 0 && p < 1)) { fail(err, errlen, "arch: bad layer '%s' (dropout-P with 0 <= P < 1)", tok); free(list); return -1; }
             nn_layer *l = push(n, &cap, NL_DROPOUT);
             l->C = l->K = C; l->H = l->OH = H; l->W = l->OW = W;
             l->p = (float)p;
             if (flat) ci++; else fi++;
         } else {
+            fail(err, errlen, "arch: unknown layer '%s' (conv3-K, pool, fc-N, dropout-P, or the preset vgg19)", tok);
             free(list);
-            return fail(err, errlen, "arch: unknown layer '%s' (conv3-K, pool, fc-N, dropout-P, or the preset vgg19)", tok);
+            return -1;
         }
     }
     free(list);
