@@ -106,3 +106,69 @@ clean:
 	rm -rf $(BUILD) $(BIN)
 
 -include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+
+# ==== pipelines: plan, stage, sweep, table, fetch =============================
+# (section owned by the pipeline work; see pipelines/README.md)
+#   make pipeline [DATASET=name | PIPELINE=path.yaml] [SET="key=value ..."]
+#   make stage STAGE=graph|train|...|<stage id>|<artifact path>
+#   make sweep [GAMMA="..."] [TAU="..."] [BITS="..."] [JOBS=N] [SSHLOGINFILE=file]
+#   make table, make fetch, make fetch-vgg19, make smoke-data
+WORK ?= work
+PIPELINE ?= pipelines/$(DATASET).yaml
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+SSHLOGINFILE ?=
+GAMMA ?=
+TAU ?=
+BITS ?=
+STAGE ?=
+SET ?=
+VGG19_URL ?= https://huggingface.co/timm/vgg19.tv_in1k/resolve/main/model.safetensors
+VGG19_WEIGHTS ?= weights/vgg19.tv_in1k.safetensors
+SMOKE_DATA ?= $(WORK)/smoke-data
+# where the plan's rules find the stage binaries (tests point it elsewhere)
+STAGE_BIN ?= $(BIN)
+# Values reach the shell through the environment, never pasted into a
+# command line, so no value given here can run anything.
+export DSAH_PIPELINE := $(PIPELINE)
+export DSAH_WORK := $(WORK)
+export DSAH_BINDIR := $(BIN)
+export DSAH_STAGE_BIN := $(STAGE_BIN)
+export DSAH_GAMMA := $(GAMMA)
+export DSAH_TAU := $(TAU)
+export DSAH_BITS := $(BITS)
+export DSAH_SET := $(SET)
+export DSAH_STAGE := $(STAGE)
+export DSAH_JOBS := $(JOBS)
+export DSAH_SSHLOGINFILE := $(SSHLOGINFILE)
+export DSAH_VGG19_URL := $(VGG19_URL)
+export DSAH_VGG19_WEIGHTS := $(VGG19_WEIGHTS)
+# 'make -n' runs the planner (a line naming $(MAKE)) and shows the stages;
+# the summary and plots are skipped then.
+DRY := $(findstring n,$(firstword -$(MAKEFLAGS)))
+PLAN_CMD := pipelines/plan.sh
+.PHONY: stage sweep table fetch fetch-vgg19 smoke-data
+ifeq ($(DATASET),smoke)
+pipeline stage sweep table: smoke-data
+endif
+pipeline: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" all $(if $(DRY),,&& pipelines/summary.sh "$$d")
+stage: $(STAGES)
+	@test -n "$$DSAH_STAGE" || { echo 'make stage: give STAGE=<stage name, stage id or artifact path>' >&2; exit 2; }
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" "stage-$$DSAH_STAGE"
+sweep: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(if $(DRY),$(MAKE) --no-print-directory -f "$$d/plan.mk" sweep,MAKE='$(MAKE)' pipelines/sweep.sh "$$d")
+table: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" table $(if $(DRY),,&& pipelines/table.sh "$$d")
+fetch: $(BIN)/dsah-plan
+	@pipelines/fetch.sh
+fetch-vgg19:
+	@pipelines/fetch.sh vgg19
+smoke-data: $(BUILD)/tests/gen_smoke
+	@test -e $(SMOKE_DATA)/train-images-idx3-ubyte.gz || $(BUILD)/tests/gen_smoke $(SMOKE_DATA)
+$(BUILD)/tests/gen_smoke: $(BUILD)/tests/gen_smoke.o $(LIB)
+	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -lz -o $@
+test: $(BUILD)/tests/gen_smoke
+# ==== end of the pipelines section ============================================
