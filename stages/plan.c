@@ -412,6 +412,7 @@ static void usage(FILE *fp) {
             "                    that is not built are left out of the default goal\n"
             "  --out FILE        the Make fragment (default <run dir>/plan.mk)\n"
             "  --keys            list the keys; --keys-markdown: the README table\n"
+            "  --print KEY       print the value of KEY (after --set and defaults) and exit\n"
             "  -q, --quiet       do not print the defaults in use\n"
             "  --help            this text\n"
             "Prints the run directory on stdout.\n");
@@ -421,19 +422,22 @@ int main(int argc, char **argv) {
     dsah_init("dsah-plan");
     const char *config = NULL, *work = "work", *out = NULL;
     const char **sets = xmalloc(sizeof(char *) * (size_t)(argc + 1));
-    int nsets = 0;
+    int nsets = 0, nprint = 0;
+    const char **prints = xmalloc(sizeof(char *) * (size_t)(argc + 1));
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
         {"work", required_argument, 0, 'w'},   {"bin", required_argument, 0, 'b'},
         {"out", required_argument, 0, 'o'},    {"keys-markdown", no_argument, 0, 'K'},
         {"keys", no_argument, 0, 'k'},         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {"threads", required_argument, 0, 't'},
+        {"print", required_argument, 0, 'p'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
         switch (o) {
         case 'c': config = optarg; break;
         case 's': sets[nsets++] = optarg; break;
+        case 'p': prints[nprint++] = optarg; break;
         case 'w': work = optarg; break;
         case 'b': bindir = optarg; break;
         case 'o': out = optarg; break;
@@ -458,10 +462,19 @@ int main(int argc, char **argv) {
         if (!(strchr("._/-", *s) || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
             die("--bin %s: unsafe character '%c' (use letters, digits, ._/-)", bindir, *s);
 
-    cfg c;
+    static cfg c; /* C points to it */
     char err[1024];
     if (cfg_load(&c, config, sets, nsets, err, sizeof err)) die("%s", err);
     C = &c;
+    if (nprint) { /* --print KEY: values for scripts, nothing planned */
+        for (int i = 0; i < nprint; i++) {
+            if (cfg_find(prints[i]) < 0) die("--print %s: unknown key", prints[i]);
+            char *v = cfg_join(&c, prints[i], ",");
+            printf("%s\n", v);
+            free(v);
+        }
+        return 0;
+    }
     cfg_print_defaults(&c);
     W = fmt("%s/%s", work, cfg_str(&c, "name"));
     dev = strcmp(cfg_str(&c, "train.device"), "auto") ? cfg_str(&c, "train.device") : NULL;

@@ -114,7 +114,7 @@ bgpid=$!
 for i in $(seq 1 150); do ran "$m0" | grep -q "round2/train" && break; sleep 0.1; done
 sleep 1
 kill -9 -- "-$bgpid" 2>/dev/null
-wait 2>/dev/null
+wait "$bgpid" 2>/dev/null
 test -f "$W/$R/round2/train.jsonl" && ! test -f "$W/$R/round2/model.safetensors"; ok $? "killed mid round 2: its log exists, its model does not"
 m2=$(mark); mk pipeline > "$tmp/outr" 2>&1; ok $? "make pipeline after kill -9 finishes"
 is "$(ran "$m2" | grep -c round1/train)" "0" "the finished round 1 is not redone"
@@ -157,6 +157,24 @@ mkdir -p "$tmp/partial"; for s in ingest features graph eval baseline; do ln -s 
 make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work3" STAGE_BIN="$tmp/partial" BIN="$bin" > "$tmp/outp" 2>&1; ok $? "pipeline without train/encode/and runs"
 test -f "$tmp/work3/tp/baselines/lsh-b16/eval/metrics.json" && test -f "$tmp/work3/tp/graph/w0.npy" && ! ls "$tmp"/work3/tp/runs/*/round1/model.safetensors > /dev/null 2>&1; ok $? "baselines and graph done, DSAH runs left out"
 grep -q "dsah-train is not built" "$tmp/outp"; ok $? "the missing stage is named"
+
+# the README's key table is the generated one
+gen=$("$bin/dsah-plan" --keys-markdown)
+is "$(tail -n "$(printf '%s\n' "$gen" | wc -l)" "$repo/pipelines/README.md")" "$gen" "pipelines/README.md ends with dsah-plan --keys-markdown"
+
+# a bad YAML fails in dsah-plan, before anything runs
+printf 'name: bad\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {gama: 1}\n' "$tmp/data" > "$tmp/bad.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/bad.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/outb" 2>&1
+rc=$?
+[ $rc != 0 ] && grep -q "bad.yaml:3: train.gama: unknown key; did you mean 'train.gamma'?" "$tmp/outb" && ! test -e "$tmp/work4/bad/stages.log"; ok $? "unknown key: make pipeline fails naming file, line, key; no stage ran"
+printf 'name: x; touch %s/pwned\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\n' "$tmp" "$tmp/data" > "$tmp/evil.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/oute" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned" && grep -q "evil.yaml:1: name:" "$tmp/oute"; ok $? "a name with shell syntax is rejected and runs nothing"
+printf 'dataset: {source: mnist, path: "$(touch %s/pwned2)", query_per_class: 5, train_per_class: 20}\n' "$tmp" > "$tmp/evil2.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil2.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/oute2" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned2" && grep -q "evil2.yaml:1: dataset.path:" "$tmp/oute2"; ok $? "a path with \$(...) is rejected and runs nothing"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" SET='name=$(touch '"$tmp"'/pwned3)' > "$tmp/oute3" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned3"; ok $? "SET with \$(...) on the command line is rejected and runs nothing"
 
 echo "1..$n"
 [ $fails = 0 ]
