@@ -62,6 +62,7 @@ LIB := $(BUILD)/libdsah.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
 .PHONY: all test bench pipeline clean help deps
+.SECONDARY:
 all: $(STAGES)
 
 help:
