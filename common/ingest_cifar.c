@@ -41,6 +41,12 @@
 static const char *batch_names[CIFAR_NBATCH] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                                 "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
 
+/* libarchive's message, which can be NULL after a short gzip trailer. */
+static const char *aerr(struct archive *a) {
+    const char *s = archive_error_string(a);
+    return s ? s : "truncated or corrupt data";
+}
+
 typedef struct cifar_batch {
     int present;
     int64_t n;
@@ -84,8 +90,8 @@ static void read_batch(cifar_batch *b, struct archive *a, struct archive_entry *
         while (got < want) {
             la_ssize_t r = archive_read_data(a, buf + got, want - got);
             if (r < 0)
-                die("%s: truncated or corrupt archive in %s (record %lld of %lld): %s", arch, member,
-                    (long long)(i0 + (int64_t)(got / CIFAR_REC)), (long long)n, archive_error_string(a));
+                die("%s: truncated or corrupt archive in %s (%lld of %lld bytes read): %s", arch, member,
+                    (long long)(i0 * CIFAR_REC + (int64_t)got), (long long)size, aerr(a));
             if (r == 0)
                 die("%s: %s is truncated: ends after %lld of %lld bytes", arch, member,
                     (long long)(i0 * CIFAR_REC + (int64_t)got), (long long)size);
@@ -113,7 +119,7 @@ static char **read_meta(struct archive *a, struct archive_entry *e, const char *
     size_t got = 0;
     while (got < (size_t)size) {
         la_ssize_t r = archive_read_data(a, txt + got, (size_t)size - got);
-        if (r < 0) die("%s: truncated or corrupt archive in batches.meta.txt: %s", arch, archive_error_string(a));
+        if (r < 0) die("%s: truncated or corrupt archive in batches.meta.txt: %s", arch, aerr(a));
         if (r == 0) die("%s: batches.meta.txt is truncated", arch);
         got += (size_t)r;
     }
@@ -162,7 +168,7 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
     CHECK(archive_read_support_filter_gzip(a) == ARCHIVE_OK);
     CHECK(archive_read_support_format_tar(a) == ARCHIVE_OK);
     if (archive_read_open_filename(a, arch, 1 << 16) != ARCHIVE_OK)
-        die("%s: cannot open as a .tar.gz: %s", arch, archive_error_string(a));
+        die("%s: cannot open as a .tar.gz: %s", arch, aerr(a));
 
     cifar_batch b[CIFAR_NBATCH];
     memset(b, 0, sizeof b);
@@ -173,7 +179,7 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
         int rc = archive_read_next_header(a, &e);
         if (rc == ARCHIVE_EOF) break;
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-            die("%s: truncated or corrupt archive after %d members: %s", arch, nmembers, archive_error_string(a));
+            die("%s: truncated or corrupt archive after %d members: %s", arch, nmembers, aerr(a));
         nmembers++;
         const char *name = archive_entry_pathname(e);
         const char *base = name ? member_base(name) : NULL;
@@ -189,7 +195,7 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
             names = read_meta(a, e, arch);
         } else if (archive_read_data_skip(a) != ARCHIVE_OK) {
             die("%s: truncated or corrupt archive in %s: %s", arch, name ? name : "(unnamed member)",
-                archive_error_string(a));
+                aerr(a));
         }
     }
     archive_read_free(a);

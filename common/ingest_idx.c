@@ -34,6 +34,12 @@ static const char *fashion_names[IDX_NCLASS] = {
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 static const char *digit_names[IDX_NCLASS] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 
+/* libarchive's message, which can be NULL after a short gzip trailer. */
+static const char *aerr(struct archive *a) {
+    const char *s = archive_error_string(a);
+    return s ? s : "truncated or corrupt data";
+}
+
 typedef struct idx_file {
     struct archive *a;
     char *path;
@@ -68,11 +74,11 @@ static void idx_open(idx_file *f, const char *dir, const char *base, int fashion
     CHECK(archive_read_support_filter_gzip(f->a) == ARCHIVE_OK);
     CHECK(archive_read_support_format_raw(f->a) == ARCHIVE_OK);
     if (archive_read_open_filename(f->a, f->path, 1 << 16) != ARCHIVE_OK)
-        die("%s: cannot open: %s", f->path, archive_error_string(f->a));
+        die("%s: cannot open: %s", f->path, aerr(f->a));
     struct archive_entry *e;
     int r = archive_read_next_header(f->a, &e);
     if (r == ARCHIVE_EOF) die("%s: empty file", f->path);
-    if (r != ARCHIVE_OK) die("%s: cannot read: %s", f->path, archive_error_string(f->a));
+    if (r != ARCHIVE_OK) die("%s: cannot read: %s", f->path, aerr(f->a));
 }
 
 static void idx_close(idx_file *f) {
@@ -88,7 +94,7 @@ static void idx_read(idx_file *f, void *buf, size_t n, const char *what) {
     size_t got = 0;
     while (got < n) {
         la_ssize_t r = archive_read_data(f->a, (char *)buf + got, n - got);
-        if (r < 0) die("%s: corrupt or truncated while reading %s: %s", f->path, what, archive_error_string(f->a));
+        if (r < 0) die("%s: corrupt or truncated while reading %s: %s", f->path, what, aerr(f->a));
         if (r == 0) die("%s: truncated: %s needs %zu bytes, the file ends after %zu", f->path, what, n, got);
         got += (size_t)r;
     }
@@ -101,7 +107,7 @@ static void idx_expect_end(idx_file *f, const char *what) {
     size_t extra = 0;
     for (;;) {
         la_ssize_t r = archive_read_data(f->a, c, sizeof c);
-        if (r < 0) die("%s: corrupt after %s: %s", f->path, what, archive_error_string(f->a));
+        if (r < 0) die("%s: corrupt after %s: %s", f->path, what, aerr(f->a));
         if (r == 0) break;
         extra += (size_t)r;
     }

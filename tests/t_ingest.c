@@ -25,6 +25,7 @@
 #include "feats.h"
 #include "ingest.h"
 #include "npy.h"
+#include "rng.h"
 #include "tap.h"
 
 /* ---- fixture content ---------------------------------------------------- */
@@ -35,10 +36,12 @@
 static uint8_t idx_pix(int64_t i, int y, int x) { return (uint8_t)((i * 13 + y * 5 + x * 11 + 7) & 255); }
 static uint8_t idx_label(int64_t i) { return (uint8_t)(i < NTR ? (i * 3 + 1) % 10 : ((i - NTR) * 7 + 2) % 10); }
 
-static const int cifar_count[6] = {3, 2, 4, 1, 2, 3};   /* data_batch_1..5, test_batch */
-#define CIFAR_N 15
+static const int cifar_count[6] = {9, 7, 8, 6, 7, 8};   /* data_batch_1..5, test_batch */
+#define CIFAR_N 45
+/* hashed, so the archive does not compress away and a cut lands inside a
+ * batch member */
 static uint8_t cifar_pix(int64_t i, int y, int x, int c) {
-    return (uint8_t)((i * 29 + y * 3 + x * 17 + c * 85 + 1) & 255);
+    return (uint8_t)(rng_hash64((uint64_t)(((i * 32 + y) * 32 + x) * 3 + c)) >> 56);
 }
 static uint8_t cifar_label(int64_t i) { return (uint8_t)((i * 7 + 3) % 10); }
 static const char *cifar_classes[10] = {"airplane", "automobile", "bird", "cat", "deer",
