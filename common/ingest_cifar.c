@@ -37,6 +37,7 @@
 #define CIFAR_REC (1 + CIFAR_IMG)
 #define CIFAR_NCLASS 10
 #define CIFAR_NBATCH 6
+#define CIFAR_MAX_RECORDS 1000000   /* sanity bound before allocating from a tar header */
 
 static const char *batch_names[CIFAR_NBATCH] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                                 "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
@@ -79,6 +80,8 @@ static void read_batch(cifar_batch *b, struct archive *a, struct archive_entry *
     if (size % CIFAR_REC != 0)
         die("%s: %s: size %lld is not a whole number of %d-byte records", arch, member, (long long)size, CIFAR_REC);
     int64_t n = size / CIFAR_REC;
+    if (n > CIFAR_MAX_RECORDS)
+        die("%s: %s: %lld records is implausible (the official batches hold 10,000)", arch, member, (long long)n);
     b->n = n;
     b->images = xmalloc((size_t)(n * CIFAR_IMG) + 1);
     b->labels = xmalloc((size_t)n + 1);

@@ -1,6 +1,7 @@
 /* dsah-ingest: a dataset source -> images.npy, labels.npy, the query/train/db
  * split and ingest.json (stages/README.md). The loaders live in
  * common/ingest_*.c, the splits in common/split.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
@@ -37,8 +38,9 @@ static void usage(FILE *fp) {
             "                        DIR/{query,train,db}.npy i8 sorted, DIR/ingest.json\n");
 }
 
-/* Outputs committed so far: removed again if the stage fails later, so a
- * failed run leaves no output behind (each file alone is already atomic). */
+/* The stage's outputs. Those of an earlier run are removed first and those
+ * committed by this run are removed again if it fails later, so a failed run
+ * leaves no output behind, old or new (each file alone is already atomic). */
 static char *committed[8];
 static int ncommitted, finished;
 static void remove_partial_outputs(void) {
@@ -129,6 +131,12 @@ int main(int argc, char **argv) {
 
     double t0 = now_sec();
     mkdir_p(out);
+    static const char *outputs[6] = {"images.npy", "labels.npy", "query.npy", "train.npy", "db.npy", "ingest.json"};
+    for (int i = 0; i < 6; i++) {
+        char *p = path_join(out, outputs[i]);
+        if (unlink(p) != 0 && errno != ENOENT) die("%s: cannot remove the previous output: %s", p, strerror(errno));
+        free(p);
+    }
     atexit(remove_partial_outputs);
     char *images_path = out_file(out, "images.npy");
     ingest_result r = {0};

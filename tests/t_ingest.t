@@ -7,7 +7,7 @@
 set -u
 BIN=${DSAH_BIN:?DSAH_BIN not set}
 BUILD=${DSAH_BUILD:?DSAH_BUILD not set}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsah_t_ingest_t.XXXXXX")
+tmp=${TMPDIR:-/tmp}/dsah_t_ingest_t.$$; rm -rf "$tmp"; mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0; failed=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
@@ -87,6 +87,12 @@ run_fail "IDX image/label count mismatch" "train-images-idx3-ubyte.gz" "23 image
   --source mnist --path "$fx/count_mismatch" "${split[@]}"
 run_fail "split larger than a class (after the images were read)" "class" "fewer than --query-per-class 100" -- \
   --source mnist --path "$fx/mnist_gz" --query-per-class 100 --train-per-class 1 --seed 0
+# a failing rerun into a directory with a complete earlier run leaves nothing
+out=$tmp/out_fail; rm -rf "$out"; cp -r "$tmp/m1" "$out"
+"$BIN/dsah-ingest" -q --source mnist --path "$fx/bad_label" "${split[@]}" --out "$out" 2>/dev/null
+rc=$?
+[ $rc -ne 0 ] && [ -z "$(ls -A "$out")" ]
+ok $? "failed rerun over an earlier run's outputs: exit $rc, no output (old or new) left"
 run_fail "both kinds of split" "--query-per-class" "two different splits" -- \
   --source mnist --path "$fx/mnist_gz" --query-per-class 1 --train-per-class 1 --query 3 --train 3 --seed 0
 run_fail "no seed" "--seed is required" "" -- --source mnist --path "$fx/mnist_gz" --query 3 --train 3

@@ -7,7 +7,7 @@ BIN=${DSAH_BIN:?DSAH_BIN not set}
 DATA=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 LIMIT=2.0
 [ -d "$DATA" ] || { echo "bench: ingest: error: $DATA missing (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsah_bench_ingest.XXXXXX")
+tmp=${TMPDIR:-/tmp}/dsah_bench_ingest.$$; rm -rf "$tmp"; mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 # median of the 5 numbers on stdin
