@@ -23,12 +23,13 @@ void features_check_indices(const int64_t *idx, int64_t n, int64_t n_images, con
 }
 
 void features_pixels(float *out, const uint8_t *images, const int64_t *idx, int64_t n, int64_t d) {
-    const float s = 1.0f / 255.0f;
+    /* a true division (not * (1/255)): bit-identical to numpy's
+     * images.astype(np.float32) / np.float32(255) */
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < n; k++) {
         const uint8_t *src = images + idx[k] * d;
         float *dst = out + k * d;
-        for (int64_t j = 0; j < d; j++) dst[j] = (float)src[j] * s;
+        for (int64_t j = 0; j < d; j++) dst[j] = (float)src[j] / 255.0f;
     }
 }
 

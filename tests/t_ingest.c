@@ -422,9 +422,9 @@ static void test_features(void) {
             for (int x = 0; x < W; x++)
                 for (int c = 0; c < C; c++) {
                     double want = img[idx[k] * D + (y * W + x) * C + c] / 255.0;
-                    good &= fabs(out[k * D + (y * W + x) * C + c] - want) <= 1e-7;
+                    good &= out[k * D + (y * W + x) * C + c] == (float)want;
                 }
-    ok(good, "features_pixels: row k = images[idx[k]] / 255 in H,W,C order (tolerance 1e-7)");
+    ok(good, "features_pixels: row k = images[idx[k]] / 255 in H,W,C order (exact: the double quotient rounded to f4)");
     ok(out[1 * D + 7] == 1.0f && out[1 * D + 8] == 0.0f, "features_pixels: 255 -> 1 and 0 -> 0 exactly");
 
     /* features_write in blocks of 2 rows == the direct loop */
