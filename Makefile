@@ -62,6 +62,7 @@ LIB := $(BUILD)/libdsah.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
 .PHONY: all test bench pipeline clean help deps
+.SECONDARY:
 all: $(STAGES)
 
 help:
@@ -104,6 +105,29 @@ bench: $(STAGES) $(TESTS)
 
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+# ---- datasets -------------------------------------------------------------------
+# make fetch DATASET=cifar10: the official cifar-10-binary.tar.gz (checked by
+# MD5) into $(DATASETS_DIR)/cifar10/, read in place by dsah-ingest --source
+# cifar10 --path $(DATASETS_DIR)/cifar10. DATASET=fashion-mnist installs the
+# Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
+DATASETS_DIR ?= work/datasets
+CIFAR10_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
+CIFAR10_MD5 := c32a1d4ab5d03f1284b67883e8d87530
+.PHONY: fetch
+fetch:
+	@set -u; case "$(DATASET)" in \
+	  cifar10) d=$(DATASETS_DIR)/cifar10; f=$$d/cifar-10-binary.tar.gz; mkdir -p $$d; \
+	    if [ -f $$f ] && echo "$(CIFAR10_MD5)  $$f" | md5sum -c --status; then echo "fetch: $$f is present"; exit 0; fi; \
+	    echo "fetch: downloading $(CIFAR10_URL) to $$f"; \
+	    curl -fL --retry 3 -o $$f.part $(CIFAR10_URL) || { rm -f $$f.part; \
+	      echo "fetch: error: download of $(CIFAR10_URL) failed (no internet here?); copy cifar-10-binary.tar.gz into $$d by hand" >&2; exit 1; }; \
+	    echo "$(CIFAR10_MD5)  $$f.part" | md5sum -c --status || { rm -f $$f.part; \
+	      echo "fetch: error: $(CIFAR10_URL): MD5 is not $(CIFAR10_MD5) (corrupt download)" >&2; exit 1; }; \
+	    mv $$f.part $$f; echo "fetch: $$f" ;; \
+	  fashion-mnist) common/deps.sh pipeline ;; \
+	  *) echo "fetch: error: no fetch rule for DATASET=$(DATASET) (cifar10, fashion-mnist)" >&2; exit 1 ;; \
+	esac
 
 -include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
 
