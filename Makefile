@@ -136,7 +136,7 @@ fetch:
 #   make pipeline [DATASET=name | PIPELINE=path.yaml] [SET="key=value ..."]
 #   make stage STAGE=graph|train|...|<stage id>|<artifact path>
 #   make sweep [GAMMA="..."] [TAU="..."] [BITS="..."] [JOBS=N] [SSHLOGINFILE=file]
-#   make table, make fetch, make fetch-vgg19, make smoke-data
+#   make table, make fetch-vgg19, make smoke-data
 WORK ?= work
 PIPELINE ?= pipelines/$(DATASET).yaml
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -170,7 +170,7 @@ export DSAH_VGG19_WEIGHTS := $(VGG19_WEIGHTS)
 # the summary and plots are skipped then.
 DRY := $(findstring n,$(firstword -$(MAKEFLAGS)))
 PLAN_CMD := pipelines/plan.sh
-.PHONY: stage sweep table fetch fetch-vgg19 smoke-data
+.PHONY: stage sweep table fetch-vgg19 smoke-data
 ifeq ($(DATASET),smoke)
 pipeline stage sweep table: smoke-data
 endif
@@ -186,8 +186,8 @@ sweep: $(STAGES)
 table: $(STAGES)
 	@common/deps.sh pipeline
 	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" table $(if $(DRY),,&& pipelines/table.sh "$$d")
-fetch: $(BIN)/dsah-plan
-	@pipelines/fetch.sh
+# (make fetch DATASET=x is the datasets section's, above; pipelines/fetch.sh
+# prints where to get the datasets without a public address.)
 fetch-vgg19:
 	@pipelines/fetch.sh vgg19
 smoke-data: $(BUILD)/tests/gen_smoke

@@ -29,7 +29,7 @@ src=$(sed -n 1p <<< "$keys") path=$(sed -n 2p <<< "$keys")
 case $src in
   cifar10)
     url=https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
-    case $path in *.tar.gz|*.tgz) out=$path ;; *) out=$path/cifar-10-binary.tar.gz ;; esac
+    case $path in *.tar.gz|*.tgz) out=$path ;; *) out=$path/cifar-10-binary.tar.gz ;; esac  # as make fetch does
     if [ -s "$out" ]; then echo "fetch: $out is there"; exit 0; fi
     mkdir -p "$(dirname "$out")"
     echo "fetch: $url -> $out"
