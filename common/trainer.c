@@ -32,21 +32,27 @@
 #include "adam.h"
 #include "bits.h"
 #include "npy.h"
+#include "preprocess.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "util.h"
 
-void net_input_u8(float *x, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C, int imagenet) {
-    static const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
-    const int64_t HW = (int64_t)H * W;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        const uint8_t *im = images + idx[b] * HW * C;
-        float *xb = x + (int64_t)b * C * HW;
-        for (int c = 0; c < C; c++) {
-            const float m = imagenet ? mean[c] : 0.0f, s = imagenet ? 1.0f / sd[c] : 1.0f;
-            for (int64_t p = 0; p < HW; p++) xb[c * HW + p] = ((float)im[p * C + c] * (1.0f / 255.0f) - m) * s;
-        }
+int net_input_channels(int C, int vgg) { return vgg ? 3 : C; }
+
+int64_t net_input_scratch(int B, int H, int W, int C, int S, int vgg) {
+    if (vgg) return pre_imagenet_scratch(B, H, W, C, S);
+    return (H == S && W == S) ? 1 : (int64_t)B * C * H * W;
+}
+
+void net_input(float *x, float *scratch, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C, int S,
+               int vgg) {
+    if (vgg) {
+        pre_imagenet(x, scratch, images, idx, B, H, W, C, S);
+    } else if (H == S && W == S) {
+        pre_u8hwc_to_nchw(x, images, idx, B, H, W, C);
+    } else {
+        pre_u8hwc_to_nchw(scratch, images, idx, B, H, W, C);
+        pre_resize_bilinear(x, scratch, (int64_t)B * C, H, W, S, S);
     }
 }
 
@@ -140,9 +146,7 @@ void train_run(const train_cfg *c) {
     npy_open(&wa, c->w, NPY_U1, 2);
     const int64_t N = im.shape[0], H = im.shape[1], Wd = im.shape[2], C = im.shape[3], n = ix.shape[0];
     if (C != 1 && C != 3) die("%s: images have %lld channels, expected 1 or 3", c->images, (long long)C);
-    if (H != c->input || Wd != c->input)
-        die_hint("resize the images at ingest (dsah-ingest --size S) or use --input equal to the stored size",
-                 "%s: images are %lldx%lld but --input is %d", c->images, (long long)H, (long long)Wd, c->input);
+    const int vgg = !strcmp(c->arch, "vgg19"), NC = net_input_channels((int)C, vgg), S = c->input;
     const int64_t *idx = ix.data;
     for (int64_t i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= N) die("%s: index %lld at position %lld is outside [0, %lld)", c->indices, (long long)idx[i], (long long)i, (long long)N);
@@ -154,11 +158,11 @@ void train_run(const train_cfg *c) {
     char err[256];
     if (c->init) {
         net_load(&nt, c->init);
-        if (strcmp(nt.arch, c->arch) || nt.bits != c->bits || nt.input != c->input || nt.channels != C)
+        if (strcmp(nt.arch, c->arch) || nt.bits != c->bits || nt.input != c->input || nt.channels != NC)
             die("%s: model is arch %s, bits %d, input %d, channels %d; the flags ask for arch %s, bits %d, input %d, "
-                "channels %lld", c->init, nt.arch, nt.bits, nt.input, nt.channels, c->arch, c->bits, c->input, (long long)C);
+                "channels %lld", c->init, nt.arch, nt.bits, nt.input, nt.channels, c->arch, c->bits, c->input, (long long)NC);
     } else {
-        if (net_build(&nt, c->arch, (int)C, c->input, c->bits, err, sizeof err)) die("--arch: %s", err);
+        if (net_build(&nt, c->arch, NC, c->input, c->bits, err, sizeof err)) die("--arch: %s", err);
         net_init_params(&nt, c->seed);
         if (c->weights) {
             if (strcmp(c->arch, "vgg19")) die("--weights: only with --arch vgg19 (ImageNet VGG-19 weights)");
@@ -206,10 +210,10 @@ void train_run(const train_cfg *c) {
 
     const int64_t nb = n / B, rb = bits_row_bytes(n);
     int64_t *perm = xmalloc(sizeof(int64_t) * n), *bimg = xmalloc(sizeof(int64_t) * B);
-    float *x = xaligned(sizeof(float) * (size_t)B * C * H * Wd), *wb = xmalloc(sizeof(float) * B * B),
+    float *x = xaligned(sizeof(float) * (size_t)B * NC * S * S),
+          *scr = xaligned(sizeof(float) * (size_t)net_input_scratch(B, (int)H, (int)Wd, (int)C, S, vgg)), *wb = xmalloc(sizeof(float) * B * B),
           *dz = xmalloc(sizeof(float) * B * L), *lws = xmalloc(sizeof(float) * dsah_loss_ws(B, L));
     const uint8_t *W = wa.data;
-    const int imagenet = !strcmp(c->arch, "vgg19");
     for (int e = k.epoch; e < c->epochs; e++) {
         double t_start = now_sec(), sum = 0, sp = 0, sq = 0;
         rng r;
@@ -225,7 +229,7 @@ void train_run(const train_cfg *c) {
             for (int i = 0; i < B; i++) bimg[i] = idx[pb[i]];
             for (int i = 0; i < B; i++)
                 for (int j = 0; j < B; j++) wb[i * B + j] = bits_get(W + pb[i] * rb, pb[j]) ? 1.0f : -1.0f;
-            net_input_u8(x, im.data, bimg, B, (int)H, (int)Wd, (int)C, imagenet);
+            net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
             const uint64_t step = (uint64_t)opt.t;
             const float *z = net_forward(&nt, x, B, 1, c->seed, step);
             loss_parts lp;
@@ -261,7 +265,7 @@ void train_run(const train_cfg *c) {
     net_save(&nt, p_m);
     unlink(ck_path);
     free(p_opt); free(p_j); free(p_m); free(ck_path); free(fp); free(k.jsonl);
-    free(perm); free(bimg); free(x); free(wb); free(dz); free(lws);
+    free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws);
     adam_free(&opt);
     net_free(&nt);
     npy_close(&im); npy_close(&ix); npy_close(&wa);
