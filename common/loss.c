@@ -19,6 +19,14 @@ pic_mode pic_parse(const char *flag, const char *s) {
 const char *pic_name(pic_mode m) {
     return m == PIC_PIC ? "pic" : m == PIC_MINUS ? "pic-minus" : "none";
 }
+
+quant_mode quant_parse(const char *flag, const char *s) {
+    if (!strcmp(s, "z")) return QUANT_Z;
+    if (!strcmp(s, "u")) return QUANT_U;
+    die("%s: '%s' is not one of z, u", flag, s);
+}
+
+const char *quant_name(quant_mode q) { return q == QUANT_U ? "u" : "z"; }
 #endif
 
 int64_t NN(dsah_loss_ws)(int B, int l) {
@@ -27,7 +35,7 @@ int64_t NN(dsah_loss_ws)(int B, int l) {
 }
 
 void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
-                   int B, int l, double tau, double lambda, pic_mode mode) {
+                   int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
     real *u = ws, *du = u + (int64_t)B * l, *s = du + (int64_t)B * l, *g = s + (int64_t)B * B,
          *nrm = g + (int64_t)B * B;
     const double n2 = (double)B * B;
@@ -59,8 +67,10 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
         if (mode == PIC_MINUS) ersum += e * p / (1 - p);
     }
     double quant = 0;
+    /* b = sgn(z) = sgn(u); the quantised value is z (QUANT_Z) or u (QUANT_U) */
+    const real *qv = qm == QUANT_U ? u : z;
     for (int64_t t = 0; t < (int64_t)B * l; t++) {
-        const double b = z[t] >= 0 ? 1.0 : -1.0, d = z[t] - b;
+        const double b = z[t] >= 0 ? 1.0 : -1.0, d = qv[t] - b;
         quant += d * d;
     }
     out->pair = pair / n2;
@@ -87,6 +97,8 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
         }
     }
     const double qs = 2 * lambda / ((double)B * l);
+    if (qm == QUANT_U)
+        for (int64_t t = 0; t < (int64_t)B * l; t++) du[t] += (real)(qs * (u[t] - (z[t] >= 0 ? 1.0 : -1.0)));
     for (int i = 0; i < B; i++) {
         double dot = 0;
         for (int k = 0; k < l; k++) dot += (double)u[i * l + k] * du[i * l + k];
@@ -96,7 +108,7 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
             const int64_t t = (int64_t)i * l + k;
             double gz = clamped ? du[t] / nrm[i] : (du[t] - u[t] * dot) / nrm[i];
             const double b = z[t] >= 0 ? 1.0 : -1.0;
-            dz[t] = (real)(gz + qs * (z[t] - b));
+            dz[t] = (real)(qm == QUANT_Z ? gz + qs * (z[t] - b) : gz);
         }
     }
 }

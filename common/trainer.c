@@ -66,11 +66,11 @@ static char *fingerprint(const train_cfg *c) {
     char *s = xmalloc(2048);
     snprintf(s, 2048,
              "images=%s indices=%s w=%s init=%s init_optim=%s weights=%s arch=%s input=%d bits=%d epochs=%d "
-             "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g pic=%s finetune=%s "
+             "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g quant=%s pic=%s finetune=%s "
              "seed=%llu",
              c->images, c->indices, c->w, c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
              c->weights ? c->weights : "-", c->arch, c->input, c->bits, c->epochs, c->batch, c->lr, c->adam_eps,
-             (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, pic_name(c->pic), c->finetune,
+             (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, quant_name(c->quant), pic_name(c->pic), c->finetune,
              (unsigned long long)c->seed);
     return s;
 }
@@ -233,7 +233,7 @@ void train_run(const train_cfg *c) {
             const uint64_t step = (uint64_t)opt.t;
             const float *z = net_forward(&nt, x, B, 1, c->seed, step);
             loss_parts lp;
-            dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic);
+            dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
             if (!isfinite(lp.total)) die("loss is %g at epoch %d, batch %lld: lower --lr?", lp.total, e + 1, (long long)bi);
             sum += lp.total;
             sp += lp.pair;

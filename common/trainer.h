@@ -18,6 +18,7 @@ typedef struct train_cfg {
     double lr, adam_eps, lr_factor, tau, lambda;
     int64_t lr_every;
     pic_mode pic;
+    quant_mode quant;
     uint64_t seed;
 } train_cfg;
 

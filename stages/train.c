@@ -37,6 +37,8 @@ static void usage(void) {
         "  --lr-factor F     (default 0.99)\n"
         "  --tau T           PIC temperature (default 1)\n"
         "  --lambda L        quantisation weight (default 0)\n"
+        "  --quant Q         z | u: quantisation term on the tanh outputs z (DESIGN.md) or on\n"
+        "                    the normalised codes u = z/||z|| (the official code) (default z)\n"
         "  --pic M           pic | pic-minus | none (default pic)\n"
         "  --finetune M      all | fc | head: trainable part (default all)\n"
         "  --seed S          seed of init, shuffling, dropout (default 0)\n"
@@ -50,16 +52,16 @@ int main(int argc, char **argv) {
     dsah_init("dsah-train");
     train_cfg c = {0};
     c.epochs = 10; c.batch = 50; c.lr = 1e-4; c.adam_eps = 1e-8; c.lr_every = 200; c.lr_factor = 0.99;
-    c.tau = 1; c.lambda = 0; c.pic = PIC_PIC; c.finetune = "all"; c.seed = 0; c.threads = 0;
+    c.tau = 1; c.lambda = 0; c.pic = PIC_PIC; c.quant = QUANT_Z; c.finetune = "all"; c.seed = 0; c.threads = 0;
     const char *device = "auto";
     enum { O_IMAGES = 256, O_INDICES, O_W, O_INIT, O_INITOPT, O_WEIGHTS, O_ARCH, O_INPUT, O_BITS, O_EPOCHS, O_BATCH,
-           O_LR, O_EPS, O_EVERY, O_FACTOR, O_TAU, O_LAMBDA, O_PIC, O_FT, O_SEED, O_THREADS, O_DEVICE, O_OUT, O_HELP };
+           O_LR, O_EPS, O_EVERY, O_FACTOR, O_TAU, O_LAMBDA, O_QUANT, O_PIC, O_FT, O_SEED, O_THREADS, O_DEVICE, O_OUT, O_HELP };
     static const struct option opts[] = {
         {"images", 1, 0, O_IMAGES}, {"indices", 1, 0, O_INDICES}, {"w", 1, 0, O_W}, {"init", 1, 0, O_INIT},
         {"init-optim", 1, 0, O_INITOPT}, {"weights", 1, 0, O_WEIGHTS}, {"arch", 1, 0, O_ARCH},
         {"input", 1, 0, O_INPUT}, {"bits", 1, 0, O_BITS}, {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH},
         {"lr", 1, 0, O_LR}, {"adam-eps", 1, 0, O_EPS}, {"lr-every", 1, 0, O_EVERY}, {"lr-factor", 1, 0, O_FACTOR},
-        {"tau", 1, 0, O_TAU}, {"lambda", 1, 0, O_LAMBDA}, {"pic", 1, 0, O_PIC}, {"finetune", 1, 0, O_FT},
+        {"tau", 1, 0, O_TAU}, {"lambda", 1, 0, O_LAMBDA}, {"quant", 1, 0, O_QUANT}, {"pic", 1, 0, O_PIC}, {"finetune", 1, 0, O_FT},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"device", 1, 0, O_DEVICE}, {"out", 1, 0, O_OUT},
         {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int o;
@@ -82,6 +84,7 @@ int main(int argc, char **argv) {
         case O_FACTOR: c.lr_factor = parse_double("--lr-factor", optarg); break;
         case O_TAU: c.tau = parse_double("--tau", optarg); break;
         case O_LAMBDA: c.lambda = parse_double("--lambda", optarg); break;
+        case O_QUANT: c.quant = quant_parse("--quant", optarg); break;
         case O_PIC: c.pic = pic_parse("--pic", optarg); break;
         case O_FT: c.finetune = optarg; break;
         case O_SEED: c.seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;

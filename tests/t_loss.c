@@ -19,6 +19,7 @@ enum { B = 6, L = 5 };
 
 /* Direct formula: p by plain exp sums (no log-sum-exp), a from p; when afix
  * is non-NULL a is taken from it instead (a held constant). */
+static quant_mode QM = QUANT_Z;
 static double naive(const double *z, const double *w, double tau, double lambda, pic_mode m, const double *afix,
                     double *a_out) {
     double u[B][L], s[B][B], tot = 0;
@@ -43,8 +44,8 @@ static double naive(const double *z, const double *w, double tau, double lambda,
             pair += a * (s[i][j] - w[i * B + j]) * (s[i][j] - w[i * B + j]);
         }
     for (int t = 0; t < B * L; t++) {
-        double b = z[t] >= 0 ? 1 : -1;
-        q += (z[t] - b) * (z[t] - b);
+        double b = z[t] >= 0 ? 1 : -1, v = QM == QUANT_U ? u[t / L][t % L] : z[t];
+        q += (v - b) * (v - b);
     }
     return pair / (B * B) + lambda * q / (B * L);
 }
@@ -60,14 +61,15 @@ int main(void) {
     const char *mn[3] = {"pic", "pic-minus", "none"};
     const double taus[3] = {0.5, 1.0, 2.0};
     for (int m = 0; m < 3; m++)
-        for (int li = 0; li < 2; li++) {
+        for (int li = 0; li < 3; li++) {
             double lambda = li ? 0.7 : 0, tau = taus[m];
+            QM = li == 2 ? QUANT_U : QUANT_Z;
             loss_parts lp;
-            dsah_loss_d(&lp, dz, ws, z, w, B, L, tau, lambda, (pic_mode)m);
+            dsah_loss_d(&lp, dz, ws, z, w, B, L, tau, lambda, (pic_mode)m, QM);
             double ref = naive(z, w, tau, lambda, (pic_mode)m, NULL, afix);
             ok(fabs(lp.total - ref) < 1e-12 * fmax(1, fabs(ref)) &&
                    fabs(lp.pair + lambda * lp.quant - lp.total) < 1e-15,
-               "%s lambda=%g tau=%g: loss %.10f == direct formula %.10f", mn[m], lambda, tau, lp.total, ref);
+               "%s lambda=%g quant on %s, tau=%g: loss %.10f == direct formula %.10f", mn[m], lambda, quant_name(QM), tau, lp.total, ref);
             for (int t = 0; t < B * L; t++) {
                 double s = z[t];
                 z[t] = s + H_FD;
@@ -86,19 +88,20 @@ int main(void) {
                 ef = fmax(ef, fabs(fd_fix[t] - dz[t]));
                 sc = fmax(sc, fabs(dz[t]));
             }
-            ok(e / sc < TOL, "%s lambda=%g: dL/dz vs finite differences, rel err %.2g (tol %g)", mn[m], lambda,
+            ok(e / sc < TOL, "%s lambda=%g quant on %s: dL/dz vs finite differences, rel err %.2g (tol %g)", mn[m], lambda, quant_name(QM),
                e / sc, TOL);
             if (m != PIC_NONE)
                 ok(ef / sc > 1000 * TOL,
-                   "%s lambda=%g: the check is sharp: without da/ds the error would be %.2g (> 1000 tol)", mn[m],
-                   lambda, ef / sc);
+                   "%s lambda=%g quant on %s: the check is sharp: without da/ds the error would be %.2g (> 1000 tol)",
+                   mn[m], lambda, quant_name(QM), ef / sc);
         }
     /* value-only call and a flipped W give a different, larger pair loss */
+    QM = QUANT_Z;
     loss_parts a, b;
-    dsah_loss_d(&a, NULL, ws, z, w, B, L, 1.0, 0, PIC_NONE);
+    dsah_loss_d(&a, NULL, ws, z, w, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
     double wn[B * B];
     for (int t = 0; t < B * B; t++) wn[t] = -w[t];
-    dsah_loss_d(&b, NULL, ws, z, wn, B, L, 1.0, 0, PIC_NONE);
+    dsah_loss_d(&b, NULL, ws, z, wn, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
     ok(a.pair != b.pair, "the pair term depends on W (%.4f vs %.4f with W negated)", a.pair, b.pair);
     /* perfect codes: z = +-1 agreeing with a W of two clusters, no quantisation error */
     double zc[B * L], wc[B * B];
@@ -106,8 +109,12 @@ int main(void) {
         for (int k = 0; k < L; k++) zc[i * L + k] = (i < 3) ? 1 : -1;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) wc[i * B + j] = ((i < 3) == (j < 3)) ? 1 : -1;
-    dsah_loss_d(&a, dz, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC);
+    dsah_loss_d(&a, dz, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_Z);
     ok(fabs(a.total) < 1e-15, "codes matching W exactly have loss 0 (%.2g)", a.total);
+    /* quant on u: u = +-1/sqrt(L), so each entry contributes (1 - 1/sqrt(L))^2 */
+    dsah_loss_d(&a, dz, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_U);
+    double qu = (1 - 1 / sqrt(L)) * (1 - 1 / sqrt(L));
+    ok(fabs(a.quant - qu) < 1e-15, "quant on u of +-1 codes: %.6f == (1 - 1/sqrt(5))^2 = %.6f", a.quant, qu);
     free(ws);
     return done_testing();
 }
