@@ -7,7 +7,10 @@
  * random, so the state after epoch e is (parameters, Adam moments, step) and
  * resuming from it gives byte-identical results for the same thread count.
  * Only full batches are used: the n mod B remainder of each epoch's order is
- * dropped.
+ * dropped. The quantisation target b = sgn(z) is taken from the training
+ * forward itself (dropout on); the official code runs a separate eval-mode
+ * forward for it, which costs a third more and differs only where dropout
+ * flips a sign.
  *
  * Files in OUT (all written atomically):
  *   checkpoint.safetensors  after every epoch: "params" [np], "adam.m",
