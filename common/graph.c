@@ -98,79 +98,128 @@ static void heap_sift_down(double *v, int32_t *ix, int64_t m, int64_t p) {
     }
 }
 
-static inline void heap_offer(double *v, int32_t *ix, int32_t *cnt, int64_t k, double s, int32_t j) {
-    int64_t m = *cnt;
-    if (m < k) {
-        int64_t c = m;
-        v[c] = s;
-        ix[c] = j;
-        while (c > 0) {
-            int64_t p = (c - 1) / 2;
-            if (!better(v[p], ix[p], v[c], ix[c])) break;
-            double tv = v[p]; v[p] = v[c]; v[c] = tv;
-            int32_t tj = ix[p]; ix[p] = ix[c]; ix[c] = tj;
-            c = p;
+/* Per-row candidate buffers: a row keeps up to cap = 2k candidates, accepts
+ * only candidates better than its threshold (the k-th best of the last
+ * compaction), and when full keeps its k best by quickselect. The k best
+ * under the strict order `better` form a unique set, so the result does not
+ * depend on the order candidates arrive in. */
+void knn_buf_alloc(knn_buf *b, int64_t n, int64_t k) {
+    b->cap = 2 * k;
+    b->v = xmalloc((size_t)(n * b->cap) * sizeof *b->v);
+    b->j = xmalloc((size_t)(n * b->cap) * sizeof *b->j);
+    b->m = xmalloc((size_t)n * sizeof *b->m);
+    b->tv = xmalloc((size_t)n * sizeof *b->tv);
+    b->tj = xmalloc((size_t)n * sizeof *b->tj);
+}
+
+void knn_buf_free(knn_buf *b) {
+    free(b->v); free(b->j); free(b->m); free(b->tv); free(b->tj);
+    memset(b, 0, sizeof *b);
+}
+
+static inline void swap_cand(double *v, int32_t *ix, int64_t a, int64_t b) {
+    double tv = v[a]; v[a] = v[b]; v[b] = tv;
+    int32_t tj = ix[a]; ix[a] = ix[b]; ix[b] = tj;
+}
+
+/* Reorder v, ix [m] so that position t holds the (t+1)-th best and every
+ * earlier position a better candidate (Hoare quickselect, median of three). */
+static void select_best(double *v, int32_t *ix, int64_t m, int64_t t) {
+    int64_t lo = 0, hi = m - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (better(v[mid], ix[mid], v[lo], ix[lo])) swap_cand(v, ix, mid, lo);
+        if (better(v[hi], ix[hi], v[lo], ix[lo])) swap_cand(v, ix, hi, lo);
+        if (better(v[hi], ix[hi], v[mid], ix[mid])) swap_cand(v, ix, hi, mid);
+        double pv = v[mid];
+        int32_t pj = ix[mid];
+        int64_t a = lo, b = hi;
+        while (a <= b) {
+            while (better(v[a], ix[a], pv, pj)) a++;
+            while (better(pv, pj, v[b], ix[b])) b--;
+            if (a <= b) { swap_cand(v, ix, a, b); a++; b--; }
         }
-        *cnt = (int32_t)(m + 1);
-    } else if (better(s, j, v[0], ix[0])) {
-        v[0] = s;
-        ix[0] = j;
-        heap_sift_down(v, ix, k, 0);
+        if (t <= b) hi = b;
+        else if (t >= a) lo = a;
+        else break;
     }
 }
 
 typedef struct knn_ctx {
-    int32_t *ix;    /* [n, k] heap indices (the wl output buffer) */
-    double *hv;     /* [n, k] heap values */
-    int32_t *hcnt;  /* [n] */
+    knn_buf *b;
     const double *nrm;
     int64_t k;
 } knn_ctx;
 
+static inline void offer(knn_buf *B, int64_t k, int64_t r, double s, int32_t j) {
+    int64_t cap = B->cap, m = B->m[r];
+    double *v = B->v + r * cap;
+    int32_t *ix = B->j + r * cap;
+    v[m] = s;
+    ix[m] = j;
+    if (++m == cap) {
+        select_best(v, ix, m, k - 1);
+        m = k;
+        B->tv[r] = v[k - 1];
+        B->tj[r] = ix[k - 1];
+    }
+    B->m[r] = (int32_t)m;
+}
+
 static void knn_block(void *vctx, int tid, int64_t task, int64_t i0, int64_t ni, int64_t j0, int64_t nj,
                       const float *dot) {
     knn_ctx *c = vctx;
+    knn_buf *B = c->b;
     int64_t k = c->k;
+    const double *nrm = c->nrm;
     for (int64_t a = 0; a < ni; a++) {
         int64_t i = i0 + a;
-        double *vi = c->hv + i * k;
-        int32_t *xi = c->ix + i * k;
-        int64_t b0 = i0 == j0 ? a + 1 : 0;
-        for (int64_t b = b0; b < nj; b++) {
+        double ni_ = nrm[i];
+        const float *row = dot + a * nj;
+        for (int64_t b = i0 == j0 ? a + 1 : 0; b < nj; b++) {
             int64_t j = j0 + b;
-            double s = sim_cos(dot[a * nj + b], c->nrm[i], c->nrm[j]);
-            heap_offer(vi, xi, &c->hcnt[i], k, s, (int32_t)j);
-            heap_offer(c->hv + j * k, c->ix + j * k, &c->hcnt[j], k, s, (int32_t)i);
+            double s = sim_cos(row[b], ni_, nrm[j]);
+            if (better(s, (int32_t)j, B->tv[i], B->tj[i])) offer(B, k, i, s, (int32_t)j);
+            if (better(s, (int32_t)i, B->tv[j], B->tj[j])) offer(B, k, j, s, (int32_t)i);
         }
     }
 }
 
-void graph_knn(int32_t *wl, double *hv, int32_t *hcnt, float *work, const float *x, const double *nrm, int64_t n,
-               int64_t d, int64_t k, int64_t bs, int threads) {
-    CHECK(k >= 1 && k < n);
-    memset(hcnt, 0, (size_t)n * sizeof *hcnt);
-    knn_ctx c = {wl, hv, hcnt, nrm, k};
+void graph_knn(int32_t *wl, knn_buf *buf, float *work, const float *x, const double *nrm, int64_t n, int64_t d,
+               int64_t k, int64_t bs, int threads) {
+    CHECK(k >= 1 && k < n && buf->cap == 2 * k);
+    for (int64_t i = 0; i < n; i++) {
+        buf->m[i] = 0;
+        buf->tv[i] = -INFINITY; /* every finite cosine is better */
+        buf->tj[i] = INT32_MAX;
+    }
+    knn_ctx c = {buf, nrm, k};
     sim_blocks(work, x, n, d, bs, threads, knn_block, NULL, &c, "knn");
-    /* Heap sort in place: popping the worst to the back leaves each row in
-     * descending cosine, ties by ascending index. */
+    /* Final k best of each row, then a heap sort (min-heap with the worst at
+     * the root; popping the worst to the back leaves descending cosine, ties
+     * by ascending index). */
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        double *v = hv + i * k;
-        int32_t *ix = wl + i * k;
-        for (int64_t m = k; m > 1; m--) {
-            double tv = v[0]; v[0] = v[m - 1]; v[m - 1] = tv;
-            int32_t tj = ix[0]; ix[0] = ix[m - 1]; ix[m - 1] = tj;
-            heap_sift_down(v, ix, m - 1, 0);
+        double *v = buf->v + i * buf->cap;
+        int32_t *ix = buf->j + i * buf->cap;
+        int64_t m = buf->m[i];
+        CHECK(m >= k); /* every row saw all n - 1 > k - 1 others */
+        if (m > k) select_best(v, ix, m, k - 1);
+        for (int64_t p = k / 2 - 1; p >= 0; p--) heap_sift_down(v, ix, k, p);
+        for (int64_t h = k; h > 1; h--) {
+            swap_cand(v, ix, 0, h - 1);
+            heap_sift_down(v, ix, h - 1, 0);
         }
+        memcpy(wl + i * k, ix, (size_t)k * sizeof *wl);
     }
 }
 
 /* ---- W_H and W0 ---------------------------------------------------------------- */
 
 void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *inv, int64_t *invoff,
-              uint32_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
+              uint16_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
               int64_t k2, int threads) {
-    CHECK(k1 >= 1 && k1 < n && k2 >= 1 && k2 < n);
+    CHECK(k1 >= 1 && k1 < n && k1 <= UINT16_MAX && k2 >= 1 && k2 < n);
     /* Inverted lists: inv[invoff[p] .. invoff[p+1]) = rows i with p in N_i,
      * ascending (filled in ascending i). */
     memset(invoff, 0, (size_t)(n + 1) * sizeof *invoff);
@@ -187,14 +236,16 @@ void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int3
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16) reduction(+ : tp_wl, tp_wh)
     for (int64_t i = 0; i < n; i++) {
         int tid = omp_get_thread_num();
-        uint32_t *c = cnt + (int64_t)tid * n;
+        uint16_t *restrict c = cnt + (int64_t)tid * n;
         int64_t *h = hist + (int64_t)tid * (k1 + 1);
         const int32_t *Ni = wl + i * k1;
         /* c[j] = |N_i ∩ N_j| = number of p in N_i with j in inv[p]. */
         memset(c, 0, (size_t)n * sizeof *c);
         for (int64_t a = 0; a < k1; a++) {
             int64_t p = Ni[a];
-            for (int64_t e = invoff[p]; e < invoff[p + 1]; e++) c[inv[e]]++;
+            const int32_t *restrict lst = inv + invoff[p];
+            int64_t len = invoff[p + 1] - invoff[p];
+            for (int64_t e = 0; e < len; e++) c[lst[e]]++;
         }
         /* Top-k2 by overlap over j != i, ties by ascending j: every j with
          * c[j] > cstar, then the first r rows (ascending) with c[j] == cstar,
@@ -206,8 +257,8 @@ void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int3
         while (above + h[cstar] < k2) above += h[cstar--];
         int64_t r = k2 - above, jcut = -1;
         for (int64_t j = 0; j < n && r > 0; j++)
-            if (j != i && c[j] == (uint32_t)cstar && --r == 0) jcut = j;
-#define IN_WH(j) ((j) != i && (c[j] > (uint32_t)cstar || (c[j] == (uint32_t)cstar && (j) <= jcut)))
+            if (j != i && c[j] == (uint16_t)cstar && --r == 0) jcut = j;
+#define IN_WH(j) ((j) != i && (c[j] > (uint16_t)cstar || (c[j] == (uint16_t)cstar && (j) <= jcut)))
         int32_t m = 0;
         for (int64_t a = 0; a < k1; a++) {
             int64_t j = Ni[a];

@@ -69,12 +69,23 @@ int64_t sim_default_block(int64_t n);
 
 /* ---- W_L: k-NN by cosine --------------------------------------------------- */
 
-/* wl [n, k] (int32): for each row the k other rows of highest cosine, in
- * descending cosine, ties by ascending index; self excluded. x [n, d], nrm
- * from sim_row_norms. Requires 1 <= k < n. hv [n, k] (double) and hcnt [n]
- * are scratch (per-row heaps); work as for sim_blocks. */
-void graph_knn(int32_t *wl, double *hv, int32_t *hcnt, float *work, const float *x, const double *nrm, int64_t n,
-               int64_t d, int64_t k, int64_t bs, int threads);
+/* Per-row candidate buffers for graph_knn: cap = 2k candidates per row
+ * (v [n, cap] double, j [n, cap] int32, m [n] fill) and the row's current
+ * threshold (tv, tj [n]: the k-th best kept so far). */
+typedef struct knn_buf {
+    double *v, *tv;
+    int32_t *j, *m, *tj;
+    int64_t cap;
+} knn_buf;
+void knn_buf_alloc(knn_buf *b, int64_t n, int64_t k);
+void knn_buf_free(knn_buf *b);
+
+/* wl [n, k] (int32, overwritten): for each row the k other rows of highest
+ * cosine, in descending cosine, ties by ascending index; self excluded.
+ * x [n, d], nrm from sim_row_norms. Requires 1 <= k < n. buf from
+ * knn_buf_alloc(n, k); work as for sim_blocks. */
+void graph_knn(int32_t *wl, knn_buf *buf, float *work, const float *x, const double *nrm, int64_t n, int64_t d,
+               int64_t k, int64_t bs, int threads);
 
 /* ---- W_H and W0 -------------------------------------------------------------- */
 
@@ -99,10 +110,11 @@ typedef struct label_sets {
  * Outputs: w0 [n, ceil(n/8)] (overwritten), counts (label agreement of W_L
  * and W_H when labels != NULL, else zeros). Scratch: a0 [n, k1] int32,
  * a0n [n] int32, inv [n*k1] int32, invoff [n+1] int64,
- * cnt [threads, n] uint32, hist [threads, k1+1] int64. Requires
- * 1 <= k2 < n. */
+ * cnt [threads, n] uint16, hist [threads, k1+1] int64. Requires
+ * 1 <= k2 < n and k1 <= 65535 (16-bit overlap counts keep a row's counters in
+ * L1 cache; k1 > 65535 would need n > 65536 and a wl.npy over 17 GB). */
 void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *inv, int64_t *invoff,
-              uint32_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
+              uint16_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
               int64_t k2, int threads);
 
 /* ---- bit matrices ------------------------------------------------------------- */
