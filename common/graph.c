@@ -216,10 +216,56 @@ void graph_knn(int32_t *wl, knn_buf *buf, float *work, const float *x, const dou
 
 /* ---- W_H and W0 ---------------------------------------------------------------- */
 
+/* One row of W_H (and of W0 before symmetrisation) for counters of type T:
+ * uint16_t when k1 <= 65535 (a row's counters stay in L1 cache), else
+ * uint32_t. Writes a0[i*k1 ..], a0n[i]; adds label agreement to *tl, *th. */
+#define DEFINE_OVERLAP_ROW(NAME, T)                                                                              \
+    static void NAME(int32_t *a0, int32_t *a0n, int64_t *tl, int64_t *th, T *restrict c, int64_t *h,           \
+                     const int32_t *inv, const int64_t *invoff, const int32_t *wl, const label_sets *labels,     \
+                     int64_t i, int64_t n, int64_t k1, int64_t k2) {                                              \
+        const int32_t *Ni = wl + i * k1;                                                                          \
+        /* c[j] = |N_i ∩ N_j| = number of p in N_i with j in inv[p]. */                                          \
+        memset(c, 0, (size_t)n * sizeof *c);                                                                      \
+        for (int64_t a = 0; a < k1; a++) {                                                                        \
+            int64_t p = Ni[a];                                                                                    \
+            const int32_t *restrict lst = inv + invoff[p];                                                        \
+            int64_t len = invoff[p + 1] - invoff[p];                                                              \
+            for (int64_t e = 0; e < len; e++) c[lst[e]]++;                                                        \
+        }                                                                                                         \
+        /* Top-k2 by overlap over j != i, ties by ascending j: every j with                                      \
+         * c[j] > cstar, then the first r rows (ascending) with c[j] == cstar,                                   \
+         * the last of them being jcut. */                                                                        \
+        memset(h, 0, (size_t)(k1 + 1) * sizeof *h);                                                               \
+        for (int64_t j = 0; j < n; j++)                                                                           \
+            if (j != i) h[c[j]]++;                                                                                \
+        int64_t above = 0, cstar = k1;                                                                            \
+        while (above + h[cstar] < k2) above += h[cstar--];                                                        \
+        int64_t r = k2 - above, jcut = -1;                                                                        \
+        for (int64_t j = 0; j < n && r > 0; j++)                                                                  \
+            if (j != i && c[j] == (T)cstar && --r == 0) jcut = j;                                                 \
+        int32_t m = 0;                                                                                            \
+        for (int64_t a = 0; a < k1; a++) {                                                                        \
+            int64_t j = Ni[a];                                                                                    \
+            if (j != i && (c[j] > (T)cstar || (c[j] == (T)cstar && j <= jcut))) a0[i * k1 + m++] = (int32_t)j;    \
+        }                                                                                                         \
+        a0n[i] = m;                                                                                               \
+        if (labels) {                                                                                             \
+            for (int64_t a = 0; a < k1; a++) *tl += label_same(labels, i, Ni[a]);                                 \
+            for (int64_t j = 0; j < n; j++)                                                                       \
+                if (j != i && (c[j] > (T)cstar || (c[j] == (T)cstar && j <= jcut)))                               \
+                    *th += label_same(labels, i, j);                                                              \
+        }                                                                                                         \
+    }
+DEFINE_OVERLAP_ROW(overlap_row_u16, uint16_t)
+DEFINE_OVERLAP_ROW(overlap_row_u32, uint32_t)
+
+int graph_cnt_bytes(int64_t k1) { return k1 <= UINT16_MAX ? 2 : 4; }
+
 void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *inv, int64_t *invoff,
-              uint16_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
-              int64_t k2, int threads) {
-    CHECK(k1 >= 1 && k1 < n && k1 <= UINT16_MAX && k2 >= 1 && k2 < n);
+              void *cnt, int cnt_bytes, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n,
+              int64_t k1, int64_t k2, int threads) {
+    CHECK(k1 >= 1 && k1 < n && k2 >= 1 && k2 < n);
+    CHECK(cnt_bytes == 4 || (cnt_bytes == 2 && k1 <= UINT16_MAX));
     /* Inverted lists: inv[invoff[p] .. invoff[p+1]) = rows i with p in N_i,
      * ascending (filled in ascending i). */
     memset(invoff, 0, (size_t)(n + 1) * sizeof *invoff);
@@ -236,41 +282,13 @@ void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int3
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16) reduction(+ : tp_wl, tp_wh)
     for (int64_t i = 0; i < n; i++) {
         int tid = omp_get_thread_num();
-        uint16_t *restrict c = cnt + (int64_t)tid * n;
         int64_t *h = hist + (int64_t)tid * (k1 + 1);
-        const int32_t *Ni = wl + i * k1;
-        /* c[j] = |N_i ∩ N_j| = number of p in N_i with j in inv[p]. */
-        memset(c, 0, (size_t)n * sizeof *c);
-        for (int64_t a = 0; a < k1; a++) {
-            int64_t p = Ni[a];
-            const int32_t *restrict lst = inv + invoff[p];
-            int64_t len = invoff[p + 1] - invoff[p];
-            for (int64_t e = 0; e < len; e++) c[lst[e]]++;
-        }
-        /* Top-k2 by overlap over j != i, ties by ascending j: every j with
-         * c[j] > cstar, then the first r rows (ascending) with c[j] == cstar,
-         * the last of them being jcut. */
-        memset(h, 0, (size_t)(k1 + 1) * sizeof *h);
-        for (int64_t j = 0; j < n; j++)
-            if (j != i) h[c[j]]++;
-        int64_t above = 0, cstar = k1;
-        while (above + h[cstar] < k2) above += h[cstar--];
-        int64_t r = k2 - above, jcut = -1;
-        for (int64_t j = 0; j < n && r > 0; j++)
-            if (j != i && c[j] == (uint16_t)cstar && --r == 0) jcut = j;
-#define IN_WH(j) ((j) != i && (c[j] > (uint16_t)cstar || (c[j] == (uint16_t)cstar && (j) <= jcut)))
-        int32_t m = 0;
-        for (int64_t a = 0; a < k1; a++) {
-            int64_t j = Ni[a];
-            if (IN_WH(j)) a0[i * k1 + m++] = (int32_t)j;
-        }
-        a0n[i] = m;
-        if (labels) {
-            for (int64_t a = 0; a < k1; a++) tp_wl += label_same(labels, i, Ni[a]);
-            for (int64_t j = 0; j < n; j++)
-                if (IN_WH(j)) tp_wh += label_same(labels, i, j);
-        }
-#undef IN_WH
+        if (cnt_bytes == 2)
+            overlap_row_u16(a0, a0n, &tp_wl, &tp_wh, (uint16_t *)cnt + (int64_t)tid * n, h, inv, invoff, wl, labels,
+                            i, n, k1, k2);
+        else
+            overlap_row_u32(a0, a0n, &tp_wl, &tp_wh, (uint32_t *)cnt + (int64_t)tid * n, h, inv, invoff, wl, labels,
+                            i, n, k1, k2);
         /* Rows are handed out in ascending chunks: i is a fair progress mark. */
         if (tid == 0 && (i & 255) == 0) progress_update(&pr, i);
     }

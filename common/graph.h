@@ -110,12 +110,14 @@ typedef struct label_sets {
  * Outputs: w0 [n, ceil(n/8)] (overwritten), counts (label agreement of W_L
  * and W_H when labels != NULL, else zeros). Scratch: a0 [n, k1] int32,
  * a0n [n] int32, inv [n*k1] int32, invoff [n+1] int64,
- * cnt [threads, n] uint16, hist [threads, k1+1] int64. Requires
- * 1 <= k2 < n and k1 <= 65535 (16-bit overlap counts keep a row's counters in
- * L1 cache; k1 > 65535 would need n > 65536 and a wl.npy over 17 GB). */
+ * cnt [threads, n] counters of cnt_bytes each (graph_cnt_bytes(k1): 2 when
+ * k1 <= 65535, which keeps a row's counters in L1 cache, else 4; 4 is always
+ * valid), hist [threads, k1+1] int64. Requires 1 <= k2 < n. */
 void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *inv, int64_t *invoff,
-              uint16_t *cnt, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n, int64_t k1,
-              int64_t k2, int threads);
+              void *cnt, int cnt_bytes, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n,
+              int64_t k1, int64_t k2, int threads);
+/* Bytes per overlap counter graph_w0 needs for k1 neighbours. */
+int graph_cnt_bytes(int64_t k1);
 
 /* ---- bit matrices ------------------------------------------------------------- */
 

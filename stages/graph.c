@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             "W0 = W_L AND W_H, made symmetric (+1 if either direction is) with diagonal +1.\n"
             "\n"
             "  --features F     f4 [n, d] training features (finite, no all-zero row)\n"
-            "  --k1 K1          neighbours per row of W_L, 1 <= K1 < n, K1 <= 65535\n"
+            "  --k1 K1          neighbours per row of W_L, 1 <= K1 < n\n"
             "  --k2 K2          neighbours per row of W_H, 1 <= K2 < n\n"
             "  --labels L       u1 [N, C] multi-hot labels (with --indices): adds precision\n"
             "                   alpha, recall beta and F_w of W_L, W_H, W0 against the\n"
@@ -92,7 +92,6 @@ int main(int argc, char **argv) {
     if (d < 1) die("%s: rows have 0 features", features);
     if (n > INT32_MAX) die("%s: %lld rows exceed the int32 indices of wl.npy", features, (long long)n);
     if (k1 >= n) die("--k1 %lld: must be < n = %lld (the rows of %s)", k1, (long long)n, features);
-    if (k1 > UINT16_MAX) die("--k1 %lld: at most 65535 neighbours per row (16-bit overlap counts)", k1);
     if (k2 >= n) die("--k2 %lld: must be < n = %lld (the rows of %s)", k2, (long long)n, features);
     const float *x = fa.data;
 
@@ -143,9 +142,10 @@ int main(int argc, char **argv) {
         int32_t *a0 = xmalloc((size_t)(n * k1) * sizeof *a0), *a0n = xmalloc((size_t)n * sizeof *a0n);
         int32_t *inv = xmalloc((size_t)(n * k1) * sizeof *inv);
         int64_t *invoff = xmalloc((size_t)(n + 1) * sizeof *invoff);
-        uint16_t *cnt = xmalloc((size_t)(n * threads) * sizeof *cnt);
+        int cb = graph_cnt_bytes(k1);
+        void *cnt = xmalloc((size_t)(n * threads) * (size_t)cb);
         int64_t *hist = xmalloc((size_t)((k1 + 1) * threads) * sizeof *hist);
-        graph_w0(w0, &gc, a0, a0n, inv, invoff, cnt, hist, wl, labels_path ? &ls : NULL, n, k1, k2, threads);
+        graph_w0(w0, &gc, a0, a0n, inv, invoff, cnt, cb, hist, wl, labels_path ? &ls : NULL, n, k1, k2, threads);
         free(a0); free(a0n); free(inv); free(invoff); free(cnt); free(hist);
     }
     double t_w0 = now_sec();

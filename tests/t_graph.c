@@ -94,7 +94,7 @@ typedef struct out {
 } out;
 
 static void run(out *o, const float *x, const label_sets *ls, int64_t n, int64_t d, int64_t k1, int64_t k2,
-                int64_t bs, int threads) {
+                int64_t bs, int threads, int cb) {
     double *nrm = xmalloc((size_t)n * sizeof *nrm);
     CHECK(sim_row_norms(nrm, x, n, d) < 0);
     knn_buf kb;
@@ -105,8 +105,8 @@ static void run(out *o, const float *x, const label_sets *ls, int64_t n, int64_t
     o->w0 = xmalloc((size_t)(n * bits_row_bytes(n)));
     int32_t *a0 = xmalloc((size_t)(n * k1) * 4), *a0n = xmalloc((size_t)n * 4), *inv = xmalloc((size_t)(n * k1) * 4);
     int64_t *invoff = xmalloc((size_t)(n + 1) * 8), *hist = xmalloc((size_t)((k1 + 1) * threads) * 8);
-    uint16_t *cnt = xmalloc((size_t)(n * threads) * 2);
-    graph_w0(o->w0, &o->gc, a0, a0n, inv, invoff, cnt, hist, o->wl, ls, n, k1, k2, threads);
+    void *cnt = xmalloc((size_t)(n * threads) * (size_t)cb);
+    graph_w0(o->w0, &o->gc, a0, a0n, inv, invoff, cnt, cb, hist, o->wl, ls, n, k1, k2, threads);
     free(a0); free(a0n); free(inv); free(invoff); free(hist); free(cnt); free(work); free(nrm);
     knn_buf_free(&kb);
 }
@@ -158,7 +158,7 @@ static void check_case(int64_t n, int64_t d, int64_t k1, int64_t k2, int kind, u
 
     int64_t bs_list[3] = {sim_default_block(n), 3, n > 7 ? 7 : 2};
     out ref;
-    run(&ref, x, &ls, n, d, k1, k2, bs_list[0], 1);
+    run(&ref, x, &ls, n, d, k1, k2, bs_list[0], 1, 2);
     int wl_ok = 1, w0_ok = 1, sym = 1;
     for (int64_t e = 0; e < n * k1; e++) wl_ok &= ref.wl[e] == rwl[e];
     int64_t rb = bits_row_bytes(n);
@@ -208,13 +208,14 @@ static void check_case(int64_t n, int64_t d, int64_t k1, int64_t k2, int kind, u
         for (int th2 = 1; th2 <= 2; th2++) {
             if (b == 0 && th2 == 1) continue;
             out o;
-            run(&o, x, &ls, n, d, k1, k2, bs_list[b], th2);
+            /* 32-bit counters (the k1 > 65535 path) on the last variant. */
+            run(&o, x, &ls, n, d, k1, k2, bs_list[b], th2, b == 2 && th2 == 2 ? 4 : 2);
             same_bytes &= memcmp(o.wl, ref.wl, (size_t)(n * k1) * 4) == 0 &&
                           memcmp(o.w0, ref.w0, (size_t)(n * rb)) == 0 && o.gc.tp_wl == ref.gc.tp_wl &&
                           o.gc.tp_wh == ref.gc.tp_wh;
             out_free(&o);
         }
-    ok(same_bytes, "identical outputs for block sizes %lld, 3, %lld and 1 or 2 threads", (long long)bs_list[0],
+    ok(same_bytes, "identical outputs for block sizes %lld, 3, %lld, 1 or 2 threads, 16- or 32-bit counters", (long long)bs_list[0],
        (long long)bs_list[2]);
     out_free(&ref);
     free(x); free(lab); free(idx); free(rwl); free(rwh); free(rw0);
