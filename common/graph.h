@@ -109,12 +109,12 @@ typedef struct label_sets {
  * +1, then symmetric (+1 if either direction is) and diagonal +1.
  * Outputs: w0 [n, ceil(n/8)] (overwritten), counts (label agreement of W_L
  * and W_H when labels != NULL, else zeros). Scratch: a0 [n, k1] int32,
- * a0n [n] int32, inv [n*k1] int32, invoff [n+1] int64,
+ * a0n [n] int32, order [n] int32, inv [n*k1] int32, invoff [n+1] int64,
  * cnt [threads, n] counters of cnt_bytes each (graph_cnt_bytes(k1): 2 when
  * k1 <= 65535, which keeps a row's counters in L1 cache, else 4; 4 is always
  * valid), hist [threads, k1+1] int64. Requires 1 <= k2 < n. */
-void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *inv, int64_t *invoff,
-              void *cnt, int cnt_bytes, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n,
+void graph_w0(uint8_t *w0, graph_counts *counts, int32_t *a0, int32_t *a0n, int32_t *order, int32_t *inv,
+              int64_t *invoff, void *cnt, int cnt_bytes, int64_t *hist, const int32_t *wl, const label_sets *labels, int64_t n,
               int64_t k1, int64_t k2, int threads);
 /* Bytes per overlap counter graph_w0 needs for k1 neighbours. */
 int graph_cnt_bytes(int64_t k1);

@@ -140,13 +140,15 @@ int main(int argc, char **argv) {
     graph_counts gc;
     {
         int32_t *a0 = xmalloc((size_t)(n * k1) * sizeof *a0), *a0n = xmalloc((size_t)n * sizeof *a0n);
+        int32_t *order = xmalloc((size_t)n * sizeof *order);
         int32_t *inv = xmalloc((size_t)(n * k1) * sizeof *inv);
         int64_t *invoff = xmalloc((size_t)(n + 1) * sizeof *invoff);
         int cb = graph_cnt_bytes(k1);
         void *cnt = xmalloc((size_t)(n * threads) * (size_t)cb);
         int64_t *hist = xmalloc((size_t)((k1 + 1) * threads) * sizeof *hist);
-        graph_w0(w0, &gc, a0, a0n, inv, invoff, cnt, cb, hist, wl, labels_path ? &ls : NULL, n, k1, k2, threads);
-        free(a0); free(a0n); free(inv); free(invoff); free(cnt); free(hist);
+        graph_w0(w0, &gc, a0, a0n, order, inv, invoff, cnt, cb, hist, wl, labels_path ? &ls : NULL, n, k1, k2,
+                 threads);
+        free(a0); free(a0n); free(order); free(inv); free(invoff); free(cnt); free(hist);
     }
     double t_w0 = now_sec();
     int64_t np_w0 = bitmat_count(w0, n), np_wl = n * k1, np_wh = n * k2;

@@ -103,11 +103,12 @@ static void run(out *o, const float *x, const label_sets *ls, int64_t n, int64_t
     o->wl = xmalloc((size_t)(n * k1) * sizeof *o->wl);
     graph_knn(o->wl, &kb, work, x, nrm, n, d, k1, bs, threads);
     o->w0 = xmalloc((size_t)(n * bits_row_bytes(n)));
-    int32_t *a0 = xmalloc((size_t)(n * k1) * 4), *a0n = xmalloc((size_t)n * 4), *inv = xmalloc((size_t)(n * k1) * 4);
+    int32_t *a0 = xmalloc((size_t)(n * k1) * 4), *a0n = xmalloc((size_t)n * 4), *order = xmalloc((size_t)n * 4);
+    int32_t *inv = xmalloc((size_t)(n * k1) * 4);
     int64_t *invoff = xmalloc((size_t)(n + 1) * 8), *hist = xmalloc((size_t)((k1 + 1) * threads) * 8);
     void *cnt = xmalloc((size_t)(n * threads) * (size_t)cb);
-    graph_w0(o->w0, &o->gc, a0, a0n, inv, invoff, cnt, cb, hist, o->wl, ls, n, k1, k2, threads);
-    free(a0); free(a0n); free(inv); free(invoff); free(hist); free(cnt); free(work); free(nrm);
+    graph_w0(o->w0, &o->gc, a0, a0n, order, inv, invoff, cnt, cb, hist, o->wl, ls, n, k1, k2, threads);
+    free(a0); free(a0n); free(order); free(inv); free(invoff); free(hist); free(cnt); free(work); free(nrm);
     knn_buf_free(&kb);
 }
 
