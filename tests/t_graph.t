@@ -64,8 +64,9 @@ assert 0 < s["f_w_w0"] <= 1 and abs(s["f_w_w0"] - 2 / (1 / s["alpha_w0"] + 1 / s
 PY
 ok $? "outputs: shapes, dtypes, symmetric W0 with diagonal, no self in W_L, stats consistent"
 $PY "$(dirname "$0")/bench/ref_graph.py" --features "$T/x.npy" --k1 30 --k2 20 --labels "$T/labels.npy" \
-    --indices "$T/idx.npy" --compare "$T/g1/stats.json" --w0 "$T/g1/w0.npy" >/dev/null 2>"$T/ref.txt"
-ok $? "numpy reference agrees: $(tr '\n' ' ' <"$T/ref.txt")"
+    --indices "$T/idx.npy" --compare "$T/g1/stats.json" --w0 "$T/g1/w0.npy" --wl "$T/g1/wl.npy" >/dev/null 2>"$T/ref.txt" &&
+    grep -q "identical neighbour sets" "$T/ref.txt" && grep -q ": agree" "$T/ref.txt" && grep -q " 0 differing bits" "$T/ref.txt"
+ok $? "numpy reference agrees exactly: $(tr '\n' ' ' <"$T/ref.txt")"
 
 "$A" -q --codes "$T/codes.npy" --w "$T/g1/w0.npy" --gamma 1 --labels "$T/labels.npy" --indices "$T/idx.npy" --out "$T/r1/w.npy" --threads 1
 ok $? "dsah-and runs (1 thread)"
