@@ -24,8 +24,11 @@ static void stats_block(void *vctx, int tid, int64_t task, int64_t i0, int64_t n
                         const float *dot) {
     and_ctx *c = vctx;
     and_task *t = &c->tasks[task];
+    /* One pass with sums shifted by the block's first w = +1 value K:
+     * mean = K + S1/cnt, M2 = S2 - S1^2/cnt. Cosines lie in [-1, 1] and the
+     * shift puts S1 near 0, so double loses nothing that matters here. */
     int64_t cnt = 0;
-    double sum = 0.0, maxneg = -INFINITY;
+    double K = 0.0, s1 = 0.0, s2 = 0.0, maxneg = -INFINITY;
     int asym = 0;
     for (int64_t a = 0; a < ni; a++) {
         int64_t i = i0 + a;
@@ -35,25 +38,18 @@ static void stats_block(void *vctx, int tid, int64_t task, int64_t i0, int64_t n
             int wij = bits_get(wi, j);
             asym |= wij != bits_get(c->w + j * c->rb, i);
             double s = sim_cos(dot[a * nj + b], c->nrm[i], c->nrm[j]);
-            if (wij) { cnt++; sum += s; }
-            else if (s > maxneg) maxneg = s;
+            if (wij) {
+                if (cnt == 0) K = s;
+                double dv = s - K;
+                s1 += dv;
+                s2 += dv * dv;
+                cnt++;
+            } else if (s > maxneg) maxneg = s;
         }
     }
-    double mean = cnt ? sum / (double)cnt : 0.0, m2 = 0.0;
-    if (cnt)
-        for (int64_t a = 0; a < ni; a++) {
-            int64_t i = i0 + a;
-            const uint8_t *wi = c->w + i * c->rb;
-            for (int64_t b = i0 == j0 ? a + 1 : 0; b < nj; b++) {
-                int64_t j = j0 + b;
-                if (!bits_get(wi, j)) continue;
-                double dv = sim_cos(dot[a * nj + b], c->nrm[i], c->nrm[j]) - mean;
-                m2 += dv * dv;
-            }
-        }
     t->count = cnt;
-    t->mean = mean;
-    t->m2 = m2;
+    t->mean = cnt ? K + s1 / (double)cnt : 0.0;
+    t->m2 = cnt ? fmax(0.0, s2 - s1 * s1 / (double)cnt) : 0.0;
     t->maxneg = maxneg;
     t->asym = asym;
 }

@@ -21,7 +21,8 @@
  *
  * s_ij is computed once per unordered pair (graph.h: cosine blocks), so
  * s_ij == s_ji and the update keeps W symmetric. Statistics are accumulated
- * per block pair in double (count, block mean, sum of squared deviations) and
+ * per block pair in double (count, mean and sum of squared deviations, from
+ * sums shifted by the block's first value, in one pass) and
  * merged in a fixed block order (Chan et al.), so the result does not depend
  * on the thread count. */
 #ifndef DSAH_AND_H
