@@ -151,7 +151,9 @@ static int decode_png(uint8_t **rgb, size_t *cap, int *w, int *h,
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(ps);
     if (ct == PNG_COLOR_TYPE_GRAY && bd < 8) png_set_expand_gray_1_2_4_to_8(ps);
     if (bd == 16) png_set_strip_16(ps);
-    if (ct & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(ps);
+    /* Palette and low-bit gray expansion turn tRNS into an alpha channel
+     * too: strip it as well. */
+    if ((ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(ps, pi, PNG_INFO_tRNS)) png_set_strip_alpha(ps);
     if (!(ct & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(ps);
     png_set_interlace_handling(ps);
     png_read_update_info(ps, pi);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,8 +381,10 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
     st.ws = xcalloc((size_t)st.nthreads, sizeof(resize_ws));
     st.io.path = images_path;
     st.io.af = af_open(images_path);
-    CHECK_ZERO(fflush(st.io.af->fp));
-    st.io.fd = fileno(st.io.af->fp);
+    /* The atomic temporary is opened write-only; a read-write descriptor on
+     * it serves the positional writes and the read-back of the compaction. */
+    st.io.fd = open(st.io.af->tmp, O_RDWR);
+    if (st.io.fd < 0) die("%s: cannot reopen %s: %s", images_path, st.io.af->tmp, strerror(errno));
     st.io.n = n;
     if (o->size) {
         char hb[256];
@@ -462,6 +465,7 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
     }
     if (ftruncate(io->fd, (off_t)(io->hdr + (size_t)kept * io->row)) != 0)
         die("%s: cannot set the file size: %s", images_path, strerror(errno));
+    if (fsync(io->fd) != 0 || close(io->fd) != 0) die("%s: cannot write: %s", images_path, strerror(errno));
     af_commit(io->af);
     for (int i = 0; i < INGEST_CHUNK; i++) free(jobs[i].pix);
     free(jobs);
@@ -551,13 +555,15 @@ static long flickr_id(const char *name) {
     return 0;
 }
 
-/* Plain concept file: <concept>.txt, not <concept>_r1.txt, not README.txt. */
-static int flickr_concept(const char *name, void *ctx) {
+/* Candidate text files of the annotations: *.txt at the top or one folder
+ * down, not the _r1 subsets. The concept files are then the ones beside
+ * README.txt. */
+static int flickr_txt(const char *name, void *ctx) {
     (void)ctx;
-    const char *b = base_name(name);
-    if (!ends_with(b, ".txt") || ends_with(b, "_r1.txt") || strcasecmp(b, "README.txt") == 0) return 0;
-    if (b[0] == '.' || strstr(name, "__MACOSX/")) return 0;
-    return 1;
+    const char *b = base_name(name), *sl = strchr(name, '/');
+    if (sl && sl + 1 != b) return 0;
+    if (!ends_with(b, ".txt") || ends_with(b, "_r1.txt")) return 0;
+    return b[0] != '.' && !strstr(name, "__MACOSX/");
 }
 
 void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images_path) {
@@ -582,12 +588,28 @@ void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images
             die("%s: image %ld appears twice (%s and %s)", o->path, k, si.e[entry_of[k]].name, si.e[i].name);
         entry_of[k] = i;
     }
-    source_open(&sa, o->annotations, flickr_concept, NULL);
+    source_open(&sa, o->annotations, flickr_txt, NULL);
+    const char *readme = NULL;
+    for (int64_t i = 0; i < sa.n; i++)
+        if (sa.e[i].data && !strcmp(base_name(sa.e[i].name), "README.txt")) readme = sa.e[i].name;
+    if (!readme)
+        die("%s: expected README.txt beside the concept files animals.txt ... water.txt "
+            "(the layout of mirflickr25k_annotations_v080.zip); not found", o->annotations);
+    size_t dl = (size_t)(base_name(readme) - readme);
     int nc = 0;
-    for (int64_t i = 0; i < sa.n; i++) nc += sa.e[i].data != NULL;
+    for (int64_t i = 0; i < sa.n; i++) {
+        src_entry *e = &sa.e[i];
+        if (!e->data) continue;
+        if (!strcmp(base_name(e->name), "README.txt") ||
+            strlen(e->name) <= dl || strncmp(e->name, readme, dl) || strchr(e->name + dl, '/')) {
+            free(e->data);   /* not a concept file: drop it */
+            e->data = NULL;
+            continue;
+        }
+        nc++;
+    }
     if (nc == 0)
-        die("%s: expected the concept files animals.txt ... water.txt (mirflickr25k_annotations_v080.zip); none found",
-            o->annotations);
+        die("%s: expected the concept files animals.txt ... water.txt beside %s; none found", o->annotations, readme);
     /* Concepts in name order. */
     int64_t *cidx = xmalloc(sizeof(int64_t) * (size_t)nc);
     char **cname = xmalloc(sizeof(char *) * (size_t)nc);
