@@ -62,6 +62,7 @@ LIB := $(BUILD)/libdsah.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
 .PHONY: all test bench pipeline clean help deps
+.SECONDARY:
 all: $(STAGES)
 
 help:
@@ -105,4 +106,93 @@ bench: $(STAGES) $(TESTS)
 clean:
 	rm -rf $(BUILD) $(BIN)
 
+# ---- datasets -------------------------------------------------------------------
+# make fetch DATASET=cifar10: the official cifar-10-binary.tar.gz (checked by
+# MD5) into $(DATASETS_DIR)/cifar10/, read in place by dsah-ingest --source
+# cifar10 --path $(DATASETS_DIR)/cifar10. DATASET=fashion-mnist installs the
+# Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
+DATASETS_DIR ?= work/datasets
+CIFAR10_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
+CIFAR10_MD5 := c32a1d4ab5d03f1284b67883e8d87530
+.PHONY: fetch
+fetch:
+	@set -u; case "$(DATASET)" in \
+	  cifar10) d=$(DATASETS_DIR)/cifar10; f=$$d/cifar-10-binary.tar.gz; mkdir -p $$d; \
+	    if [ -f $$f ] && echo "$(CIFAR10_MD5)  $$f" | md5sum -c --status; then echo "fetch: $$f is present"; exit 0; fi; \
+	    echo "fetch: downloading $(CIFAR10_URL) to $$f"; \
+	    curl -fL --retry 3 -o $$f.part $(CIFAR10_URL) || { rm -f $$f.part; \
+	      echo "fetch: error: download of $(CIFAR10_URL) failed (no internet here?); copy cifar-10-binary.tar.gz into $$d by hand" >&2; exit 1; }; \
+	    echo "$(CIFAR10_MD5)  $$f.part" | md5sum -c --status || { rm -f $$f.part; \
+	      echo "fetch: error: $(CIFAR10_URL): MD5 is not $(CIFAR10_MD5) (corrupt download)" >&2; exit 1; }; \
+	    mv $$f.part $$f; echo "fetch: $$f" ;; \
+	  fashion-mnist) common/deps.sh pipeline ;; \
+	  *) echo "fetch: error: no fetch rule for DATASET=$(DATASET) (cifar10, fashion-mnist)" >&2; exit 1 ;; \
+	esac
+
 -include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+
+# ==== pipelines: plan, stage, sweep, table, fetch =============================
+# (section owned by the pipeline work; see pipelines/README.md)
+#   make pipeline [DATASET=name | PIPELINE=path.yaml] [SET="key=value ..."]
+#   make stage STAGE=graph|train|...|<stage id>|<artifact path>
+#   make sweep [GAMMA="..."] [TAU="..."] [BITS="..."] [JOBS=N] [SSHLOGINFILE=file]
+#   make table, make fetch-vgg19, make smoke-data
+WORK ?= work
+PIPELINE ?= pipelines/$(DATASET).yaml
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+SSHLOGINFILE ?=
+GAMMA ?=
+TAU ?=
+BITS ?=
+STAGE ?=
+SET ?=
+VGG19_URL ?= https://huggingface.co/timm/vgg19.tv_in1k/resolve/main/model.safetensors
+VGG19_WEIGHTS ?= weights/vgg19.tv_in1k.safetensors
+SMOKE_DATA ?= $(WORK)/smoke-data
+# where the plan's rules find the stage binaries (tests point it elsewhere)
+STAGE_BIN ?= $(BIN)
+# Values reach the shell through the environment, never pasted into a
+# command line, so no value given here can run anything.
+export DSAH_PIPELINE := $(PIPELINE)
+export DSAH_WORK := $(WORK)
+export DSAH_BINDIR := $(BIN)
+export DSAH_STAGE_BIN := $(STAGE_BIN)
+export DSAH_GAMMA := $(GAMMA)
+export DSAH_TAU := $(TAU)
+export DSAH_BITS := $(BITS)
+export DSAH_SET := $(SET)
+export DSAH_STAGE := $(STAGE)
+export DSAH_JOBS := $(JOBS)
+export DSAH_SSHLOGINFILE := $(SSHLOGINFILE)
+export DSAH_VGG19_URL := $(VGG19_URL)
+export DSAH_VGG19_WEIGHTS := $(VGG19_WEIGHTS)
+# 'make -n' runs the planner (a line naming $(MAKE)) and shows the stages;
+# the summary and plots are skipped then.
+DRY := $(findstring n,$(firstword -$(MAKEFLAGS)))
+PLAN_CMD := pipelines/plan.sh
+.PHONY: stage sweep table fetch-vgg19 smoke-data
+ifeq ($(DATASET),smoke)
+pipeline stage sweep table: smoke-data
+endif
+pipeline: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" all $(if $(DRY),,&& pipelines/summary.sh "$$d")
+stage: $(STAGES)
+	@test -n "$$DSAH_STAGE" || { echo 'make stage: give STAGE=<stage name, stage id or artifact path>' >&2; exit 2; }
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" "stage-$$DSAH_STAGE"
+sweep: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(if $(DRY),$(MAKE) --no-print-directory -f "$$d/plan.mk" sweep,MAKE='$(MAKE)' pipelines/sweep.sh "$$d")
+table: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" table $(if $(DRY),,&& pipelines/table.sh "$$d")
+# (make fetch DATASET=x is the datasets section's, above; pipelines/fetch.sh
+# prints where to get the datasets without a public address.)
+fetch-vgg19:
+	@pipelines/fetch.sh vgg19
+smoke-data: $(BUILD)/tests/gen_smoke
+	@test -e $(SMOKE_DATA)/train-images-idx3-ubyte.gz || $(BUILD)/tests/gen_smoke $(SMOKE_DATA)
+$(BUILD)/tests/gen_smoke: $(BUILD)/tests/gen_smoke.o $(LIB)
+	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -lz -o $@
+test: $(BUILD)/tests/gen_smoke
+# ==== end of the pipelines section ============================================

@@ -40,7 +40,11 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
  * t_per_class of that shuffled db order to train.
  * random: all images shuffled; the first q to query, the rest to db, and the
  * first t of the shuffled db order to train.
- * Both draw from one rng stream seeded with seed. */
+ * Both draw from one rng stream seeded with seed: rng_seed(&r, seed), the
+ * class shuffles in class order (each class's indices ascending before its
+ * shuffle), by rng_shuffle_i64. Infeasible sizes (a class smaller than
+ * q_per_class + t_per_class, an image with other than one label, q + t > n)
+ * die naming the flag. */
 typedef struct split {
     int64_t *query, *train, *db;
     int64_t nq, nt, ndb;

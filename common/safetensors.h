@@ -50,6 +50,16 @@ const char *st_meta(const st_file *f, const char *key);
  * shapes otherwise. */
 void st_read_f32(float *out, const st_file *f, const st_tensor *t, int64_t count);
 
+/* Same check against a full expected shape (ndim, shape): the element counts
+ * must agree (the layouts may differ, e.g. timm's conv-shaped fc weights);
+ * the error names both shapes. */
+void st_read_f32_as(float *out, const st_file *f, const st_tensor *t, int ndim, const int64_t *shape);
+
+/* Name as safetensors spells it ("F32", "F16", "BF16", ...) and bytes per
+ * element. */
+const char *st_dtype_name(st_dtype d);
+size_t st_itemsize(st_dtype d);
+
 /* Writer: tensors are F32; written in the order added. */
 typedef struct st_writer st_writer;
 st_writer *st_writer_begin(const char *path);
@@ -64,5 +74,8 @@ void st_writer_commit(st_writer *w);   /* atomic: tmp + fsync + rename */
  * weights). Writes the canonical (torchvision) name into buf and returns buf;
  * names already canonical are copied unchanged. */
 const char *vgg_canonical_name(const char *name, char *buf, size_t n);
+/* The tensor whose canonical VGG name (vgg_canonical_name) is `canonical`,
+ * whichever naming the file uses, or NULL. */
+const st_tensor *st_find_vgg(const st_file *f, const char *canonical);
 
 #endif

@@ -1,0 +1,111 @@
+/* eval.h: retrieval metrics of packed binary codes (DESIGN.md "Metrics").
+ *
+ * Hamming distance by XOR + popcount; ranking by ascending distance, ties by
+ * ascending database index; an item is relevant to a query when their label
+ * rows (multi-hot) share at least one label.
+ *
+ *   mAP@K   AP_q = (1/R_q) sum_{k<=K, item k relevant} P@k, R_q = relevant
+ *           items in the top K; R_q = 0 gives AP_q = 0, still counted.
+ *   P@N     relevant fraction of the top N.
+ *   PR      for r = 0..bits the items with distance <= r are retrieved;
+ *           recall (relevant retrieved / relevant in the database) averaged
+ *           over all queries, precision averaged over the queries that
+ *           retrieve >= 1 item at that radius (their count is reported).
+ *
+ * Edge conventions (the spec is silent; chosen and documented here):
+ *   - K or N larger than the database is clipped to n_db: P@N is then the
+ *     relevant fraction of the whole database (divided by n_db, not N).
+ *   - a query with no relevant item in the whole database has recall 0 at
+ *     every radius (it still counts in the recall mean).
+ *
+ * How (the cost is n_query * n_db): per query one vectorisable pass computes
+ * key_j = 2*dist_j + rel_j (uint16) and a histogram of the keys; the
+ * histogram gives the cutoff distance c of the largest finite K/N. A second
+ * pass visits only items with dist <= c, in ascending index order, and places
+ * their relevance bit at rank start[d]++ (a counting sort, which is exactly
+ * the tie rule); the walk over ranks 1..maxK then yields every AP@K and P@N.
+ * The PR curve needs only the per-distance counts. Queries run in parallel
+ * (OpenMP); per-query results are stored and reduced serially in query order,
+ * so the output is identical for any thread count. */
+#ifndef DSAH_EVAL_H
+#define DSAH_EVAL_H
+
+#include <stdint.h>
+
+/* What to compute. A list value <= 0 or > n_db means "all" (n_db). */
+typedef struct eval_lists {
+    int n_topk;
+    const int64_t *topk;      /* [n_topk] mAP cutoffs */
+    int n_pat;
+    const int64_t *pat;       /* [n_pat] P@N */
+    int n_pn;
+    const int64_t *pn;        /* [n_pn] P-curve points */
+} eval_lists;
+
+/* Inputs, all read-only. */
+typedef struct eval_input {
+    const uint8_t *qcodes;    /* [n_query, row_bytes] packed (bits.h) */
+    const uint8_t *dbcodes;   /* [n_db, row_bytes] packed */
+    int64_t n_query, n_db, row_bytes;
+    int bits;                 /* <= 8*row_bytes; unused high bits must be 0 */
+    const uint8_t *labels;    /* [n_labels, n_classes] multi-hot, 0/1 */
+    int64_t n_labels, n_classes;
+    const int64_t *qidx;      /* [n_query] rows of labels, in [0, n_labels) */
+    const int64_t *dbidx;     /* [n_db] rows of labels */
+} eval_input;
+
+/* Results. Arrays are sized by eval_result_alloc. */
+typedef struct eval_result {
+    int bits;
+    int64_t n_query, n_db;
+    double *map;              /* [n_topk] */
+    double *pat;              /* [n_pat] */
+    double *pn;               /* [n_pn] */
+    double *pr_precision;     /* [bits+1] */
+    double *pr_recall;        /* [bits+1] */
+    int64_t *pr_nq;           /* [bits+1] queries retrieving >= 1 item */
+} eval_result;
+
+/* Scratch: transposed codes and label masks, per-thread buffers, per-query
+ * results. Sized once (eval_ws_alloc) so eval_compute allocates nothing. */
+typedef struct eval_ws {
+    int64_t n_query, n_db, words, lwords, n_slots;
+    int bits, nthreads, n_k;  /* n_k: distinct cutoffs over all three lists */
+    uint64_t *qw;             /* [n_query, words] query codes as u64 words */
+    uint64_t *dbw;            /* [words, n_db] db codes, word-major (SoA) */
+    uint64_t *ql;             /* [n_query, lwords] query label masks */
+    uint64_t *dbl;            /* [lwords, n_db] db label masks, word-major */
+    uint16_t *keys;           /* [nthreads, n_db] 2*dist + rel */
+    uint8_t *relseq;          /* [nthreads, n_db] relevance in rank order */
+    uint32_t *cand;           /* [nthreads, n_db + 16] candidate keys of pass 2 */
+    double *inv;              /* [max cutoff + 1] 1/k */
+    uint32_t *hist;           /* [nthreads, 4, 2*(bits+1)] key histograms */
+    int64_t *start;           /* [nthreads, bits+1] */
+    int64_t *cut;             /* [n_k] sorted distinct cutoffs (resolved) */
+    double *q_ap;             /* [n_query, n_k] AP at each cutoff */
+    int64_t *q_rel;           /* [n_query, n_k] relevant within each cutoff */
+    uint32_t *q_cnt;          /* [n_query, bits+1] items at each distance */
+    uint32_t *q_rcnt;         /* [n_query, bits+1] relevant items at each distance */
+} eval_ws;
+
+void eval_result_alloc(eval_result *r, const eval_lists *lists, int bits);
+void eval_result_free(eval_result *r);
+/* nthreads: the OpenMP threads eval_compute will use (omp_get_max_threads). */
+void eval_ws_alloc(eval_ws *ws, const eval_input *in, const eval_lists *lists, int nthreads);
+void eval_ws_free(eval_ws *ws);
+
+/* Check the inputs' consistency (index ranges, label values 0/1, padding
+ * bits zero). Returns 0 when fine, else writes a message into err. The
+ * message names what is wrong; the caller adds the file name. */
+int eval_check_input(const eval_input *in, char *err, int errlen, int *which);
+#define EVAL_BAD_QCODES 1
+#define EVAL_BAD_DBCODES 2
+#define EVAL_BAD_LABELS 3
+#define EVAL_BAD_QIDX 4
+#define EVAL_BAD_DBIDX 5
+
+/* Compute every metric of lists into r (sized by eval_result_alloc).
+ * Deterministic for any thread count. */
+void eval_compute(eval_result *r, eval_ws *ws, const eval_input *in, const eval_lists *lists);
+
+#endif

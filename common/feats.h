@@ -1,0 +1,46 @@
+/* feats.h: image features for the graph and the baselines (common/features.c).
+ *
+ * (Named feats.h, not features.h: with -Icommon a common/features.h would
+ * shadow glibc's <features.h> for every system header.)
+ *
+ * features_write() is the one entry point of dsah-features: it takes the
+ * images (u1 [N,H,W,C], mmapped), the indices of the images to describe
+ * (i8 [n], each in [0,N)), and streams f4 [n,d] to out_path in blocks of
+ * `batch` rows, dispatching on the extractor:
+ *   FEAT_PIXELS: d = H*W*C, row k = images[idx[k]] / 255 flattened in H,W,C
+ *                order (the npy layout of the images, so a plain scaled copy).
+ *   FEAT_VGG19:  relu7 of VGG-19 (d = 4096); this build has no VGG-19
+ *                extractor, and features_write dies saying so.
+ * Every block is checked finite before it is written. */
+#ifndef DSAH_FEATS_H
+#define DSAH_FEATS_H
+
+#include <stdint.h>
+
+#include "npy.h"
+
+typedef enum { FEAT_PIXELS = 0, FEAT_VGG19 } feat_extractor;
+
+typedef struct features_opts {
+    feat_extractor extractor;
+    const char *weights;   /* vgg19: safetensors weights */
+    int input;             /* vgg19: network input side (224) */
+    int64_t batch;         /* rows per block written */
+} features_opts;
+
+/* "pixels" | "vgg19" -> extractor; dies naming --extractor otherwise. */
+feat_extractor features_parse_extractor(const char *name);
+const char *features_extractor_name(feat_extractor e);
+
+/* Dies naming the index file when any index is outside [0, n_images). */
+void features_check_indices(const int64_t *idx, int64_t n, int64_t n_images, const char *idx_path);
+
+/* Pixel features for n images: out[k, :] = images[idx[k], :] / 255.
+ * out f4 [n, d], images u1 [N, d] (d = H*W*C), idx [n]. No allocation. */
+void features_pixels(float *out, const uint8_t *images, const int64_t *idx, int64_t n, int64_t d);
+
+/* Stream f4 [n, d] features of images->data[idx] to out_path (atomic). */
+void features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
+                    const features_opts *o);
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/bash
+# table.sh RUNDIR: the Table-1-style table (LSH, ITQ, DSAH, DSAH-PIC0,
+# DSAH-noAND x code lengths; mAP@5000 and P@100) as RUNDIR/table.md and
+# table.csv, printed; and the PR and P@N curves of every method per code
+# length (the paper's Figure 3): RUNDIR/pr-b<L>.{png,svg}, pn-b<L>.{png,svg}.
+set -euo pipefail
+d=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/jsonget.sh"
+"$here/collect.sh" "$d" main,table "$d/table.csv"
+bits=$(awk -F'\t' 'NR>1 && ($1=="main"||$1=="table"){print $3}' "$d/index.tsv" | sort -un)
+methods=$(awk -F'\t' 'NR>1 && ($1=="main"||$1=="table") && !seen[$2]++ {print $2}' "$d/index.tsv")
+{
+  printf '| method |'; for L in $bits; do printf ' mAP@5000 %s bits | P@100 %s bits |' "$L" "$L"; done; printf '\n'
+  printf '| --- |'; for L in $bits; do printf ' --- | --- |'; done; printf '\n'
+  for meth in $methods; do
+    printf '| %s |' "$meth"
+    for L in $bits; do
+      dir=$(awk -F'\t' -v m="$meth" -v L="$L" '($1=="main"||$1=="table") && $2==m && $3==L {print $6}' "$d/index.tsv")
+      printf ' %s | %s |' "$(fmt4 "$(jget "$dir/eval/metrics.json" mAP@5000)")" "$(fmt4 "$(jget "$dir/eval/metrics.json" P@100)")"
+    done
+    printf '\n'
+  done
+} > "$d/table.md.tmp.$$"
+mv "$d/table.md.tmp.$$" "$d/table.md"
+cat "$d/table.md"
+for L in $bits; do
+  for kind in pr pn; do
+    files="" titles=""
+    for meth in $methods; do
+      dir=$(awk -F'\t' -v m="$meth" -v L="$L" '($1=="main"||$1=="table") && $2==m && $3==L {print $6}' "$d/index.tsv")
+      [ -f "$dir/eval/$kind.csv" ] || continue
+      files="$files $dir/eval/$kind.csv" titles="$titles $meth"
+    done
+    [ -n "$files" ] || continue
+    for term in png svg; do
+      gnuplot -e "files='${files# }'; titles='${titles# }'; kind='$kind'; bits='$L'; term='$term'; outfile='$d/$kind-b$L.$term.tmp'" "$here/curves.gp"
+      mv "$d/$kind-b$L.$term.tmp" "$d/$kind-b$L.$term"
+    done
+    echo "table: $d/$kind-b$L.png, $d/$kind-b$L.svg" >&2
+  done
+done

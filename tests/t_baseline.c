@@ -1,0 +1,147 @@
+/* t_baseline: LSH layout and sign by hand, ITQ's monotone quantisation loss
+ * and orthonormal projection, and ITQ beating LSH on clustered data. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/baseline.h"
+#include "../common/eval.h"
+#include "../common/rng.h"
+#include "tap.h"
+
+static void lsh_by_hand(void) {
+    /* dim 3, 16 bits: P is the documented stream, drawn row-major */
+    const int64_t d = 3, b = 16;
+    float x[4 * 3] = {1, 2, 3, 3, 2, 1, 0, 0, 0, 4, 4, 4}; /* mean = (2, 2, 2) */
+    baseline_model m;
+    baseline_ws ws;
+    baseline_model_alloc(&m, d, (int)b, 0);
+    baseline_ws_alloc(&ws, 0, d, (int)b);
+    baseline_fit_lsh(&m, &ws, x, 4, 42);
+    rng g;
+    rng_seed(&g, 42 ^ rng_hash64(BASELINE_PURPOSE_LSH));
+    int same = 1;
+    for (int64_t i = 0; i < d * b; i++) same &= m.proj[i] == (float)rng_normal(&g);
+    ok(same, "lsh: projection is the seeded N(0,1) stream in row-major order");
+    ok(m.mean[0] == 2.0f && m.mean[1] == 2.0f && m.mean[2] == 2.0f, "lsh: training mean (2,2,2)");
+    float y[2 * 3] = {5, -1, 2, 2, 2, 2}; /* row 1 equals the mean: all projections 0 */
+    uint8_t codes[2 * 2];
+    baseline_encode(codes, &m, &ws, y, 2);
+    uint8_t want[2] = {0, 0};
+    for (int k = 0; k < b; k++) {
+        double v = 3.0 * m.proj[0 * b + k] + -3.0 * m.proj[1 * b + k] + 0.0 * m.proj[2 * b + k];
+        if (v >= 0) want[k / 8] |= (uint8_t)(1u << (k % 8)); /* bit k: byte k/8, LSB first */
+    }
+    ok(codes[0] == want[0] && codes[1] == want[1], "lsh: bits of (x-mean)P by hand: %02x %02x (want %02x %02x)",
+       codes[0], codes[1], want[0], want[1]);
+    ok(codes[2] == 0xFF && codes[3] == 0xFF, "lsh: x = mean projects to 0 and sgn(0) = +1 gives bit 1");
+    baseline_ws_free(&ws);
+    baseline_model_free(&m);
+}
+
+/* n points in dim d around `clusters` Gaussian centres; labels = cluster. */
+static void clustered(float *x, int *y, int64_t n, int64_t d, const float *centres, int clusters, double noise,
+                      rng *g) {
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)rng_below(g, (uint64_t)clusters);
+        y[i] = c;
+        for (int64_t k = 0; k < d; k++) x[i * d + k] = centres[c * d + k] + (float)(noise * rng_normal(g));
+    }
+}
+
+static double map_of(const baseline_model *m, baseline_ws *ws, const float *xq, const float *xd, int64_t nq,
+                     int64_t nd, const uint8_t *labels, int classes) {
+    int64_t rb = m->bits / 8;
+    uint8_t *qc = malloc((size_t)(nq * rb)), *dc = malloc((size_t)(nd * rb));
+    baseline_encode(qc, m, ws, xq, nq);
+    baseline_encode(dc, m, ws, xd, nd);
+    int64_t *qi = malloc(sizeof(int64_t) * (size_t)nq), *di = malloc(sizeof(int64_t) * (size_t)nd);
+    for (int64_t i = 0; i < nq; i++) qi[i] = i;
+    for (int64_t i = 0; i < nd; i++) di[i] = nq + i;
+    eval_input in = {qc, dc, nq, nd, rb, m->bits, labels, nq + nd, classes, qi, di};
+    int64_t topk[1] = {0};
+    eval_lists l = {1, topk, 0, NULL, 0, NULL};
+    eval_ws ews;
+    eval_result r;
+    eval_ws_alloc(&ews, &in, &l, 1);
+    eval_result_alloc(&r, &l, m->bits);
+    eval_compute(&r, &ews, &in, &l);
+    double v = r.map[0];
+    eval_result_free(&r);
+    eval_ws_free(&ews);
+    free(qc);
+    free(dc);
+    free(qi);
+    free(di);
+    return v;
+}
+
+static void itq_vs_lsh(void) {
+    const int64_t d = 64, nt = 1500, nq = 200, nd = 1500;
+    const int K = 10;
+    rng g;
+    rng_seed(&g, 7);
+    float *centres = malloc(sizeof(float) * (size_t)(K * d));
+    for (int64_t i = 0; i < K * d; i++) centres[i] = (float)rng_normal(&g);
+    float *xt = malloc(sizeof(float) * (size_t)(nt * d)), *xq = malloc(sizeof(float) * (size_t)(nq * d)),
+          *xd = malloc(sizeof(float) * (size_t)(nd * d));
+    int *yt = malloc(sizeof(int) * (size_t)nt), *yq = malloc(sizeof(int) * (size_t)nq),
+        *yd = malloc(sizeof(int) * (size_t)nd);
+    clustered(xt, yt, nt, d, centres, K, 1.0, &g);
+    clustered(xq, yq, nq, d, centres, K, 1.0, &g);
+    clustered(xd, yd, nd, d, centres, K, 1.0, &g);
+    uint8_t *labels = calloc((size_t)((nq + nd) * K), 1);
+    for (int64_t i = 0; i < nq; i++) labels[i * K + yq[i]] = 1;
+    for (int64_t i = 0; i < nd; i++) labels[(nq + i) * K + yd[i]] = 1;
+
+    for (int bits = 16; bits <= 32; bits += 16) {
+        baseline_model ml, mi;
+        baseline_ws ws;
+        const int iters = 50;
+        baseline_model_alloc(&ml, d, bits, 0);
+        baseline_model_alloc(&mi, d, bits, iters);
+        baseline_ws_alloc(&ws, nt, d, bits);
+        baseline_fit_lsh(&ml, &ws, xt, nt, 3);
+        char err[200];
+        int rc = baseline_fit_itq(&mi, &ws, xt, nt, 3, err, sizeof err);
+        ok(rc == 0, "itq %d bits: fit succeeds", bits);
+        /* non-increasing loss: each alternating step can only lower
+         * ||B - VR||^2; float GEMMs allow a relative 1e-6 wobble */
+        int mono = 1, worst = -1;
+        for (int t = 0; t < iters; t++)
+            if (mi.loss[t + 1] > mi.loss[t] * (1.0 + 1e-6)) { mono = 0; worst = t; }
+        ok(mono, "itq %d bits: quantisation loss never increases (%.6g -> %.6g)%s", bits, mi.loss[0],
+           mi.loss[iters], worst >= 0 ? " VIOLATED" : "");
+        ok(mi.loss[iters] < 0.99 * mi.loss[0], "itq %d bits: the rotation lowers the loss by > 1%%", bits);
+        /* P = W R with orthonormal W columns and orthogonal R: P^T P = I */
+        double err_orth = 0;
+        for (int a = 0; a < bits; a++)
+            for (int c = 0; c < bits; c++) {
+                double s = 0;
+                for (int64_t k = 0; k < d; k++) s += (double)mi.proj[k * bits + a] * mi.proj[k * bits + c];
+                err_orth = fmax(err_orth, fabs(s - (a == c)));
+            }
+        ok(err_orth < 1e-4, "itq %d bits: projection has orthonormal columns (max |P^T P - I| = %.2g)", bits,
+           err_orth);
+        double map_l = map_of(&ml, &ws, xq, xd, nq, nd, labels, K);
+        double map_i = map_of(&mi, &ws, xq, xd, nq, nd, labels, K);
+        ok(map_i > map_l, "itq %d bits: mAP@all %.4f > lsh %.4f on 10 clusters in 64-d", bits, map_i, map_l);
+        baseline_model_free(&ml);
+        baseline_model_free(&mi);
+        baseline_ws_free(&ws);
+    }
+    free(centres);
+    free(xt);
+    free(xq);
+    free(xd);
+    free(yt);
+    free(yq);
+    free(yd);
+    free(labels);
+}
+
+int main(void) {
+    lsh_by_hand();
+    itq_vs_lsh();
+    return done_testing();
+}

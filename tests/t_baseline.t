@@ -1,0 +1,51 @@
+#!/bin/bash
+# t_baseline.t: dsah-baseline on tiny hand-made .npy files: a valid LSH run
+# (codes of the right shape), then bad inputs, each of which must exit
+# non-zero with one error line and leave no output behind.
+set -u
+BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
+T=$(mktemp -d "${TMPDIR:-/tmp}/t_baseline.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+n=0; fail=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+npy() {
+  local h="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+  local len=$(( (10 + ${#h} + 1 + 63) / 64 * 64 - 10 ))
+  { printf '\x93NUMPY\x01\x00'
+    printf "\\x$(printf %02x $((len & 255)))\\x$(printf %02x $((len >> 8)))"
+    printf '%-*s\n' $((len - 1)) "$h"
+    printf "$4"; } > "$1"
+}
+f4() { local s=""; for v in "$@"; do s="$s$v"; done; echo "$s"; }
+ONE='\x00\x00\x80\x3f'; TWO='\x00\x00\x00\x40'; ZERO='\x00\x00\x00\x00'; NAN='\x00\x00\xc0\x7f'
+npy "$T/x.npy" '<f4' '(3, 2)' "$(f4 $ONE $ZERO $ZERO $ONE $TWO $TWO)"
+npy "$T/x3.npy" '<f4' '(1, 3)' "$(f4 $ONE $ZERO $ONE)"
+npy "$T/xnan.npy" '<f4' '(1, 2)' "$(f4 $ONE $NAN)"
+
+"$BIN/dsah-baseline" -q --method lsh --bits 16 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1 --out "$T/good"
+ok $? "lsh 16 bits on 3x2: exit 0"
+[ "$(stat -c %s "$T/good/db.npy")" = $((128 + 3 * 2)) ] && grep -q '"method": "lsh"' "$T/good/baseline.json"
+ok $? "lsh: db.npy holds 3 codes of 2 bytes; baseline.json written"
+
+bad() {
+  local name=$1 pat=$2; shift 2
+  local out="$T/out_$n"
+  "$BIN/dsah-baseline" "$@" --out "$out" 2> "$T/err"
+  local rc=$?
+  ok $([ $rc -ne 0 ] && echo 0 || echo 1) "$name: exit $rc"
+  ok $([ "$(wc -l < "$T/err")" = 1 ] && grep -q "^dsah-baseline: error: .*$pat" "$T/err" && echo 0 || echo 1) \
+    "$name: one error line: $(head -c 160 "$T/err")"
+  ok $([ ! -e "$out" ] && echo 0 || echo 1) "$name: no output"
+}
+bad "itq with bits > feature dimension" "$T/x.npy: itq needs --bits <= the feature dimension" \
+  --method itq --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+bad "bits not a multiple of 8" "--bits 12: must be a multiple of 8" \
+  --method lsh --bits 12 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+bad "query of another dimension" "$T/x3.npy" \
+  --method lsh --bits 8 --train "$T/x.npy" --query "$T/x3.npy" --db "$T/x.npy" --seed 1
+bad "NaN in the db features" "$T/xnan.npy: element 1 is NaN" \
+  --method lsh --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/xnan.npy" --seed 1
+bad "unknown method" "--method: 'pca' is not lsh or itq" \
+  --method pca --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+echo "1..$n"
+exit $fail

@@ -1,0 +1,237 @@
+/* t_eval: eval_compute against a hand-worked case and against a plain
+ * brute-force reference (qsort by (distance, index), AP by its definition)
+ * on codes with many ties. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/eval.h"
+#include "../common/rng.h"
+#include "tap.h"
+
+/* ---- brute-force reference ----------------------------------------------- */
+typedef struct { int d; int64_t j; } pair;
+static int cmp_pair(const void *a, const void *b) {
+    const pair *x = a, *y = b;
+    if (x->d != y->d) return x->d < y->d ? -1 : 1;
+    return (x->j > y->j) - (x->j < y->j);
+}
+static int ham(const uint8_t *a, const uint8_t *b, int64_t nb) {
+    int d = 0;
+    for (int64_t k = 0; k < nb; k++)
+        for (int t = 0; t < 8; t++) d += ((a[k] ^ b[k]) >> t) & 1;
+    return d;
+}
+static int relevant(const eval_input *in, int64_t q, int64_t j) {
+    for (int64_t c = 0; c < in->n_classes; c++)
+        if (in->labels[in->qidx[q] * in->n_classes + c] && in->labels[in->dbidx[j] * in->n_classes + c]) return 1;
+    return 0;
+}
+static int64_t clip(int64_t v, int64_t n) { return (v <= 0 || v > n) ? n : v; }
+
+static void reference(eval_result *r, const eval_input *in, const eval_lists *l) {
+    int64_t n = in->n_db;
+    pair *p = malloc(sizeof *p * (size_t)n);
+    int *rel = malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < l->n_topk; i++) r->map[i] = 0;
+    for (int i = 0; i < l->n_pat; i++) r->pat[i] = 0;
+    for (int i = 0; i < l->n_pn; i++) r->pn[i] = 0;
+    for (int d = 0; d <= in->bits; d++) r->pr_precision[d] = r->pr_recall[d] = 0, r->pr_nq[d] = 0;
+    for (int64_t q = 0; q < in->n_query; q++) {
+        for (int64_t j = 0; j < n; j++) {
+            p[j].d = ham(in->qcodes + q * in->row_bytes, in->dbcodes + j * in->row_bytes, in->row_bytes);
+            p[j].j = j;
+        }
+        qsort(p, (size_t)n, sizeof *p, cmp_pair);
+        for (int64_t k = 0; k < n; k++) rel[k] = relevant(in, q, p[k].j);
+        for (int i = 0; i < l->n_topk; i++) {
+            int64_t K = clip(l->topk[i], n), R = 0, hits = 0;
+            double s = 0;
+            for (int64_t k = 0; k < K; k++) R += rel[k];
+            for (int64_t k = 0; k < K; k++)
+                if (rel[k]) { hits++; s += (double)hits / (double)(k + 1); }
+            r->map[i] += R ? s / (double)R : 0.0;
+        }
+        for (int t = 0; t < 2; t++) {
+            int nn = t ? l->n_pn : l->n_pat;
+            const int64_t *v = t ? l->pn : l->pat;
+            double *o = t ? r->pn : r->pat;
+            for (int i = 0; i < nn; i++) {
+                int64_t N = clip(v[i], n), h = 0;
+                for (int64_t k = 0; k < N; k++) h += rel[k];
+                o[i] += (double)h / (double)N;
+            }
+        }
+        int64_t total = 0;
+        for (int64_t k = 0; k < n; k++) total += rel[k];
+        for (int rad = 0; rad <= in->bits; rad++) {
+            int64_t got = 0, h = 0;
+            for (int64_t k = 0; k < n; k++)
+                if (p[k].d <= rad) { got++; h += rel[k]; }
+            if (total) r->pr_recall[rad] += (double)h / (double)total;
+            if (got) { r->pr_precision[rad] += (double)h / (double)got; r->pr_nq[rad]++; }
+        }
+    }
+    for (int i = 0; i < l->n_topk; i++) r->map[i] /= (double)in->n_query;
+    for (int i = 0; i < l->n_pat; i++) r->pat[i] /= (double)in->n_query;
+    for (int i = 0; i < l->n_pn; i++) r->pn[i] /= (double)in->n_query;
+    for (int d = 0; d <= in->bits; d++) {
+        r->pr_recall[d] /= (double)in->n_query;
+        if (r->pr_nq[d]) r->pr_precision[d] /= (double)r->pr_nq[d];
+    }
+    free(p);
+    free(rel);
+}
+
+static void run(eval_result *r, const eval_input *in, const eval_lists *l, int threads) {
+    eval_ws ws;
+    eval_ws_alloc(&ws, in, l, threads);
+    eval_result_alloc(r, l, in->bits);
+    eval_compute(r, &ws, in, l);
+    eval_ws_free(&ws);
+}
+
+static double maxdiff(const double *a, const double *b, int n) {
+    double m = 0;
+    for (int i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+/* ---- the hand-worked case -------------------------------------------------- */
+static void hand_case(void) {
+    /* 8-bit codes. Query 0 = 0x00 (label A), query 1 = 0xFF (label C, which
+     * no db item has). db: 0x01 (A, d=1), 0x00 (B, d=0), 0x03 (A, d=2),
+     * 0x02 (A, d=1). Query 0 ranking: idx1 (d0, irrelevant), idx0 (d1),
+     * idx3 (d1, tie after idx0), idx2 (d2): relevance 0,1,1,1. */
+    uint8_t qc[2] = {0x00, 0xFF}, dc[4] = {0x01, 0x00, 0x03, 0x02};
+    uint8_t labels[6 * 3] = {1, 0, 0, 0, 0, 1, /* rows 0,1: queries (A), (C) */
+                             1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0}; /* rows 2..5: db A, B, A, A */
+    int64_t qi[2] = {0, 1}, di[4] = {2, 3, 4, 5};
+    eval_input in = {qc, dc, 2, 4, 1, 8, labels, 6, 3, qi, di};
+    int64_t topk[4] = {1, 2, 0, 100}, pat[3] = {1, 2, 3}, pn[1] = {4};
+    eval_lists l = {4, topk, 3, pat, 1, pn};
+    eval_result r;
+    run(&r, &in, &l, 2);
+    /* AP_0: @1: R=0 -> 0; @2: (1/2)/1; @all: (1/2 + 2/3 + 3/4)/3 = 23/36.
+     * AP_1 = 0 always. */
+    ok(fabs(r.map[0] - 0.0) < 1e-15, "hand: mAP@1 = 0 (query 0 has R=0 in top 1)");
+    ok(fabs(r.map[1] - 0.25) < 1e-15, "hand: mAP@2 = (1/2 + 0)/2");
+    ok(fabs(r.map[2] - 23.0 / 72.0) < 1e-15, "hand: mAP@all = (23/36 + 0)/2 = %.12f", r.map[2]);
+    ok(fabs(r.map[3] - 23.0 / 72.0) < 1e-15, "hand: mAP@100 clipped to n_db equals mAP@all");
+    ok(fabs(r.pat[0]) < 1e-15 && fabs(r.pat[1] - 0.25) < 1e-15 && fabs(r.pat[2] - 1.0 / 3.0) < 1e-15,
+       "hand: P@1 = 0, P@2 = 1/4, P@3 = 1/3");
+    ok(fabs(r.pn[0] - 3.0 / 8.0) < 1e-15, "hand: P@4 = 3/8");
+    /* PR: q0 retrieves 1,3,4,4.. items (0,2,3,3.. relevant of 3); q1 (no
+     * relevant, recall 0) retrieves nothing below radius 6, then 1, 3, 4. */
+    double ep[9] = {0, 2.0 / 3, 0.75, 0.75, 0.75, 0.75, 0.375, 0.375, 0.375};
+    double er[9] = {0, 1.0 / 3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    int64_t en[9] = {1, 1, 1, 1, 1, 1, 2, 2, 2};
+    int nq_ok = 1;
+    for (int d = 0; d < 9; d++) nq_ok &= r.pr_nq[d] == en[d];
+    ok(maxdiff(r.pr_precision, ep, 9) < 1e-15, "hand: PR precision by radius");
+    ok(maxdiff(r.pr_recall, er, 9) < 1e-15, "hand: PR recall by radius");
+    ok(nq_ok, "hand: queries retrieving per radius 1,1,1,1,1,1,2,2,2");
+    eval_result_free(&r);
+}
+
+/* ---- random cases with many ties ----------------------------------------- */
+static void random_case(const char *name, int bits, int distinct, int n_classes, int multi, int64_t nq, int64_t ndb,
+                        uint64_t seed) {
+    rng g;
+    rng_seed(&g, seed);
+    int64_t rb = (bits + 7) / 8, nl = nq + ndb + 7;
+    uint8_t *pool = calloc((size_t)(distinct * rb), 1);
+    for (int i = 0; i < distinct; i++)
+        for (int k = 0; k < bits; k++)
+            if (rng_below(&g, 2)) pool[i * rb + k / 8] |= (uint8_t)(1u << (k % 8));
+    uint8_t *qc = malloc((size_t)(nq * rb)), *dc = malloc((size_t)(ndb * rb));
+    for (int64_t i = 0; i < nq; i++) memcpy(qc + i * rb, pool + rng_below(&g, (uint64_t)distinct) * rb, (size_t)rb);
+    for (int64_t i = 0; i < ndb; i++) memcpy(dc + i * rb, pool + rng_below(&g, (uint64_t)distinct) * rb, (size_t)rb);
+    uint8_t *lab = calloc((size_t)(nl * n_classes), 1);
+    for (int64_t i = 0; i < nl; i++) {
+        if (multi) {
+            for (int c = 0; c < n_classes; c++) lab[i * n_classes + c] = rng_below(&g, 5) == 0;
+        } else {
+            lab[i * n_classes + rng_below(&g, (uint64_t)n_classes)] = 1;
+        }
+    }
+    /* queries and db drawn from label rows in a shuffled order */
+    int64_t *perm = malloc(sizeof(int64_t) * (size_t)nl);
+    for (int64_t i = 0; i < nl; i++) perm[i] = i;
+    rng_shuffle_i64(&g, perm, nl);
+    int64_t *qi = perm, *di = perm + nq;
+    eval_input in = {qc, dc, nq, ndb, rb, bits, lab, nl, n_classes, qi, di};
+    int64_t topk[6] = {1, 7, ndb / 3, ndb - 1, 0, ndb + 50}, pat[4] = {1, 10, ndb, 5 * ndb},
+            pn[3] = {5, ndb / 2, ndb / 2};
+    eval_lists l = {6, topk, 4, pat, 3, pn};
+    char err[200];
+    int which;
+    ok(eval_check_input(&in, err, sizeof err, &which) == 0, "%s: inputs pass the checks", name);
+    eval_result a, b, ref;
+    run(&a, &in, &l, 1);
+    run(&b, &in, &l, 2);
+    eval_result_alloc(&ref, &l, bits);
+    reference(&ref, &in, &l);
+    ok(maxdiff(a.map, ref.map, 6) < 1e-6, "%s: mAP@{1,7,n/3,n-1,all,n+50} = reference (max diff %.2g)", name,
+       maxdiff(a.map, ref.map, 6));
+    ok(maxdiff(a.pat, ref.pat, 4) < 1e-6 && maxdiff(a.pn, ref.pn, 3) < 1e-6, "%s: P@N and P-curve = reference",
+       name);
+    int nq_same = 1;
+    for (int d = 0; d <= bits; d++) nq_same &= a.pr_nq[d] == ref.pr_nq[d];
+    ok(maxdiff(a.pr_precision, ref.pr_precision, bits + 1) < 1e-6 &&
+           maxdiff(a.pr_recall, ref.pr_recall, bits + 1) < 1e-6 && nq_same,
+       "%s: PR curve = reference", name);
+    ok(memcmp(a.map, b.map, 6 * sizeof(double)) == 0 && memcmp(a.pat, b.pat, 4 * sizeof(double)) == 0 &&
+           memcmp(a.pr_precision, b.pr_precision, (size_t)(bits + 1) * sizeof(double)) == 0 &&
+           memcmp(a.pr_recall, b.pr_recall, (size_t)(bits + 1) * sizeof(double)) == 0,
+       "%s: 1 and 2 threads give identical bytes", name);
+    /* sanity that the case exercises what it claims */
+    int zero_rel = 0;
+    for (int64_t q = 0; q < nq; q++) {
+        int any = 0;
+        for (int64_t j = 0; j < ndb && !any; j++) any = relevant(&in, q, j);
+        zero_rel += !any;
+    }
+    if (multi && n_classes <= 8) ok(zero_rel > 0, "%s: %d queries have no relevant item", name, zero_rel);
+    eval_result_free(&a);
+    eval_result_free(&b);
+    eval_result_free(&ref);
+    free(pool);
+    free(qc);
+    free(dc);
+    free(lab);
+    free(perm);
+}
+
+static void check_errors(void) {
+    uint8_t qc[1] = {0}, dc[2] = {0, 0x80}, lab[4] = {1, 0, 0, 1};
+    int64_t qi[1] = {0}, di[2] = {1, 0}, bad[2] = {1, 2};
+    char err[200];
+    int which = 0;
+    eval_input in = {qc, dc, 1, 2, 1, 8, lab, 2, 2, qi, di};
+    ok(eval_check_input(&in, err, sizeof err, &which) == 0, "checks: a valid input passes");
+    in.dbidx = bad;
+    ok(eval_check_input(&in, err, sizeof err, &which) != 0 && which == EVAL_BAD_DBIDX,
+       "checks: db index 2 of 2 label rows is rejected (%s)", err);
+    in.dbidx = di;
+    in.bits = 7;
+    ok(eval_check_input(&in, err, sizeof err, &which) != 0 && which == EVAL_BAD_DBCODES,
+       "checks: a set bit beyond --bits is rejected (%s)", err);
+    in.bits = 8;
+    lab[3] = 2;
+    ok(eval_check_input(&in, err, sizeof err, &which) != 0 && which == EVAL_BAD_LABELS,
+       "checks: label value 2 is rejected (%s)", err);
+}
+
+int main(void) {
+    hand_case();
+    check_errors();
+    random_case("16 bits, 6 codes, single-label", 16, 6, 5, 0, 40, 300, 1);
+    random_case("16 bits, 3 codes, multi-label", 16, 3, 6, 1, 30, 257, 2);
+    random_case("64 bits, 40 codes, multi-label", 64, 40, 4, 1, 25, 500, 3);
+    random_case("128 bits, 9 codes, single-label", 128, 9, 10, 0, 20, 333, 4);
+    random_case("24 bits, 200 codes, 70 classes", 24, 200, 70, 1, 20, 400, 5);
+    random_case("12 bits (padded byte), 5 codes", 12, 5, 3, 0, 15, 100, 6);
+    return done_testing();
+}

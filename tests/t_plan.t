@@ -1,0 +1,180 @@
+#!/bin/bash
+# t_plan.t: the Make logic of dsah-plan and the Makefile's pipeline targets,
+# driven with stand-in stage executables (written below) that honour the
+# stages/README.md output contract and derive every output from the md5 of
+# their inputs and flags, so equal inputs give equal bytes. The real stages
+# are exercised by t_pipeline.t.
+set -u
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bin=${DSAH_BIN:-$repo/bin}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_plan.XXXXXX")
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+unset MAKEFLAGS MFLAGS MAKELEVEL
+n=0 fails=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
+is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got:      $(echo "$1" | tr '\n' ' ')"; echo "#   expected: $(echo "$2" | tr '\n' ' ')"; fi; }
+
+fake=$tmp/fakebin
+mkdir -p "$fake"
+cat > "$fake/stage" <<'SH'
+#!/bin/bash
+# stand-in stage: outputs = md5 of (stage, flags, input file contents)
+set -eu
+st=${0##*dsah-}
+args=("$@")
+key=$( { echo "$st"; prev=""; for a in "$@"; do case $prev in --threads|--device|--out) ;; *) echo "$a"; [ -f "$a" ] && md5sum < "$a"; esac; prev=$a; done; } | md5sum | cut -c1-32)
+out=""; for ((i=0;i<${#args[@]};i++)); do [ "${args[$i]}" = --out ] && out=${args[$((i+1))]}; done
+put() { mkdir -p "$(dirname "$1")"; echo "$key $1" > "$1.tmp.$$"; mv "$1.tmp.$$" "$1"; }
+case $st in
+  ingest) for f in images labels query train db; do put "$out/$f.npy"; done; put "$out/ingest.json" ;;
+  features|encode) put "$out" ;;
+  graph) put "${out}wl.npy"; put "${out}w0.npy"; mkdir -p "$out"; echo '{"n_plus": 1234, "F_w": 0.5}' > "${out}stats.json" ;;
+  train) mkdir -p "$out"; echo "{\"epoch\": 1}" > "${out}train.jsonl"   # a log written as it goes
+         [ -n "${FAKE_TRAIN_SLEEP:-}" ] && sleep "$FAKE_TRAIN_SLEEP"
+         put "${out}model.safetensors" ;;
+  and) put "$out"; put "$(dirname "$out")/and.json" ;;
+  baseline) put "${out}query.npy"; put "${out}db.npy"; put "${out}baseline.json" ;;
+  eval) mkdir -p "$out"
+        v=$(( 0x${key:0:6} % 10000 ))
+        printf '{"bits": 16, "mAP@100": 0.%04d, "mAP@5000": 0.%04d, "P@10": 0.5, "P@100": 0.%04d, "seconds": 1}\n' $v $(( (v*7) % 10000 )) $(( (v*3) % 10000 )) > "${out}metrics.json.tmp"
+        mv "${out}metrics.json.tmp" "${out}metrics.json"
+        printf 'radius,recall,precision,queries\n0,0.1,0.9,5\n1,0.5,0.6,5\n' > "${out}pr.csv"
+        printf 'N,precision\n10,0.8\n100,0.6\n' > "${out}pn.csv" ;;
+esac
+SH
+chmod +x "$fake/stage"
+for s in ingest features graph train encode and eval baseline; do ln -s stage "$fake/dsah-$s"; done
+
+mkdir -p "$tmp/data"
+cat > "$tmp/p.yaml" <<EOF
+name: tp
+dataset: {source: mnist, path: $tmp/data, query_per_class: 5, train_per_class: 20}
+graph: {k1: 10, k2: 10}
+network: {arch: [conv3-4, pool, fc-16], input: 12}
+train: {bits: [16], rounds: 3, epochs: 2, batch: 20, gamma: 0.5, tau: 1, lr: 0.001}
+eval: {topk: [100, 5000], precision_at: [10, 100]}
+sweep: {gamma: [0, 1], tau: [0.5, 1], bits: [16]}
+EOF
+W=$tmp/work/tp
+log=$W/stages.log
+mk() { make -s -C "$repo" --no-print-directory PIPELINE="$tmp/p.yaml" WORK="$tmp/work" STAGE_BIN="$fake" BIN="$bin" "$@"; }
+# ran FROM: the rule ids logged since line FROM, sorted
+ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
+mark() { [ -f "$log" ] && echo $(( $(wc -l < "$log") + 1 )) || echo 1; }
+
+mk pipeline > "$tmp/out1" 2>&1; ok $? "make pipeline runs (fake stages)"
+is "$(ran 1 | tr '\n' ' ')" "baselines/itq-b16/baseline baselines/itq-b16/eval baselines/lsh-b16/baseline baselines/lsh-b16/eval data/ingest features/pixels_db features/pixels_query features/pixels_train graph/graph runs/dsah-b16/codes/db runs/dsah-b16/codes/query runs/dsah-b16/eval runs/dsah-b16/round1/and runs/dsah-b16/round1/encode runs/dsah-b16/round1/train runs/dsah-b16/round2/and runs/dsah-b16/round2/encode runs/dsah-b16/round2/train runs/dsah-b16/round3/train " "first run: every stage of the pipeline once, no table or sweep runs"
+grep -q '| DSAH | 16 |' "$tmp/out1" && grep -q 'n+ = 1234' "$tmp/out1"; ok $? "the summary table is printed with n+ of W0"
+
+m=$(mark); mk pipeline > "$tmp/out2" 2>&1
+is "$(ran "$m")" "" "second run: no stage runs"
+grep -q "dsah-\(ingest\|train\|graph\)" "$tmp/out2"; ok $((!$?)) "second run: make prints no stage command"
+
+# parameter changes rerun exactly the listed stages
+R="runs/dsah-b16"
+change() { # $1: SET text, $2: expected ids
+  local m; m=$(mark); mk pipeline SET="$1" > "$tmp/outc" 2>&1 || { ok 1 "make pipeline SET=$1"; sed 's/^/#   /' "$tmp/outc"; return; }
+  is "$(ran "$m" | tr '\n' ' ')" "$2" "changing '$1' reruns exactly the expected stages"
+}
+change "train.gamma=0.25" "$R/codes/db $R/codes/query $R/eval $R/round1/and $R/round2/and $R/round2/encode $R/round2/train $R/round3/train "
+all_rounds="$R/codes/db $R/codes/query $R/eval $R/round1/and $R/round1/encode $R/round1/train $R/round2/and $R/round2/encode $R/round2/train $R/round3/train "
+change "train.gamma=0.25 train.tau=2" "$all_rounds"
+change "train.gamma=0.25 train.tau=2 train.lambda=1" "$all_rounds"
+change "train.gamma=0.25 train.tau=2 train.lambda=1 train.lr=0.01" "$all_rounds"
+S="train.gamma=0.25 train.tau=2 train.lambda=1 train.lr=0.01"
+change "$S graph.k1=12" "graph/graph $all_rounds"
+change "$S graph.k1=12 eval.topk=[100,1000]" "baselines/itq-b16/eval baselines/lsh-b16/eval $R/eval "
+S="$S graph.k1=12 eval.topk=[100,1000]"
+change "$S train.device=cpu" ""
+
+# an edit of the YAML file itself: gamma back in the file, the rest reverted
+sed -i 's/gamma: 0.5/gamma: 0.75/' "$tmp/p.yaml"
+change "" "baselines/itq-b16/eval baselines/lsh-b16/eval graph/graph $all_rounds"
+
+# make -n shows what would run and runs nothing
+touch "$W/graph/params.graph"
+m=$(mark); mk -n pipeline > "$tmp/outn" 2>&1
+grep -q "dsah-graph --features" "$tmp/outn" && grep -q "dsah-train" "$tmp/outn"; ok $? "make -n pipeline shows the stale stages"
+is "$(ran "$m")" "" "make -n pipeline runs no stage"
+mk pipeline > /dev/null 2>&1
+
+# one stage alone, by name and by artifact path
+m=$(mark); mk stage STAGE=graph > "$tmp/outs" 2>&1; ok $? "make stage STAGE=graph"
+is "$(ran "$m" | tr '\n' ' ')" "graph/graph " "make stage STAGE=graph runs the graph alone"
+m=$(mark); mk stage STAGE="$W/$R/round2/model.safetensors" > "$tmp/outs" 2>&1
+is "$(ran "$m" | tr '\n' ' ')" "$R/round2/train " "make stage STAGE=<artifact> runs its stage alone"
+mk pipeline > /dev/null 2>&1
+
+# kill -9 in the middle of a training round, then make pipeline
+cp -r "$W" "$tmp/ref"   # the uninterrupted result
+rm -rf "$W/runs"
+m0=$(mark)
+( export FAKE_TRAIN_SLEEP=3; exec setsid make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work" STAGE_BIN="$fake" BIN="$bin" > "$tmp/outk" 2>&1 ) &
+bgpid=$!
+for i in $(seq 1 150); do ran "$m0" | grep -q "round2/train" && break; sleep 0.1; done
+sleep 1
+kill -9 -- "-$bgpid" 2>/dev/null
+wait "$bgpid" 2>/dev/null
+test -f "$W/$R/round2/train.jsonl" && ! test -f "$W/$R/round2/model.safetensors"; ok $? "killed mid round 2: its log exists, its model does not"
+m2=$(mark); mk pipeline > "$tmp/outr" 2>&1; ok $? "make pipeline after kill -9 finishes"
+is "$(ran "$m2" | grep -c round1/train)" "0" "the finished round 1 is not redone"
+ran "$m2" | grep -q "^$R/round2/train"; ok $? "the killed round 2 is redone"
+diff -r -x '*.tmp.*' "$W/runs" "$tmp/ref/runs" > "$tmp/diffk"; ok $? "the result equals the uninterrupted run's"; sed 's/^/#   /' "$tmp/diffk" | head
+ls "$W/$R/round2/" | grep -q '\.tmp\.'; ok $((!$?)) "no temporary left behind"
+
+# sweep: 2x2 gamma x tau with JOBS=2
+m=$(mark); mk sweep JOBS=2 > "$tmp/outsw" 2>&1; ok $? "make sweep JOBS=2"
+is "$(ran "$m" | grep -c '/eval$')" "4" "four sweep runs evaluated"
+is "$(ran "$m" | grep -c 'graph/graph')" "0" "the sweep reuses the pipeline's W0"
+is "$(ls "$W/sweep" | tr '\n' ' ')" "g0-t0.5-b16 g0-t1-b16 g1-t0.5-b16 g1-t1-b16 " "one run directory per grid point"
+is "$(($(wc -l < "$W/results.csv") - 1))" "4" "results.csv has four rows"
+bad=0
+while IFS=, read -r kind label rest; do
+  [ "$kind" = kind ] && continue
+  exp=$(jq -r '[.["mAP@100"], .["mAP@5000"], .["P@10"], .["P@100"]] | map(tostring) | join(",")' "$W/sweep/$label/eval/metrics.json")
+  got=$(awk -F, -v l="$label" 'NR==1 { for (i=1;i<=NF;i++) c[$i]=i } $2==l { print $c["mAP@100"]","$c["mAP@5000"]","$c["P@10"]","$c["P@100"] }' "$W/results.csv")
+  [ "$exp" = "$got" ] || { bad=1; echo "#   $label: csv $got, metrics.json $exp"; }
+done < "$W/results.csv"
+ok $bad "results.csv values equal each run's metrics.json"
+grep -q 'g1-t0.5-b16' "$W/results.md"; ok $? "results.md written"
+# a fresh sweep from scratch builds ingest and W0 once for the four runs
+mk sweep JOBS=2 WORK="$tmp/work2" SET="eval.topk=[100,5000]" > "$tmp/outsw2" 2>&1; ok $? "a sweep from scratch"
+is "$(grep -c 'graph/graph' "$tmp/work2/tp/stages.log")" "1" "a sweep from scratch: one W0 build for four runs"
+is "$(grep -c 'data/ingest' "$tmp/work2/tp/stages.log")" "1" "a sweep from scratch: one ingest"
+test -s "$tmp/work2/tp/heatmap-b16.png" && grep -q '<svg' "$tmp/work2/tp/heatmap-b16.svg"; ok $? "gamma x tau heatmap of mAP@5000 as PNG and SVG"
+# GAMMA/TAU on the command line replace the grid
+mk sweep JOBS=2 GAMMA="0.5" TAU="0.5 2" > "$tmp/outsw3" 2>&1
+is "$(awk -F, 'NR>1{print $2}' "$W/results.csv" | tr '\n' ' ')" "g0.5-t0.5-b16 g0.5-t2-b16 " "GAMMA= TAU= set the grid"
+
+# table
+mk table > "$tmp/outt" 2>&1; ok $? "make table"
+grep -q '| DSAH-PIC0 |' "$W/table.md" && grep -q '| DSAH-noAND |' "$W/table.md" && grep -q '| lsh |' "$W/table.md"; ok $? "table.md has DSAH, the ablations and the baselines"
+test -s "$W/pr-b16.png" && grep -q '<svg' "$W/pn-b16.svg"; ok $? "PR and P@N plots written"
+grep -q -- "--pic 'none'" "$W/plan.mk"; ok $? "PIC0 ablation trains with --pic none"
+
+# a stage not built yet: the pipeline runs what it can
+mkdir -p "$tmp/partial"; for s in ingest features graph eval baseline; do ln -s "$fake/stage" "$tmp/partial/dsah-$s"; done
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work3" STAGE_BIN="$tmp/partial" BIN="$bin" > "$tmp/outp" 2>&1; ok $? "pipeline without train/encode/and runs"
+test -f "$tmp/work3/tp/baselines/lsh-b16/eval/metrics.json" && test -f "$tmp/work3/tp/graph/w0.npy" && ! ls "$tmp"/work3/tp/runs/*/round1/model.safetensors > /dev/null 2>&1; ok $? "baselines and graph done, DSAH runs left out"
+grep -q "dsah-train is not built" "$tmp/outp"; ok $? "the missing stage is named"
+
+# the README's key table is the generated one
+gen=$("$bin/dsah-plan" --keys-markdown)
+is "$(tail -n "$(printf '%s\n' "$gen" | wc -l)" "$repo/pipelines/README.md")" "$gen" "pipelines/README.md ends with dsah-plan --keys-markdown"
+
+# a bad YAML fails in dsah-plan, before anything runs
+printf 'name: bad\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {gama: 1}\n' "$tmp/data" > "$tmp/bad.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/bad.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/outb" 2>&1
+rc=$?
+[ $rc != 0 ] && grep -q "bad.yaml:3: train.gama: unknown key; did you mean 'train.gamma'?" "$tmp/outb" && ! test -e "$tmp/work4/bad/stages.log"; ok $? "unknown key: make pipeline fails naming file, line, key; no stage ran"
+printf 'name: x; touch %s/pwned\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\n' "$tmp" "$tmp/data" > "$tmp/evil.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/oute" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned" && grep -q "evil.yaml:1: name:" "$tmp/oute"; ok $? "a name with shell syntax is rejected and runs nothing"
+printf 'dataset: {source: mnist, path: "$(touch %s/pwned2)", query_per_class: 5, train_per_class: 20}\n' "$tmp" > "$tmp/evil2.yaml"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil2.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" > "$tmp/oute2" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned2" && grep -q "evil2.yaml:1: dataset.path:" "$tmp/oute2"; ok $? "a path with \$(...) is rejected and runs nothing"
+make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" SET='name=$(touch '"$tmp"'/pwned3)' > "$tmp/oute3" 2>&1
+[ $? != 0 ] && ! test -e "$tmp/pwned3"; ok $? "SET with \$(...) on the command line is rejected and runs nothing"
+
+echo "1..$n"
+[ $fails = 0 ]
