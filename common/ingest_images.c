@@ -1,5 +1,6 @@
 /* ingest_images.c: FLICKR25K, NUS-WIDE and folder/archive image sources (see
  * ingest_images.h for the layouts and the pass structure). */
+#define _GNU_SOURCE   /* sync_file_range */
 #include "ingest_images.h"
 
 #include <ctype.h>
@@ -325,16 +326,14 @@ typedef struct stream {
     resize_ws *ws;
 } stream;
 
-static void flush_chunk(stream *st, job *jobs, int nj, char *const *names) {
+static void decode_one(stream *st, job *j) {
+    int t = omp_get_thread_num();
+    decode_job(j, st->s, st->o->size, &st->dec[t], &st->deccap[t], &st->ws[t]);
+}
+
+/* Sequential, in chunk order: deterministic regardless of the thread count. */
+static void write_chunk(stream *st, job *jobs, int nj, char *const *names) {
     const source *s = st->s;
-    int size = st->o->size;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(st->nthreads)
-    for (int i = 0; i < nj; i++) {
-        int t = omp_get_thread_num();
-        decode_job(&jobs[i], s, size, &st->dec[t], &st->deccap[t], &st->ws[t]);
-    }
-    /* Writing is sequential, in chunk order: deterministic regardless of
-     * the thread count. */
     for (int i = 0; i < nj; i++) {
         job *j = &jobs[i];
         free(j->raw);
@@ -359,13 +358,66 @@ static void flush_chunk(stream *st, job *jobs, int nj, char *const *names) {
         pwrite_all(io, j->pix, io->row, (off_t)(io->hdr + (size_t)j->item * io->row));
         st->ok[j->item] = 1;
     }
+    /* Start the write-back now so that the final fsync has little left. */
+    sync_file_range(st->io.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     st->done += nj;
     progress_update(&st->pr, st->done);
 }
 
+/* The next chunk of work, in read order: for a directory the next items
+ * (the workers read the files); for an archive the next wanted members,
+ * read here. Returns the job count (0 at the end). */
+typedef struct reader {
+    const source *s;
+    const int64_t *entries;
+    char *const *names;
+    int64_t n, next;              /* directory: next item */
+    struct archive *a;            /* archive: open reader, entry ordinal k */
+    int64_t *item_of, k, want;
+} reader;
+
+static int fill_chunk(reader *rd, job *jobs) {
+    int nj = 0;
+    if (rd->s->is_dir) {
+        while (nj < INGEST_CHUNK && rd->next < rd->n) {
+            jobs[nj].item = rd->next;
+            jobs[nj].entry = rd->entries[rd->next++];
+            jobs[nj].raw = NULL;
+            nj++;
+        }
+        return nj;
+    }
+    size_t bytes = 0;
+    struct archive_entry *e;
+    int rc;
+    while (rd->want > 0 && nj < INGEST_CHUNK && bytes < INGEST_CHUNK_BYTES) {
+        rc = archive_read_next_header(rd->a, &e);
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+            die("%s: corrupt or truncated archive (%lld images not reached): %s", rd->s->path, (long long)rd->want,
+                archive_error_string(rd->a));
+        if (!is_regular(e)) continue;
+        if (rd->k >= rd->s->n) die("%s: the archive changed while being read", rd->s->path);
+        int64_t it = rd->item_of[rd->k++];
+        if (it < 0) continue;
+        rd->item_of[rd->k - 1] = -1;   /* a repeated name is read once */
+        rd->want--;
+        job *j = &jobs[nj++];
+        j->item = it;
+        j->entry = rd->k - 1;
+        if (arc_read_member(rd->a, &j->raw, &j->rawlen, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0))
+            die("%s: cannot read member %s: %s (truncated or corrupt archive?)", rd->s->path, rd->names[it],
+                archive_error_string(rd->a));
+        bytes += j->rawlen;
+    }
+    return nj;
+}
+
 /* Decode items (entry indices into s, in output order; names for messages)
  * into images_path. ok[i] = 1 for the rows kept. Returns the number kept;
- * *h, *w the image size. */
+ * *h, *w the image size.
+ * Three chunks are in flight: while the threads decode chunk c, one of them
+ * first writes chunk c-1 and reads chunk c+1, then joins the decoding (the
+ * dynamic schedule hands it what is left), so the I/O overlaps the decoding. */
 static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_path, const source *s,
                              const int64_t *entries, char *const *names, int64_t n, const ingest_opts *o) {
     stream st;
@@ -393,51 +445,43 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
         st.io.hdr = out_header(&st.io, n, hb, sizeof hb);
         pwrite_all(&st.io, hb, st.io.hdr, 0);
     }
-    job *jobs = xcalloc(INGEST_CHUNK, sizeof(job));
-    int nj = 0;
-    size_t bytes = 0;
-    progress_begin(&st.pr, "decode", n);
-    if (s->is_dir) {
-        for (int64_t i = 0; i < n; i++) {
-            jobs[nj].item = i;
-            jobs[nj].entry = entries[i];
-            jobs[nj].raw = NULL;
-            if (++nj == INGEST_CHUNK) { flush_chunk(&st, jobs, nj, names); nj = 0; }
-        }
-    } else {
-        /* entry -> item */
-        int64_t *item_of = xmalloc(sizeof(int64_t) * (size_t)(s->n ? s->n : 1));
-        for (int64_t i = 0; i < s->n; i++) item_of[i] = -1;
-        for (int64_t i = 0; i < n; i++) item_of[entries[i]] = i;
-        struct archive *a = arc_open(s->path);
-        struct archive_entry *e;
-        int rc;
-        int64_t k = 0, want = n;
-        while (want > 0 && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
-            if (!is_regular(e)) continue;
-            if (k >= s->n) die("%s: the archive changed while being read", s->path);
-            int64_t it = item_of[k++];
-            if (it < 0) continue;
-            item_of[k - 1] = -1;   /* a repeated name is read once */
-            want--;
-            job *j = &jobs[nj];
-            j->item = it;
-            j->entry = k - 1;
-            if (arc_read_member(a, &j->raw, &j->rawlen, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0))
-                die("%s: cannot read member %s: %s (truncated or corrupt archive?)", s->path, names[it], archive_error_string(a));
-            bytes += j->rawlen;
-            if (++nj == INGEST_CHUNK || bytes >= INGEST_CHUNK_BYTES) {
-                flush_chunk(&st, jobs, nj, names);
-                nj = 0;
-                bytes = 0;
-            }
-        }
-        if (want > 0) die("%s: corrupt or truncated archive (%lld images not reached): %s", s->path,
-                          (long long)want, archive_error_string(a));
-        archive_read_free(a);
-        free(item_of);
+    reader rd = {.s = s, .entries = entries, .names = names, .n = n};
+    if (!s->is_dir) {
+        rd.item_of = xmalloc(sizeof(int64_t) * (size_t)(s->n ? s->n : 1));
+        for (int64_t i = 0; i < s->n; i++) rd.item_of[i] = -1;
+        for (int64_t i = 0; i < n; i++) rd.item_of[entries[i]] = i;
+        rd.want = n;
+        rd.a = arc_open(s->path);
     }
-    if (nj) flush_chunk(&st, jobs, nj, names);
+    job *buf[3];
+    for (int b = 0; b < 3; b++) buf[b] = xcalloc(INGEST_CHUNK, sizeof(job));
+    job *prev = buf[0], *cur = buf[1], *next = buf[2];
+    int nprev = 0, ncur, nnext = 0;
+    progress_begin(&st.pr, "decode", n);
+    ncur = fill_chunk(&rd, cur);
+    while (ncur > 0) {
+#pragma omp parallel num_threads(st.nthreads)
+        {
+#pragma omp single nowait
+            {
+                if (nprev) write_chunk(&st, prev, nprev, names);
+                nnext = fill_chunk(&rd, next);
+            }
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int i = 0; i < ncur; i++) decode_one(&st, &cur[i]);
+        }
+        job *t = prev;
+        prev = cur;
+        nprev = ncur;
+        cur = next;
+        ncur = nnext;
+        next = t;
+    }
+    if (nprev) write_chunk(&st, prev, nprev, names);
+    if (!s->is_dir) {
+        archive_read_free(rd.a);
+        free(rd.item_of);
+    }
     progress_end(&st.pr);
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) kept += ok[i];
@@ -467,8 +511,10 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
         die("%s: cannot set the file size: %s", images_path, strerror(errno));
     if (fsync(io->fd) != 0 || close(io->fd) != 0) die("%s: cannot write: %s", images_path, strerror(errno));
     af_commit(io->af);
-    for (int i = 0; i < INGEST_CHUNK; i++) free(jobs[i].pix);
-    free(jobs);
+    for (int b = 0; b < 3; b++) {
+        for (int i = 0; i < INGEST_CHUNK; i++) free(buf[b][i].pix);
+        free(buf[b]);
+    }
     for (int t = 0; t < st.nthreads; t++) {
         free(st.dec[t]);
         resize_ws_free(&st.ws[t]);
