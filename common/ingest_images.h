@@ -10,8 +10,12 @@
  *   2. stream: members in archive order go into a chunk buffer (at most
  *      INGEST_CHUNK images or INGEST_CHUNK_BYTES of compressed bytes); the
  *      chunk is decoded and resized on all cores (OpenMP, dynamic schedule),
- *      then written in one thread, each image at its own output row
- *      (pwrite at header + row * H*W*3) of the atomic temporary file.
+ *      then written in one thread, in chunk order, each image at its own
+ *      output row (pwrite at header + row * H*W*3) of the atomic temporary.
+ *      Three chunks are in flight: while the threads decode chunk c, one of
+ *      them writes chunk c-1 and reads chunk c+1, then joins the decoding.
+ *      Memory: 3 chunks of (compressed bytes + resized images) plus one
+ *      full-size decode buffer per thread (~120 MB at 224x224).
  * Placing rows by position instead of reordering through a window keeps the
  * memory bound independent of how the archive order relates to the output
  * order (mirflickr25k.zip is not in image-number order), at one read of the
