@@ -1,0 +1,111 @@
+/* net.h: a feed-forward hashing network built from an architecture string,
+ * with forward, backward and its parameters in one flat array.
+ *
+ * Architecture list (comma separated, as the YAML's network.arch):
+ *   conv3-K     3x3 convolution to K channels, stride 1, pad 1, then ReLU
+ *   pool        2x2 max-pool, stride 2
+ *   fc-N        fully connected to N units (input flattened in C,H,W order),
+ *               then ReLU
+ *   dropout-P   inverted dropout with drop probability P (train only)
+ * ReLU is implied after every conv and fc, as in VGG. The hash head is always
+ * appended: hash.fc (-> bits), then tanh. Convolutions must precede the fcs.
+ * Preset "vgg19": torchvision's VGG-19 (conv stack [64,64,M,128,128,M,
+ * 256x4,M,512x4,M,512x4,M], fc6 4096 ReLU dropout-0.5, fc7 4096 ReLU
+ * dropout-0.5), then hash.fc8 4096->1000 without activation (new, paper 4.1)
+ * and hash.fc 1000->bits, tanh. There is no adaptive average pool: fc6 takes
+ * 512 * (S/32)^2 inputs, 25088 at S = 224 (the pretrained fc6).
+ *
+ * Parameter names are torchvision's Sequential indices: features.N.weight/bias
+ * (N counts conv, relu and pool modules), classifier.N.* (N counts fc, relu,
+ * dropout), hash.fc8.*, hash.fc.*; shapes are torch's (conv [K,C,3,3],
+ * fc [out,in]).
+ *
+ * Initialisation: torch's default for nn.Conv2d / nn.Linear, i.e.
+ * kaiming_uniform(a = sqrt(5)) for weights, which is U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)), and the same bound for biases; fan_in = C*9 or in. Drawn
+ * with rng (rng.h) seeded from the seed, layer by layer, weight then bias.
+ *
+ * Fine-tuning: parameters are trainable from layer first_train on (a suffix of
+ * the flat array, from train_off): "all" (every layer), "fc" (the first fc
+ * layer on), "head" (hash.fc8 and hash.fc for vgg19, hash.fc otherwise).
+ * Frozen layers run no backward and have no gradient buffers. */
+#ifndef DSAH_NET_H
+#define DSAH_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { NL_CONV = 0, NL_RELU, NL_POOL, NL_FC, NL_DROPOUT, NL_TANH } nl_type;
+
+typedef struct nn_layer {
+    nl_type type;
+    int C, H, W;          /* input per image (fc: C = in, H = W = 1) */
+    int K, OH, OW;        /* output per image (fc: K = out) */
+    int64_t in_n, out_n;  /* values per image in and out */
+    float p;              /* dropout probability */
+    int64_t woff, boff;   /* offsets into params, -1 when none */
+    int64_t wn, bn;
+    char wname[48], bname[48];
+    float *in, *out;      /* [B, in_n], [B, out_n]; out == in for in-place layers */
+    uint8_t *arg;         /* pool argmax [B, out_n] */
+} nn_layer;
+
+typedef struct net {
+    char *arch;           /* the string it was built from ("vgg19" or a list) */
+    int channels, input, bits;
+    int nl;
+    nn_layer *L;
+    int64_t np;           /* parameter count */
+    float *params;        /* [np] */
+    int first_train;      /* index of the first trainable layer */
+    int64_t train_off;    /* params[train_off..np) are trainable */
+    float *grads;         /* [np - train_off], valid after net_backward */
+    /* runtime buffers (net_alloc) */
+    int B, train;
+    float *ws;
+    int64_t ws_len;
+    float *gbuf[2];
+    float *bufs;          /* activation storage */
+    const float *x;       /* the last forward's input (the first layer's saved input) */
+} net;
+
+/* Build the layers and names from an architecture; allocates params (zeros).
+ * Returns 0, or -1 with a message in err (bad token, conv after fc, an image
+ * pooled below 1x1, ...). */
+int net_build(net *n, const char *arch, int channels, int input, int bits, char *err, size_t errlen);
+/* torch-default initialisation, see above. */
+void net_init_params(net *n, uint64_t seed);
+/* "all" | "fc" | "head"; returns -1 on an unknown mode. Call before net_alloc. */
+int net_set_finetune(net *n, const char *mode);
+/* Runtime buffers for batches of up to B images; train != 0 keeps what
+ * backward needs and allocates the gradients of the trainable part. */
+void net_alloc(net *n, int B, int train);
+/* x [B, channels, input, input] -> returns z [B, bits] (tanh outputs), valid
+ * until the next call. train: dropout on, with masks from (seed, step). B may
+ * be smaller than the allocated batch. */
+const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed, uint64_t step);
+/* dz [B, bits] = dL/dz for the last forward (same B, seed, step) -> n->grads
+ * (overwritten). */
+void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step);
+void net_free(net *n);
+/* Layer output shape as a string, for logs. */
+void net_describe(const net *n);
+
+/* Set OpenMP and OpenBLAS threads (n <= 0: all cores). */
+void nn_set_threads(int n);
+
+/* ---- model files (net_io.c; safetensors) ---------------------------------- */
+/* Model: every parameter by name; __metadata__ arch, input, bits, channels,
+ * format "dsah". */
+void net_save(const net *n, const char *path);
+/* Build the network described by a model's metadata and load its parameters
+ * (exact names and shapes; dies naming the file and tensor otherwise). */
+void net_load(net *n, const char *path);
+/* Load parameters of n (already built) from an open model or weights file:
+ * names go through vgg_canonical_name (timm -> torchvision); every parameter
+ * whose name starts with one of the prefixes must be present with the right
+ * element count. Tensors of the file that n lacks are ignored. */
+struct st_file;
+void net_load_params(net *n, const struct st_file *f, const char *const *prefixes, int nprefix);
+
+#endif
