@@ -72,7 +72,7 @@ static void im2col3(real *col, const real *x, int nb, int C, int H, int W) {
                     const real *xs = xp + (int64_t)sy * W + ox;
                     if (x0) ro[0] = 0;
                     if (x1 < W) ro[W - 1] = 0;
-                    for (int xx = x0; xx < x1; xx++) ro[xx] = xs[xx];
+                    memcpy(ro + x0, xs + x0, sizeof(real) * (size_t)(x1 - x0));
                 }
             }
         }
