@@ -126,6 +126,7 @@ fetch:
 	      echo "fetch: error: $(CIFAR10_URL): MD5 is not $(CIFAR10_MD5) (corrupt download)" >&2; exit 1; }; \
 	    mv $$f.part $$f; echo "fetch: $$f" ;; \
 	  fashion-mnist) common/deps.sh pipeline ;; \
+	  flickr25k|nuswide) cat pipelines/$(DATASET).fetch ;; \
 	  *) echo "fetch: error: no fetch rule for DATASET=$(DATASET) (cifar10, fashion-mnist)" >&2; exit 1 ;; \
 	esac
 

@@ -268,6 +268,22 @@ const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed
     return cur;
 }
 
+const float *net_forward_to(net *n, const float *x, int B, int last) {
+    CHECK(last >= 0 && last < n->nl);
+    /* net_forward runs layers [0, n->nl): shorten the list for the call */
+    const int nl = n->nl;
+    n->nl = last + 1;
+    const float *y = net_forward(n, x, B, 0, 0, 0);
+    n->nl = nl;
+    return y;
+}
+
+int net_layer_index(const net *n, const char *wname) {
+    for (int i = 0; i < n->nl; i++)
+        if (n->L[i].woff >= 0 && !strcmp(n->L[i].wname, wname)) return i;
+    return -1;
+}
+
 void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step) {
     CHECK(n->train && B >= 1 && B <= n->B);
     float *g = n->gbuf[0], *o = n->gbuf[1];

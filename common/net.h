@@ -87,6 +87,14 @@ const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed
 /* dz [B, bits] = dL/dz for the last forward (same B, seed, step) -> n->grads
  * (overwritten). */
 void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step);
+/* Eval-mode forward through layers 0..last only (dropout off, the layers
+ * after `last` are not run): x [B, channels, input, input] -> returns layer
+ * last's output [B, L[last].out_n], valid until the next call. For feature
+ * extraction (dsah-features vgg19: relu7, the ReLU after classifier.3). */
+const float *net_forward_to(net *n, const float *x, int B, int last);
+/* Index of the layer whose weight is named wname (e.g. "classifier.3.weight"),
+ * or -1. */
+int net_layer_index(const net *n, const char *wname);
 void net_free(net *n);
 /* Layer output shape as a string, for logs. */
 void net_describe(const net *n);

@@ -21,7 +21,7 @@ out=$d/summary.md
   s=$d/graph/stats.json
   if [ -f "$s" ]; then
     echo
-    echo "W0 ($s): n+ = $(jget "$s" n_plus), F_w = $(fmt4 "$(jget "$s" F_w)")"
+    echo "W0 ($s): n+ = $(jget "$s" n_plus_w0), F_w = $(fmt4 "$(jget "$s" f_w_w0)")"
   fi
 } > "$out.tmp.$$"
 mv "$out.tmp.$$" "$out"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ingest.h"
+#include "ingest_images.h"
 #include "json.h"
 #include "npy.h"
 #include "util.h"
@@ -18,11 +19,20 @@
 
 static void usage(FILE *fp) {
     fprintf(fp,
-            "usage: dsah-ingest --source fashion-mnist|mnist|cifar10 --path P\n"
+            "usage: dsah-ingest --source fashion-mnist|mnist|cifar10|flickr25k|nuswide|folder --path P\n"
             "                   (--query-per-class Q --train-per-class T | --query Q --train T) --seed S\n"
             "                   [--size N] [--strict] [--threads N] [-q] --out DIR\n"
             "  --source S            fashion-mnist, mnist: IDX files (gzipped or not) in a directory;\n"
             "                        cifar10: the official cifar-10-binary.tar.gz, read in place\n"
+            "                        flickr25k: mirflickr25k.zip (or its folder) with --annotations\n"
+            "                        mirflickr25k_annotations_v080.zip; 24 concepts, unlabeled images dropped\n"
+            "                        nuswide: the image folder/archive; --annotations (default: --path) holds\n"
+            "                        ImageList/Imagelist.txt and Groundtruth/AllLabels/Labels_*.txt; the 21\n"
+            "                        most frequent concepts\n"
+            "                        folder: a directory, .zip or .tar(.gz) of JPEG/PNG images in class\n"
+            "                        subfolders, or any layout with --label-list F (\"rel/path label ...\")\n"
+            "                        (image sources: decoded by libjpeg-turbo/libpng as PIL's convert(\"RGB\"),\n"
+            "                        resized by PIL's antialiased bilinear filter, on all cores)\n"
             "  --path P              the directory holding the source files, or the cifar10 archive itself\n"
             "                        (default for fashion-mnist: " FASHION_DEFAULT_PATH ")\n"
             "  --query-per-class Q   class-balanced split: Q queries per class, the rest is the database,\n"
@@ -108,7 +118,7 @@ int main(int argc, char **argv) {
         }
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
-    if (!source) die("--source is required (fashion-mnist, mnist or cifar10)");
+    if (!source) die("--source is required (fashion-mnist, mnist, cifar10, flickr25k, nuswide or folder)");
     if (!out) die("--out is required");
     if (seed < 0) die("--seed is required");
     int by_class = qpc >= 0 || tpc >= 0, random_split = q >= 0 || t >= 0;
@@ -119,11 +129,14 @@ int main(int argc, char **argv) {
     if (!by_class && !random_split)
         die("a split is required: --query-per-class Q --train-per-class T, or --query Q --train T");
 
-    enum { SRC_FASHION, SRC_MNIST, SRC_CIFAR10 } src;
+    enum { SRC_FASHION, SRC_MNIST, SRC_CIFAR10, SRC_FLICKR, SRC_NUSWIDE, SRC_FOLDER } src;
     if (strcmp(source, "fashion-mnist") == 0) src = SRC_FASHION;
     else if (strcmp(source, "mnist") == 0) src = SRC_MNIST;
     else if (strcmp(source, "cifar10") == 0) src = SRC_CIFAR10;
-    else die("--source '%s': this build reads fashion-mnist, mnist and cifar10", source);
+    else if (strcmp(source, "flickr25k") == 0) src = SRC_FLICKR;
+    else if (strcmp(source, "nuswide") == 0) src = SRC_NUSWIDE;
+    else if (strcmp(source, "folder") == 0) src = SRC_FOLDER;
+    else die("--source '%s': expected fashion-mnist, mnist, cifar10, flickr25k, nuswide or folder", source);
     if (!o.path) {
         if (src == SRC_FASHION) o.path = FASHION_DEFAULT_PATH;
         else die("--path is required for --source %s", source);
@@ -144,6 +157,9 @@ int main(int argc, char **argv) {
     case SRC_FASHION: ingest_idx(&r, &o, images_path, 1); break;
     case SRC_MNIST: ingest_idx(&r, &o, images_path, 0); break;
     case SRC_CIFAR10: ingest_cifar10(&r, &o, images_path); break;
+    case SRC_FLICKR: ingest_flickr25k(&r, &o, images_path); break;
+    case SRC_NUSWIDE: ingest_nuswide(&r, &o, images_path, 21); break;
+    case SRC_FOLDER: ingest_folder(&r, &o, images_path); break;
     }
 
     split s;

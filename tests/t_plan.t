@@ -28,7 +28,7 @@ put() { mkdir -p "$(dirname "$1")"; echo "$key $1" > "$1.tmp.$$"; mv "$1.tmp.$$"
 case $st in
   ingest) for f in images labels query train db; do put "$out/$f.npy"; done; put "$out/ingest.json" ;;
   features|encode) put "$out" ;;
-  graph) put "${out}wl.npy"; put "${out}w0.npy"; mkdir -p "$out"; echo '{"n_plus": 1234, "F_w": 0.5}' > "${out}stats.json" ;;
+  graph) put "${out}wl.npy"; put "${out}w0.npy"; mkdir -p "$out"; echo '{"n_plus_w0": 1234, "f_w_w0": 0.5}' > "${out}stats.json" ;;
   train) mkdir -p "$out"; echo "{\"epoch\": 1}" > "${out}train.jsonl"   # a log written as it goes
          [ -n "${FAKE_TRAIN_SLEEP:-}" ] && sleep "$FAKE_TRAIN_SLEEP"
          put "${out}model.safetensors" ;;

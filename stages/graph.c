@@ -1,0 +1,207 @@
+/* dsah-graph: the initial similarity matrix W0 of DSAH (paper 4.2.1) from
+ * training features. Logic: common/graph.c. */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bits.h"
+#include "graph.h"
+#include "json.h"
+#include "npy.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: dsah-graph --features F --k1 K1 --k2 K2 [--labels L --indices I] --out DIR\n"
+            "\n"
+            "Builds W_L (k1 nearest neighbours by cosine, self excluded, ties by ascending\n"
+            "index), W_H (top-k2 rows by neighbour overlap |N_i ∩ N_j|, i.e. by\n"
+            "1/(1+|(W_L)_i - (W_L)_j|), self excluded, ties by ascending index) and\n"
+            "W0 = W_L AND W_H, made symmetric (+1 if either direction is) with diagonal +1.\n"
+            "\n"
+            "  --features F     f4 [n, d] training features (finite, no all-zero row)\n"
+            "  --k1 K1          neighbours per row of W_L, 1 <= K1 < n\n"
+            "  --k2 K2          neighbours per row of W_H, 1 <= K2 < n\n"
+            "  --labels L       u1 [N, C] multi-hot labels (with --indices): adds precision\n"
+            "                   alpha, recall beta and F_w of W_L, W_H, W0 against the\n"
+            "                   same-label matrix (share >= 1 label) over all n^2 pairs\n"
+            "  --indices I      i8 [n] rows of L that the feature rows are\n"
+            "  --out DIR        writes DIR/wl.npy i4 [n, K1] (descending cosine),\n"
+            "                   DIR/w0.npy u1 [n, ceil(n/8)] (bit j of row i = byte j/8,\n"
+            "                   bit j%%8; 1 = similar), DIR/stats.json\n"
+            "  --threads N      OpenMP threads (default: all cores); outputs are\n"
+            "                   byte-identical for every N\n"
+            "  --device D       auto|cpu (default auto = cpu: this build has no CUDA)\n"
+            "  -q, --quiet      no progress or info lines\n"
+            "  --help           this text\n"
+            "\n"
+            "Cosines come from cblas_sgemm over fixed row blocks, never a dense n x n\n"
+            "matrix; memory is O(n*(d + k1) + n^2/8).\n");
+}
+
+static void check_device(const char *d) {
+    if (strcmp(d, "auto") == 0 || strcmp(d, "cpu") == 0) return;
+    if (strncmp(d, "cuda", 4) == 0) die("--device %s: this build has no CUDA (use auto or cpu)", d);
+    die("--device: '%s' is not auto, cpu or cuda[:N]", d);
+}
+
+int main(int argc, char **argv) {
+    dsah_init("dsah-graph");
+    const char *features = NULL, *labels_path = NULL, *indices_path = NULL, *out = NULL, *device = "auto";
+    long long k1 = -1, k2 = -1;
+    int threads = omp_get_num_procs();
+    static const struct option opts[] = {
+        {"features", required_argument, 0, 'f'}, {"k1", required_argument, 0, '1'},
+        {"k2", required_argument, 0, '2'},       {"labels", required_argument, 0, 'l'},
+        {"indices", required_argument, 0, 'i'},  {"out", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'},  {"device", required_argument, 0, 'd'},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': features = optarg; break;
+        case '1': k1 = parse_ll("--k1", optarg, 1, INT32_MAX); break;
+        case '2': k2 = parse_ll("--k2", optarg, 1, INT32_MAX); break;
+        case 'l': labels_path = optarg; break;
+        case 'i': indices_path = optarg; break;
+        case 'o': out = optarg; break;
+        case 't': threads = (int)parse_ll("--threads", optarg, 1, 4096); break;
+        case 'd': device = optarg; break;
+        case 'q': dsah_quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
+    if (!features) die("--features is required (see --help)");
+    if (k1 < 0) die("--k1 is required (see --help)");
+    if (k2 < 0) die("--k2 is required (see --help)");
+    if (!out) die("--out is required (see --help)");
+    if (!labels_path != !indices_path) die("--labels and --indices go together");
+    check_device(device);
+    omp_set_num_threads(threads);
+    double t0 = now_sec();
+
+    npy_array fa;
+    npy_open(&fa, features, NPY_F4, 2);
+    int64_t n = fa.shape[0], d = fa.shape[1];
+    if (n < 2) die("%s: %lld rows; a graph needs n >= 2", features, (long long)n);
+    if (d < 1) die("%s: rows have 0 features", features);
+    if (n > INT32_MAX) die("%s: %lld rows exceed the int32 indices of wl.npy", features, (long long)n);
+    if (k1 >= n) die("--k1 %lld: must be < n = %lld (the rows of %s)", k1, (long long)n, features);
+    if (k2 >= n) die("--k2 %lld: must be < n = %lld (the rows of %s)", k2, (long long)n, features);
+    const float *x = fa.data;
+
+    double *nrm = xmalloc((size_t)n * sizeof *nrm);
+    int64_t bad = sim_row_norms(nrm, x, n, d);
+    if (bad >= 0) {
+        const float *r = x + bad * d;
+        for (int64_t k = 0; k < d; k++)
+            if (!isfinite(r[k]))
+                die("%s: row %lld, column %lld is %s", features, (long long)bad, (long long)k,
+                    isnan(r[k]) ? "NaN" : "infinite");
+        die("%s: row %lld is all zero (its cosine is undefined)", features, (long long)bad);
+    }
+
+    label_sets ls = {0, 0, NULL};
+    if (labels_path) {
+        npy_array la, ia;
+        npy_open(&la, labels_path, NPY_U1, 2);
+        npy_open(&ia, indices_path, NPY_I8, 1);
+        if (ia.shape[0] != n)
+            die("%s: %lld indices, but %s has %lld rows", indices_path, (long long)ia.shape[0], features,
+                (long long)n);
+        int64_t badi = label_sets_build(&ls, la.data, la.shape[0], la.shape[1], ia.data, n);
+        if (badi >= 0)
+            die("%s: index %lld at position %lld is outside the %lld rows of %s", indices_path,
+                (long long)((const int64_t *)ia.data)[badi], (long long)badi, (long long)la.shape[0], labels_path);
+        npy_close(&la);
+        npy_close(&ia);
+    }
+
+    int64_t bs = sim_default_block(n), rb = bits_row_bytes(n);
+    info("n %lld, d %lld, k1 %lld, k2 %lld, %d threads, row blocks of %lld", (long long)n, (long long)d, k1, k2,
+         threads, (long long)bs);
+    int32_t *wl = xmalloc((size_t)(n * k1) * sizeof *wl);
+    {
+        knn_buf kb;
+        knn_buf_alloc(&kb, n, k1);
+        float *work = xaligned((size_t)sim_work_floats(bs, threads) * sizeof(float));
+        graph_knn(wl, &kb, work, x, nrm, n, d, k1, bs, threads);
+        knn_buf_free(&kb);
+        free(work);
+    }
+    double t_knn = now_sec();
+
+    uint8_t *w0 = xmalloc((size_t)(n * rb));
+    graph_counts gc;
+    {
+        int32_t *a0 = xmalloc((size_t)(n * k1) * sizeof *a0), *a0n = xmalloc((size_t)n * sizeof *a0n);
+        int32_t *order = xmalloc((size_t)n * sizeof *order);
+        int32_t *inv = xmalloc((size_t)(n * k1) * sizeof *inv);
+        int64_t *invoff = xmalloc((size_t)(n + 1) * sizeof *invoff);
+        int cb = graph_cnt_bytes(k1);
+        void *cnt = xmalloc((size_t)(n * threads) * (size_t)cb);
+        int64_t *hist = xmalloc((size_t)((k1 + 1) * threads) * sizeof *hist);
+        graph_w0(w0, &gc, a0, a0n, order, inv, invoff, cnt, cb, hist, wl, labels_path ? &ls : NULL, n, k1, k2,
+                 threads);
+        free(a0); free(a0n); free(order); free(inv); free(invoff); free(cnt); free(hist);
+    }
+    double t_w0 = now_sec();
+    int64_t np_w0 = bitmat_count(w0, n), np_wl = n * k1, np_wh = n * k2;
+    int64_t same = 0, tp_w0 = 0;
+    if (labels_path) {
+        same = label_same_pairs(&ls);
+        tp_w0 = bitmat_same_count(w0, &ls, threads);
+    }
+    double t_lab = now_sec();
+
+    char *wl_path = path_join(out, "wl.npy"), *w0_path = path_join(out, "w0.npy"),
+         *st_path = path_join(out, "stats.json");
+    npy_save(wl_path, NPY_I4, 2, (int64_t[]){n, k1}, wl);
+    npy_save(w0_path, NPY_U1, 2, (int64_t[]){n, rb}, w0);
+    double t_end = now_sec();
+
+    atomic_file *af = af_open(st_path);
+    jw j;
+    jw_begin(&j, af->fp);
+    jw_int(&j, "n", n);
+    jw_int(&j, "d", d);
+    jw_int(&j, "k1", k1);
+    jw_int(&j, "k2", k2);
+    jw_int(&j, "n_plus_wl", np_wl);
+    jw_int(&j, "n_plus_wh", np_wh);
+    jw_int(&j, "n_plus_w0", np_w0);
+    jw_num(&j, "density_w0", (double)np_w0 / ((double)n * (double)n));
+    if (labels_path) {
+        double a, b, f;
+        jw_int(&j, "same_label_pairs", same);
+        fw_score(&a, &b, &f, gc.tp_wl, np_wl, same);
+        jw_int(&j, "tp_wl", gc.tp_wl);
+        jw_num(&j, "alpha_wl", a); jw_num(&j, "beta_wl", b); jw_num(&j, "f_w_wl", f);
+        fw_score(&a, &b, &f, gc.tp_wh, np_wh, same);
+        jw_int(&j, "tp_wh", gc.tp_wh);
+        jw_num(&j, "alpha_wh", a); jw_num(&j, "beta_wh", b); jw_num(&j, "f_w_wh", f);
+        fw_score(&a, &b, &f, tp_w0, np_w0, same);
+        jw_int(&j, "tp_w0", tp_w0);
+        jw_num(&j, "alpha_w0", a); jw_num(&j, "beta_w0", b); jw_num(&j, "f_w_w0", f);
+    }
+    jw_int(&j, "threads", threads);
+    jw_num(&j, "seconds_knn", t_knn - t0);
+    jw_num(&j, "seconds_w0", t_w0 - t_knn);
+    jw_num(&j, "seconds_labels", t_lab - t_w0);
+    jw_num(&j, "seconds", t_end - t0);
+    jw_finish(&j);
+    af_commit(af);
+    info("n+ W_L %lld, W_H %lld, W0 %lld; %.2fs (knn %.2fs, overlap+W0 %.2fs)", (long long)np_wl, (long long)np_wh,
+         (long long)np_w0, t_end - t0, t_knn - t0, t_w0 - t_knn);
+
+    free(wl_path); free(w0_path); free(st_path);
+    free(wl); free(w0); free(nrm);
+    label_sets_free(&ls);
+    npy_close(&fa);
+    return 0;
+}
