@@ -118,7 +118,7 @@ feat_fail() {
 }
 feat_fail "index out of range" "c1/db.npy: index .* is out of range (the images hold 34)" \
   --images "$tmp/m1/images.npy" --indices "$tmp/c1/db.npy" --extractor pixels
-feat_fail "vgg19" "supports only the pixels extractor" \
+feat_fail "vgg19 without --weights" "needs --weights" \
   --images "$tmp/m1/images.npy" --indices "$tmp/m1/db.npy" --extractor vgg19
 feat_fail "indices of the wrong dtype" "labels.npy" \
   --images "$tmp/m1/images.npy" --indices "$tmp/m1/labels.npy" --extractor pixels
