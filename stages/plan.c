@@ -255,7 +255,7 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
 static void plan_run(const runp *p) {
     int R = (int)cfg_int(C, "train.rounds");
     const char *w0 = P("graph/w0.npy");
-    const char *wprev = w0, *model = NULL;
+    const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
     for (int rr = 1; rr <= R; rr++) {
         const char *rd = fmt("%s/round%d", p->dir, rr);
@@ -264,8 +264,12 @@ static void plan_run(const runp *p) {
         input(r, "--images", P("data/images.npy"));
         input(r, "--indices", P("data/train.npy"));
         input(r, "--w", p->and_on ? wprev : w0);
-        if (model) input(r, "--init", model);
-        else if (cfg_get(C, "network.weights")->set) arg(r, "--weights", cfg_str(C, "network.weights"), 1);
+        /* Adam's moments, step and lr schedule carry across rounds, as in the
+         * paper's code (one optimiser for the whole run) */
+        if (model) {
+            input(r, "--init", model);
+            input(r, "--init-optim", optim);
+        } else if (cfg_get(C, "network.weights")->set) arg(r, "--weights", cfg_str(C, "network.weights"), 1);
         arg(r, "--arch", cfg_join(C, "network.arch", ","), 1);
         arg(r, "--input", cfg_str(C, "network.input"), 1);
         arg(r, "--bits", fmt("%lld", p->bits), 1);
@@ -284,8 +288,10 @@ static void plan_run(const runp *p) {
         arg(r, "--out", fmt("%s/", rd), 1);
         output(r, fmt("%s/model.safetensors", rd));
         output(r, fmt("%s/train.jsonl", rd));
+        output(r, fmt("%s/optim.safetensors", rd));
         r->stamp = fmt("%s/params.train", rd);
         model = r->outs[0];
+        optim = r->outs[2];
         if (p->and_on && rr < R) {
             rule *e = rule_new("encode", fmt("%s/round%d/encode", rid, rr), p->groups);
             CHECK(e);

@@ -31,7 +31,7 @@ case $st in
   graph) put "${out}wl.npy"; put "${out}w0.npy"; mkdir -p "$out"; echo '{"n_plus_w0": 1234, "f_w_w0": 0.5}' > "${out}stats.json" ;;
   train) mkdir -p "$out"; echo "{\"epoch\": 1}" > "${out}train.jsonl"   # a log written as it goes
          [ -n "${FAKE_TRAIN_SLEEP:-}" ] && sleep "$FAKE_TRAIN_SLEEP"
-         put "${out}model.safetensors" ;;
+         put "${out}optim.safetensors"; put "${out}model.safetensors" ;;
   and) put "$out"; put "$(dirname "$out")/and.json" ;;
   baseline) put "${out}query.npy"; put "${out}db.npy"; put "${out}baseline.json" ;;
   eval) mkdir -p "$out"
