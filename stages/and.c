@@ -40,12 +40,6 @@ static void usage(FILE *f) {
             "  --help           this text\n");
 }
 
-static void check_device(const char *d) {
-    if (strcmp(d, "auto") == 0 || strcmp(d, "cpu") == 0) return;
-    if (strncmp(d, "cuda", 4) == 0) die("--device %s: this build has no CUDA (use auto or cpu)", d);
-    die("--device: '%s' is not auto, cpu or cuda[:N]", d);
-}
-
 int main(int argc, char **argv) {
     dsah_init("dsah-and");
     const char *codes = NULL, *wpath = NULL, *labels_path = NULL, *indices_path = NULL, *out = NULL,

@@ -58,8 +58,7 @@ int main(int argc, char **argv) {
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
     if (!model || !images || !indices || !out)
         die_hint("dsah-encode --help", "--model, --images, --indices and --out are required");
-    if (strcmp(device, "auto") && strcmp(device, "cpu"))
-        die("--device %s: this build encodes on the CPU only (auto or cpu)", device);
+    check_device(device);
     nn_set_threads(threads);
 
     net n;

@@ -76,12 +76,7 @@ int main(int argc, char **argv) {
         case O_PN: pn_s = optarg; break;
         case O_BITS: bits_flag = parse_ll("--bits", optarg, 1, 4096); break;
         case O_THREADS: threads = parse_ll("--threads", optarg, 1, 4096); break;
-        case O_DEVICE:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu")) {
-                if (strncmp(optarg, "cuda", 4) == 0) die("--device %s: dsah-eval runs on the CPU only", optarg);
-                die("--device: '%s' is not auto, cpu or cuda[:N]", optarg);
-            }
-            break;
+        case O_DEVICE: check_device(optarg); break;
         case 'q': dsah_quiet = 1; break;
         case O_OUT: out = optarg; break;
         case O_HELP: fputs(usage, stdout); return 0;

@@ -63,11 +63,7 @@ int main(int argc, char **argv) {
     if (!ext) die("--extractor is required (pixels or vgg19)");
     if (!out) die("--out is required");
     o.extractor = features_parse_extractor(ext);
-    if (strcmp(device, "auto") && strcmp(device, "cpu")) {
-        if (strncmp(device, "cuda", 4) == 0 && (device[4] == '\0' || device[4] == ':'))
-            die("--device %s: this build of dsah-features has no CUDA support (use auto or cpu)", device);
-        die("--device '%s': expected auto, cpu or cuda[:N]", device);
-    }
+    check_device(device);
 
     nn_set_threads(threads);
     if (o.extractor == FEAT_VGG19 && !o.weights)

@@ -105,8 +105,7 @@ int main(int argc, char **argv) {
     if (!(c.tau > 0)) die("--tau must be > 0");
     if (!(c.lambda >= 0)) die("--lambda must be >= 0");
     if (!(c.lr_factor > 0)) die("--lr-factor must be > 0");
-    if (strcmp(device, "auto") && strcmp(device, "cpu"))
-        die("--device %s: this build trains on the CPU only (auto or cpu)", device);
+    check_device(device);
     if (strcmp(c.finetune, "all") && strcmp(c.finetune, "fc") && strcmp(c.finetune, "head"))
         die("--finetune: '%s' is not one of all, fc, head", c.finetune);
     nn_set_threads(c.threads);
