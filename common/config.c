@@ -35,6 +35,10 @@ const cfg_key cfg_keys[] = {
      "query images drawn at random (multi-label sets; with train)"},
     {"dataset.train", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
      "training images drawn at random (multi-label sets; with query)"},
+    {"dataset.validation_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "tuning: queries drawn per class from the database minus the training set; the real queries are left out"},
+    {"dataset.validation", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "tuning: queries drawn at random from the database minus the training set (with query and train)"},
     {"dataset.seed", CT_INT, "0", 0, NULL, 0, 9.2e18, "ingest", "seed of the query/train split"},
     {"dataset.strict", CT_BOOL, "false", 0, NULL, 0, 0, "ingest",
      "fail on an unreadable image instead of skipping it"},
@@ -562,6 +566,13 @@ int cfg_load(cfg *c, const char *path, const char *const *sets, int nsets, char 
         return fail(err, errn, "%s:%d: dataset: give query_per_class and train_per_class, or query and train (one pair)",
                     path, any->line ? any->line : 1);
     }
+    const cfg_val *vpc = cfg_get(c, "dataset.validation_per_class"), *vn = cfg_get(c, "dataset.validation");
+    if (vpc->set && !per_class)
+        return fail(err, errn, "%s:%d: dataset.validation_per_class goes with query_per_class and train_per_class (use validation)",
+                    path, vpc->line ? vpc->line : 1);
+    if (vn->set && !random)
+        return fail(err, errn, "%s:%d: dataset.validation goes with query and train (use validation_per_class)", path,
+                    vn->line ? vn->line : 1);
     if (!strcmp(cfg_str(c, "features.extractor"), "vgg19") && !cfg_get(c, "features.weights")->set)
         return fail(err, errn, "%s:%d: features.weights: required value missing (extractor vgg19 needs a weights file)", path,
                     cfg_get(c, "features.extractor")->line ? cfg_get(c, "features.extractor")->line : 1);

@@ -52,6 +52,20 @@ typedef struct split {
 void split_by_class(split *s, const uint8_t *labels, int64_t n, int nclass,
                     int64_t q_per_class, int64_t t_per_class, uint64_t seed);
 void split_random(split *s, int64_t n, int64_t q, int64_t t, uint64_t seed);
+/* Validation split for tuning (never touches the query set): from a split s
+ * (by_class or random, as above) draw validation queries from s's database
+ * images that are not training images, and return in v
+ *   v.query = those validation queries,
+ *   v.train = s.train (identical, so W0 and the training are the same),
+ *   v.db    = s.db minus v.query;
+ * s.query appears nowhere in v. by_class: per class (in class order) the
+ * class's db∖train images, ascending, are shuffled and the first v_per_class
+ * taken; random (labels == NULL): db∖train ascending, shuffled, the first
+ * v_count taken. The rng is its own stream, rng_seed(&r, seed ^
+ * rng_hash64(0x76616c)) ("val"), so the main split does not change. Too few
+ * images for the request die naming the flag. */
+void split_validation(split *v, const split *s, const uint8_t *labels, int nclass, int64_t v_per_class,
+                      int64_t v_count, uint64_t seed);
 void split_free(split *s);
 
 #endif

@@ -108,6 +108,65 @@ void split_random(split *s, int64_t n, int64_t q, int64_t t, uint64_t seed) {
     free(perm);
 }
 
+/* Stream of the validation draw: "val" hashed into the seed. */
+#define VAL_STREAM 0x76616cULL
+
+void split_validation(split *v, const split *s, const uint8_t *labels, int nclass, int64_t v_per_class,
+                      int64_t v_count, uint64_t seed) {
+    /* pool = s.db minus s.train, ascending (both are sorted) */
+    int64_t npool = 0;
+    int64_t *pool = xmalloc(sizeof(int64_t) * (size_t)(s->ndb ? s->ndb : 1));
+    for (int64_t i = 0, t = 0; i < s->ndb; i++) {
+        while (t < s->nt && s->train[t] < s->db[i]) t++;
+        if (t < s->nt && s->train[t] == s->db[i]) continue;
+        pool[npool++] = s->db[i];
+    }
+    rng r;
+    rng_seed(&r, seed ^ rng_hash64(VAL_STREAM));
+    int64_t nv = 0;
+    int64_t *val = xmalloc(sizeof(int64_t) * (size_t)(npool ? npool : 1));
+    if (labels) {
+        if (v_per_class < 0) die("split: negative --validation-per-class");
+        int64_t *members = xmalloc(sizeof(int64_t) * (size_t)(npool ? npool : 1));
+        for (int j = 0; j < nclass; j++) {
+            int64_t m = 0;
+            for (int64_t i = 0; i < npool; i++)
+                if (labels[pool[i] * nclass + j]) members[m++] = pool[i];
+            if (m < v_per_class)
+                die("split: class %d has %lld database images outside the training set, fewer than "
+                    "--validation-per-class %lld", j, (long long)m, (long long)v_per_class);
+            rng_shuffle_i64(&r, members, m);
+            memcpy(val + nv, members, sizeof(int64_t) * (size_t)v_per_class);
+            nv += v_per_class;
+        }
+        free(members);
+    } else {
+        if (v_count < 0) die("split: negative --validation");
+        if (v_count > npool)
+            die("split: --validation %lld is more than the %lld database images outside the training set",
+                (long long)v_count, (long long)npool);
+        rng_shuffle_i64(&r, pool, npool);
+        memcpy(val, pool, sizeof(int64_t) * (size_t)v_count);
+        nv = v_count;
+    }
+    qsort(val, (size_t)nv, sizeof(int64_t), cmp_i64);
+    v->nq = nv;
+    v->query = val;
+    v->nt = s->nt;
+    v->train = xmalloc(sizeof(int64_t) * (size_t)(s->nt ? s->nt : 1));
+    memcpy(v->train, s->train, sizeof(int64_t) * (size_t)s->nt);
+    v->ndb = s->ndb - nv;
+    v->db = xmalloc(sizeof(int64_t) * (size_t)(v->ndb ? v->ndb : 1));
+    int64_t k = 0;
+    for (int64_t i = 0, t = 0; i < s->ndb; i++) {
+        while (t < nv && val[t] < s->db[i]) t++;
+        if (t < nv && val[t] == s->db[i]) continue;
+        v->db[k++] = s->db[i];
+    }
+    CHECK(k == v->ndb);
+    free(pool);
+}
+
 void split_free(split *s) {
     free(s->query);
     free(s->train);

@@ -21,6 +21,7 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: dsah-ingest --source fashion-mnist|mnist|cifar10|flickr25k|nuswide|folder --path P\n"
             "                   (--query-per-class Q --train-per-class T | --query Q --train T) --seed S\n"
+            "                   [--validation-per-class V | --validation V]\n"
             "                   [--size N] [--strict] [--threads N] [-q] --out DIR\n"
             "  --source S            fashion-mnist, mnist: IDX files (gzipped or not) in a directory;\n"
             "                        cifar10: the official cifar-10-binary.tar.gz, read in place\n"
@@ -39,6 +40,10 @@ static void usage(FILE *fp) {
             "  --train-per-class T   and the first T of each class's shuffled database images train\n"
             "  --query Q --train T   random split: Q queries, the rest database, T training images from it\n"
             "  --seed S              split seed (required)\n"
+            "  --validation-per-class V, --validation V   a validation split for tuning: V images per\n"
+            "                        class (or V at random) drawn from the database minus the training\n"
+            "                        images become the queries, the database loses them, the training\n"
+            "                        images stay the same, and the real queries are left out entirely\n"
             "  --size N              resize to NxN (image-file sources; IDX and cifar10 keep their size)\n"
             "  --annotations P, --label-list F   for image-file sources\n"
             "  --strict              fail on the first corrupt image (image-file sources)\n"
@@ -85,7 +90,7 @@ static void class_counts(jw *w, const char *key, const ingest_result *r, const i
 int main(int argc, char **argv) {
     dsah_init("dsah-ingest");
     const char *source = NULL, *out = NULL;
-    long long qpc = -1, tpc = -1, q = -1, t = -1, seed = -1;
+    long long qpc = -1, tpc = -1, q = -1, t = -1, seed = -1, vpc = -1, vn = -1;
     ingest_opts o = {0};
     static struct option lo[] = {{"source", 1, 0, 's'},          {"path", 1, 0, 'p'},
                                  {"annotations", 1, 0, 'a'},     {"label-list", 1, 0, 'l'},
@@ -94,6 +99,7 @@ int main(int argc, char **argv) {
                                  {"train", 1, 0, 'y'},           {"seed", 1, 0, 'e'},
                                  {"strict", 0, 0, 'S'},          {"threads", 1, 0, 't'},
                                  {"quiet", 0, 0, 'q'},           {"out", 1, 0, 'o'},
+                                 {"validation-per-class", 1, 0, 'V'}, {"validation", 1, 0, 'v'},
                                  {"help", 0, 0, 'h'},            {0, 0, 0, 0}};
     int c;
     const long long big = (long long)1 << 40;
@@ -108,6 +114,8 @@ int main(int argc, char **argv) {
         case 'T': tpc = parse_ll("--train-per-class", optarg, 0, big); break;
         case 'x': q = parse_ll("--query", optarg, 0, big); break;
         case 'y': t = parse_ll("--train", optarg, 0, big); break;
+        case 'V': vpc = parse_ll("--validation-per-class", optarg, 1, big); break;
+        case 'v': vn = parse_ll("--validation", optarg, 1, big); break;
         case 'e': seed = parse_ll("--seed", optarg, 0, (long long)(~0ULL >> 1)); break;
         case 'S': o.strict = 1; break;
         case 't': o.threads = (int)parse_ll("--threads", optarg, 1, 4096); omp_set_num_threads(o.threads); break;
@@ -128,6 +136,8 @@ int main(int argc, char **argv) {
     if (random_split && (q < 0 || t < 0)) die("--query and --train go together: give both");
     if (!by_class && !random_split)
         die("a split is required: --query-per-class Q --train-per-class T, or --query Q --train T");
+    if (vpc >= 0 && !by_class) die("--validation-per-class goes with --query-per-class/--train-per-class (use --validation)");
+    if (vn >= 0 && !random_split) die("--validation goes with --query/--train (use --validation-per-class)");
 
     enum { SRC_FASHION, SRC_MNIST, SRC_CIFAR10, SRC_FLICKR, SRC_NUSWIDE, SRC_FOLDER } src;
     if (strcmp(source, "fashion-mnist") == 0) src = SRC_FASHION;
@@ -165,6 +175,13 @@ int main(int argc, char **argv) {
     split s;
     if (by_class) split_by_class(&s, r.labels, r.n, r.nclass, qpc, tpc, (uint64_t)seed);
     else split_random(&s, r.n, q, t, (uint64_t)seed);
+    int64_t n_test_queries = s.nq;
+    if (vpc >= 0 || vn >= 0) {
+        split v;
+        split_validation(&v, &s, by_class ? r.labels : NULL, r.nclass, vpc, vn, (uint64_t)seed);
+        split_free(&s);
+        s = v;
+    }
 
     int64_t lshape[2] = {r.n, r.nclass};
     npy_save(out_file(out, "labels.npy"), NPY_U1, 2, lshape, r.labels);
@@ -189,6 +206,12 @@ int main(int argc, char **argv) {
     if (by_class) { jw_int(&w, "query_per_class", qpc); jw_int(&w, "train_per_class", tpc); }
     else { jw_int(&w, "query", q); jw_int(&w, "train", t); }
     jw_int(&w, "seed", seed);
+    /* "validation": the queries are drawn from the database (tuning); the
+     * n_test_queries real queries are in no list */
+    jw_bool(&w, "validation", vpc >= 0 || vn >= 0);
+    if (vpc >= 0) jw_int(&w, "validation_per_class", vpc);
+    if (vn >= 0) jw_int(&w, "validation_count", vn);
+    if (vpc >= 0 || vn >= 0) jw_int(&w, "left_out_test_queries", n_test_queries);
     jw_int(&w, "nq", s.nq);
     jw_int(&w, "nt", s.nt);
     jw_int(&w, "ndb", s.ndb);
@@ -205,8 +228,8 @@ int main(int argc, char **argv) {
     af_commit(af);
     finished = 1;
 
-    info("%s: %lld images %dx%dx%d, %d classes; query %lld, train %lld, db %lld; %.2fs", out, (long long)r.n, r.h,
-         r.w, r.c, r.nclass, (long long)s.nq, (long long)s.nt, (long long)s.ndb, secs);
+    info("%s: %lld images %dx%dx%d, %d classes; %squery %lld, train %lld, db %lld; %.2fs", out, (long long)r.n, r.h,
+         r.w, r.c, r.nclass, (vpc >= 0 || vn >= 0) ? "validation " : "", (long long)s.nq, (long long)s.nt, (long long)s.ndb, secs);
     split_free(&s);
     for (int j = 0; j < r.nclass; j++) free(r.class_names[j]);
     free(r.class_names);

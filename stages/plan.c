@@ -162,6 +162,9 @@ static void plan_ingest(void) {
         arg(r, "--query", cfg_str(C, "dataset.query"), 1);
         arg(r, "--train", cfg_str(C, "dataset.train"), 1);
     }
+    if (cfg_get(C, "dataset.validation_per_class")->set)
+        arg(r, "--validation-per-class", cfg_str(C, "dataset.validation_per_class"), 1);
+    if (cfg_get(C, "dataset.validation")->set) arg(r, "--validation", cfg_str(C, "dataset.validation"), 1);
     arg(r, "--seed", cfg_str(C, "dataset.seed"), 1);
     if (cfg_bool(C, "dataset.strict")) arg(r, "--strict", NULL, 1);
     arg(r, "--out", P("data"), 1);

@@ -83,6 +83,26 @@ run_fail "wrong IDX magic" "train-images-idx3-ubyte.gz" "bad IDX magic 0x0000080
   --source mnist --path "$fx/bad_magic" "${split[@]}"
 run_fail "IDX label out of range" "t10k-labels-idx1-ubyte.gz" "label 10 of item 4 is out of range" -- \
   --source mnist --path "$fx/bad_label" "${split[@]}"
+# validation split: the same train, queries from db minus train, real queries nowhere
+"$BIN/dsah-ingest" -q --source mnist --path "$fx/mnist_gz" "${split[@]}" --validation 6 --out "$tmp/mv"
+ok $? "mnist with --validation 6: exit 0"
+/usr/bin/python3 - "$tmp/m1" "$tmp/mv" <<'PY'
+import sys, json, numpy as np
+a, v = sys.argv[1], sys.argv[2]
+L = lambda d, f: set(np.load(f"{d}/{f}.npy").tolist())
+q, t, db = L(a, "query"), L(a, "train"), L(a, "db")
+vq, vt, vdb = L(v, "query"), L(v, "train"), L(v, "db")
+j = json.load(open(f"{v}/ingest.json"))
+good = (vt == t and len(vq) == 6 and vq <= db - t and vdb == db - vq and not (q & (vq | vdb))
+        and j["validation"] is True and j["left_out_test_queries"] == 5 and j["nq"] == 6 and j["ndb"] == 23)
+sys.exit(0 if good else 1)
+PY
+ok $? "validation: train unchanged, 6 queries from db minus train, db minus them, no real query anywhere, ingest.json says so"
+run_fail "validation with the other split's flag" "--validation-per-class" "goes with --query-per-class" -- \
+  --source mnist --path "$fx/mnist_gz" "${split[@]}" --validation-per-class 1
+run_fail "validation larger than db minus train" "split" "--validation 20 is more than the 19 database images" -- \
+  --source mnist --path "$fx/mnist_gz" "${split[@]}" --validation 20
+
 run_fail "IDX image/label count mismatch" "train-images-idx3-ubyte.gz" "23 images but train-labels-idx1-ubyte has 22 labels" -- \
   --source mnist --path "$fx/count_mismatch" "${split[@]}"
 run_fail "split larger than a class (after the images were read)" "class" "fewer than --query-per-class 100" -- \

@@ -5,7 +5,11 @@
  *   - the documented procedure (ingest.h / split.c) re-done here step by step
  *     from rng.h gives the identical split;
  *   - fairness: over 2000 seeds every image is a query about q/n of the time;
- *   - bad sizes and multi-label data die with exit 1. */
+ *   - bad sizes and multi-label data die with exit 1;
+ *   - split_validation: the real queries appear nowhere, validation queries
+ *     come from db minus train with per-class counts, train is unchanged,
+ *     db loses exactly the validation queries, the documented draw redone
+ *     step by step gives the same split, too many dies. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +142,41 @@ static void bad_random_q(void) {
     split s;
     split_random(&s, 10, 11, 0, 0);
 }
+/* membership check of a validation split v made from s */
+static void validation_ok(const split *v, const split *s, int64_t n, const char *what) {
+    uint8_t *m = calloc((size_t)n, 1);
+    for (int64_t i = 0; i < s->nq; i++) m[s->query[i]] |= 1;     /* real query */
+    for (int64_t i = 0; i < s->ndb; i++) m[s->db[i]] |= 2;       /* real db */
+    for (int64_t i = 0; i < s->nt; i++) m[s->train[i]] |= 4;     /* train */
+    int hidden = 1, from_pool = 1, db_ok = 1;
+    for (int64_t i = 0; i < v->nq; i++) from_pool &= m[v->query[i]] == 2;
+    for (int64_t i = 0; i < v->ndb; i++) hidden &= !(m[v->db[i]] & 1);
+    for (int64_t i = 0; i < v->nq; i++) hidden &= !(m[v->query[i]] & 1);
+    ok(ascending_in_range(v->query, v->nq, n) && ascending_in_range(v->db, v->ndb, n),
+       "%s: validation query and db strictly ascending", what);
+    ok(hidden, "%s: no real query is in the validation query or db lists", what);
+    ok(from_pool, "%s: every validation query is a db image outside train", what);
+    ok(v->nt == s->nt && !memcmp(v->train, s->train, sizeof(int64_t) * (size_t)s->nt), "%s: train unchanged", what);
+    /* db = s.db minus v.query, by a merge of the two sorted lists */
+    uint8_t *isv = calloc((size_t)n, 1);
+    for (int64_t i = 0; i < v->nq; i++) isv[v->query[i]] = 1;
+    int64_t k = 0;
+    for (int64_t i = 0; i < s->ndb && db_ok; i++)
+        if (!isv[s->db[i]]) db_ok &= k < v->ndb && v->db[k++] == s->db[i];
+    ok(db_ok && k == v->ndb && v->ndb == s->ndb - v->nq, "%s: db = real db minus the validation queries", what);
+    free(isv);
+    free(m);
+}
+static void bad_validation_per_class(void) {
+    split s, v;
+    split_by_class(&s, labels, n_all, NCLASS, 4, 6, 0);
+    split_validation(&v, &s, labels, NCLASS, 11, -1, 0);   /* class 0: 20-4-6 = 10 */
+}
+static void bad_validation_random(void) {
+    split s, v;
+    split_random(&s, 100, 10, 50, 0);
+    split_validation(&v, &s, NULL, 0, -1, 41, 0);           /* 40 outside train */
+}
 static void bad_random_t(void) {
     split s;
     split_random(&s, 10, 4, 7, 0);
@@ -219,6 +258,57 @@ int main(void) {
            worst, (long long)S);
         free(hits);
     }
+
+    /* validation splits */
+    {
+        split s, v, v2, v3;
+        split_by_class(&s, labels, n_all, NCLASS, Q, T, 7);
+        split_validation(&v, &s, labels, NCLASS, 3, -1, 7);
+        validation_ok(&v, &s, n_all, "validation by_class");
+        int per_v[NCLASS] = {0}, good = v.nq == 3 * NCLASS;
+        for (int64_t i = 0; i < v.nq; i++) per_v[cls[v.query[i]]]++;
+        for (int j = 0; j < NCLASS; j++) good &= per_v[j] == 3;
+        ok(good, "validation by_class: 3 validation queries per class");
+        split_validation(&v2, &s, labels, NCLASS, 3, -1, 7);
+        ok(same_split(&v, &v2), "validation by_class: same seed, same split");
+        split_validation(&v3, &s, labels, NCLASS, 3, -1, 8);
+        ok(memcmp(v.query, v3.query, sizeof(int64_t) * (size_t)v.nq) != 0,
+           "validation by_class: another seed, another validation set");
+        {   /* reference: per class, db minus train ascending, shuffled with the "val" stream */
+            rng r;
+            rng_seed(&r, 7 ^ rng_hash64(0x76616c));
+            int64_t *pool = malloc(sizeof(int64_t) * (size_t)n_all), *ref = malloc(sizeof(int64_t) * (size_t)n_all);
+            int64_t nr = 0;
+            for (int j = 0; j < NCLASS; j++) {
+                int64_t k = 0;
+                for (int64_t i = 0; i < n_all; i++) {
+                    int in_db = 0, in_train = 0;
+                    for (int64_t a = 0; a < s.ndb; a++) in_db |= s.db[a] == i;
+                    for (int64_t a = 0; a < s.nt; a++) in_train |= s.train[a] == i;
+                    if (cls[i] == j && in_db && !in_train) pool[k++] = i;
+                }
+                rng_shuffle_i64(&r, pool, k);
+                for (int a = 0; a < 3; a++) ref[nr++] = pool[a];
+            }
+            qsort(ref, (size_t)nr, 8, cmp64);
+            ok(nr == v.nq && !memcmp(ref, v.query, sizeof(int64_t) * (size_t)nr),
+               "validation by_class: equals the documented draw redone step by step");
+            free(pool);
+            free(ref);
+        }
+        split_free(&v);
+        split_free(&v2);
+        split_free(&v3);
+        split_free(&s);
+        split_random(&s, 1000, 100, 250, 3);
+        split_validation(&v, &s, NULL, 0, -1, 120, 3);
+        validation_ok(&v, &s, 1000, "validation random");
+        ok(v.nq == 120 && v.ndb == 900 - 120, "validation random: 120 queries, 780 db");
+        split_free(&v);
+        split_free(&s);
+    }
+    ok(child_exit(bad_validation_per_class) == 1, "validation by_class: more than a class's db minus train: exit 1");
+    ok(child_exit(bad_validation_random) == 1, "validation random: more than db minus train: exit 1");
 
     ok(child_exit(bad_too_many_queries) == 1, "by_class: more queries than a class holds: exit 1");
     ok(child_exit(bad_too_many_train) == 1, "by_class: more train than a class's db holds: exit 1");
