@@ -18,13 +18,32 @@
  *   - a query with no relevant item in the whole database has recall 0 at
  *     every radius (it still counts in the recall mean).
  *
- * How (the cost is n_query * n_db): per query one vectorisable pass computes
- * key_j = 2*dist_j + rel_j (uint16) and a histogram of the keys; the
- * histogram gives the cutoff distance c of the largest finite K/N. A second
- * pass visits only items with dist <= c, in ascending index order, and places
- * their relevance bit at rank start[d]++ (a counting sort, which is exactly
- * the tie rule); the walk over ranks 1..maxK then yields every AP@K and P@N.
- * The PR curve needs only the per-distance counts. Queries run in parallel
+ * How (the cost is n_query * n_db pairs). Two paths, same results to the bit:
+ *
+ * Bit-sliced path (AVX-512 with VPOPCNTDQ, VBMI, VBMI2, GFNI; bits <= 255):
+ * the database is stored bit-transposed in blocks of 512 items: for each
+ * code bit a 512-bit plane (one zmm). Per query and block, each plane is
+ * XORed with the query bit, and a carry-save adder tree (Harley-Seal,
+ * vpternlogq) adds the planes, giving the distance of all 512 items as 8
+ * bit planes. The (distance, relevance) histogram comes from those planes
+ * directly: a binary tree over the distance planes splits the block's mask
+ * into one mask per distance value (subtrees without items are skipped), and
+ * vpopcntq counts each mask and its AND with the query's relevance plane (a
+ * precomputed bit vector over the database per class). The distance planes
+ * are also transposed to one byte per item (vpermt2b + gf2p8affineqb) and
+ * kept for pass 2. The histogram gives the cutoff distance c of the largest
+ * finite K/N; pass 2 compresses (vpcompressb) the items with distance <= c,
+ * in ascending index order, and places each one's relevance at rank
+ * start[d]++ (a counting sort, which is exactly the tie rule).
+ *
+ * Portable path (any other build, longer codes, or class vectors that would
+ * not fit in memory): per query one vectorisable pass computes
+ * key_j = 2*dist_j + rel_j (uint16) and a histogram of the keys, and the
+ * same counting sort places the relevance of the items with dist <= c.
+ *
+ * Both paths end in the same walk: the relevance of ranks 1..maxK as a bit
+ * string, visiting the relevant ranks only, yields every AP@K and P@N. The
+ * PR curve needs only the per-distance counts. Queries run in parallel
  * (OpenMP); per-query results are stored and reduced serially in query order,
  * so the output is identical for any thread count. */
 #ifndef DSAH_EVAL_H
@@ -67,19 +86,36 @@ typedef struct eval_result {
 } eval_result;
 
 /* Scratch: transposed codes and label masks, per-thread buffers, per-query
- * results. Sized once (eval_ws_alloc) so eval_compute allocates nothing. */
+ * results. Sized once (eval_ws_alloc) so eval_compute allocates nothing.
+ * Buffers of the path not taken are NULL. */
 typedef struct eval_ws {
     int64_t n_query, n_db, words, lwords, n_slots;
     int bits, nthreads, n_k;  /* n_k: distinct cutoffs over all three lists */
+    int fast;                 /* 1: bit-sliced path, 0: portable path */
+    int npl, depth;           /* fast: planes per block (bits rounded up to 16); distance bits */
+    int64_t nblk, dbw_stride; /* fast: 512-item blocks; items per word row of dbw */
     uint64_t *qw;             /* [n_query, words] query codes as u64 words */
-    uint64_t *dbw;            /* [words, n_db] db codes, word-major (SoA) */
+    uint64_t *dbw;            /* [words, dbw_stride] db codes, word-major (SoA), zero padded */
     uint64_t *ql;             /* [n_query, lwords] query label masks */
+    /* portable path */
     uint64_t *dbl;            /* [lwords, n_db] db label masks, word-major */
     uint16_t *keys;           /* [nthreads, n_db] 2*dist + rel */
-    uint8_t *relseq;          /* [nthreads, n_db] relevance in rank order */
     uint32_t *cand;           /* [nthreads, n_db + 16] candidate keys of pass 2 */
-    double *inv;              /* [max cutoff + 1] 1/k */
     uint32_t *hist;           /* [nthreads, 4, 2*(bits+1)] key histograms */
+    /* bit-sliced path */
+    uint64_t *dbp;            /* [nblk, npl, 8] bit planes: bit t of word w = item 512*blk + 64*w + t */
+    uint64_t *cls;            /* [n_classes, nblk*8] bit vector over db items per class */
+    uint64_t *lastmask;       /* [8] valid items of the last block */
+    uint64_t *qmask;          /* [nthreads, npl] query bits as 0 / ~0 words */
+    uint64_t *qrel;           /* [nthreads, nblk*8] relevance plane of a multi-class query */
+    uint64_t *acc;            /* [nthreads, 2^(depth-1), 4, 8] per-lane counts of each distance pair */
+    uint8_t *dist;            /* [nthreads, nblk*512] distance of each item, one byte */
+    uint8_t *cdist;           /* [nthreads, n_db + 64] compressed candidate distances */
+    uint8_t *crel;            /* [nthreads, n_db + 64] their relevance, 0 / 0xFF */
+    /* both */
+    uint8_t *relseq;          /* [nthreads, n_db + 64] relevance in rank order */
+    uint64_t *relbits;        /* [nthreads, n_db/64 + 2] relseq as bits, bit r = rank r+1 */
+    double *inv;              /* [max cutoff + 1] 1/k */
     int64_t *start;           /* [nthreads, bits+1] */
     int64_t *cut;             /* [n_k] sorted distinct cutoffs (resolved) */
     double *q_ap;             /* [n_query, n_k] AP at each cutoff */
@@ -92,6 +128,11 @@ void eval_result_alloc(eval_result *r, const eval_lists *lists, int bits);
 void eval_result_free(eval_result *r);
 /* nthreads: the OpenMP threads eval_compute will use (omp_get_max_threads). */
 void eval_ws_alloc(eval_ws *ws, const eval_input *in, const eval_lists *lists, int nthreads);
+/* Same, choosing the path: EVAL_PATH_AUTO (the bit-sliced one where built
+ * and applicable) or EVAL_PATH_PORTABLE (tests compare the two). */
+void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *lists, int nthreads, int path);
+#define EVAL_PATH_AUTO 0
+#define EVAL_PATH_PORTABLE 1
 void eval_ws_free(eval_ws *ws);
 
 /* Check the inputs' consistency (index ranges, label values 0/1, padding
