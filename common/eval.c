@@ -110,17 +110,17 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
     ws->ql = zaligned(sizeof(uint64_t) * (size_t)(nq * ws->lwords + 1));
     if (ws->fast) {
         int64_t nb = ws->nblk;
-        ws->npl = (in->bits + 15) / 16 * 16;
         ws->depth = 0;
         while ((1 << ws->depth) <= in->bits) ws->depth++; /* distances 0..bits fit in depth bits */
         ws->dbw_stride = nb * 512;
         ws->dbw = zaligned(sizeof(uint64_t) * (size_t)(ws->words * nb * 512));
-        ws->dbp = zaligned(sizeof(uint64_t) * (size_t)(nb * ws->npl * 8));
+        ws->dbp = zaligned(sizeof(uint64_t) * (size_t)(nb * (in->bits + 1) * 8));
+        ws->dba = zaligned(sizeof(uint64_t) * (size_t)(nb * ws->depth * 8));
         ws->cls = zaligned(sizeof(uint64_t) * (size_t)(in->n_classes * nb * 8 + 1));
         ws->lastmask = zaligned(sizeof(uint64_t) * 8);
-        ws->qmask = zaligned(sizeof(uint64_t) * (size_t)(nthreads * ws->npl));
+        ws->off = zaligned(sizeof(uint32_t) * (size_t)(nthreads * (in->bits + 8)));
         ws->qrel = zaligned(sizeof(uint64_t) * (size_t)(nthreads * nb * 8));
-        ws->acc = zaligned(sizeof(uint64_t) * (size_t)(nthreads * ((int64_t)1 << (ws->depth - 1)) * 4 * 8));
+        ws->acc = zaligned(sizeof(uint64_t) * (size_t)(nthreads * ((int64_t)1 << (ws->depth - 1)) * 8));
         ws->dist = zaligned((size_t)(nthreads * nb * 512));
         ws->cdist = zaligned((size_t)(nthreads * (ndb + 64)));
         ws->crel = zaligned((size_t)(nthreads * (ndb + 64)));
@@ -147,7 +147,7 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
 
 void eval_ws_free(eval_ws *ws) {
     void *p[] = {ws->cut,   ws->qw,    ws->ql,     ws->dbw,    ws->dbl,     ws->keys,   ws->cand,
-                 ws->hist,  ws->dbp,   ws->cls,    ws->lastmask, ws->qmask, ws->qrel,   ws->acc,
+                 ws->hist,  ws->dbp,   ws->cls,    ws->lastmask, ws->off, ws->dba, ws->qrel,   ws->acc,
                  ws->dist,  ws->cdist, ws->crel,   ws->relseq, ws->relbits, ws->inv,    ws->start,
                  ws->q_ap,  ws->q_rel, ws->q_cnt,  ws->q_rcnt};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
@@ -355,7 +355,7 @@ static void rel_to_bits(uint64_t *restrict bits, const uint8_t *restrict relseq,
  * r-1 of relbits = rank r): ap[ci] = (sum over relevant ranks k <= cut[ci]
  * of P@k) / (relevant ranks <= cut[ci]), 0 when none; nrel[ci] = that count.
  * Visits the set bits only. ap, nrel: [n_k]; inv: [cut[n_k-1] + 1]. */
-static void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut, int64_t n_k,
+static __attribute__((noinline)) void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut, int64_t n_k,
                     const double *inv) {
     double sum = 0.0;
     int64_t rel = 0, k0 = 1;
@@ -449,16 +449,16 @@ EVI void tr8x64(__m512i out[8], const __m512i in[8], const tr_idx *t) {
  * byte 7 - i. */
 #define EV_AFFINE_ID 0x8040201008040201LL
 
-/* Bit planes of block blk from the word-major codes (dbw: [words, stride],
- * zero beyond n_db). Planes >= npl are not stored. */
+/* Bit planes 0..bits-1 of block blk ([bits+1, 8] words; plane `bits` stays
+ * zero) from the word-major codes (dbw: [words, stride], zero beyond n_db). */
 static void build_planes(uint64_t *restrict dbp, const uint64_t *restrict dbw, int64_t stride, int64_t words,
-                         int npl, int64_t blk, const tr_idx *t) {
+                         int bits, int64_t blk, const tr_idx *t) {
     /* byte 8y + 7 - i of the permuted qword = byte y of item i of the 8 */
     uint8_t ridx[64];
     for (int o = 0; o < 64; o++) ridx[o] = (uint8_t)(8 * (7 - (o & 7)) + (o >> 3));
     const __m512i rev = _mm512_loadu_si512((const void *)ridx), id = _mm512_set1_epi64(EV_AFFINE_ID);
     uint64_t tmp[64] __attribute__((aligned(64)));
-    for (int64_t x = 0; x < words && 64 * x < npl; x++) {
+    for (int64_t x = 0; x < words && 64 * x < bits; x++) {
         for (int w = 0; w < 8; w++) {
             const uint64_t *src = dbw + x * stride + blk * 512 + 64 * w;
             __m512i T[8], O[8];
@@ -469,7 +469,7 @@ static void build_planes(uint64_t *restrict dbp, const uint64_t *restrict dbw, i
             }
             tr8x64(O, T, t); /* O[q] qword r: word w of plane 64x + 8q + r */
             for (int q = 0; q < 8; q++) _mm512_store_si512((void *)(tmp + 8 * q), O[q]);
-            for (int p = 0; p < 64 && 64 * x + p < npl; p++) dbp[(blk * npl + 64 * x + p) * 8 + w] = tmp[p];
+            for (int p = 0; p < 64 && 64 * x + p < bits; p++) dbp[(blk * (bits + 1) + 64 * x + p) * 8 + w] = tmp[p];
         }
     }
 }
@@ -495,24 +495,32 @@ static void build_classes(uint64_t *restrict cls, const eval_input *in, int64_t 
 /* Histogram tree. A node at level k holds the mask m of the block's items
  * whose distance has the high bits given by the path, i.e. lies in
  * [v * 2^k, (v+1) * 2^k); it splits m on distance plane D[k-1] and descends
- * into the non-empty halves. Level 1 (a pair of distances 2v, 2v+1) adds the
- * per-lane popcounts of both halves and of their AND with the relevance
- * plane r to acc[4v .. 4v+3] (count of 2v, relevant of 2v, count of 2v+1,
- * relevant of 2v+1; u64 per lane). Fully inlined, so each node has its own
- * branch and the predictor learns which subtrees are always populated. */
+ * into the non-empty halves. Level 1 (a pair of distances 2v, 2v+1) adds,
+ * per 64-bit lane, the popcounts of both halves and of their AND with the
+ * relevance plane r to acc[v] as four 16-bit fields (count of 2v, relevant
+ * of 2v, count of 2v+1, relevant of 2v+1): one store per pair instead of
+ * four (stores of zmm were the bottleneck); a field grows by <= 64 per
+ * block, so the caller empties acc every EV_BLOCKS_PER_ACC blocks. Fully
+ * inlined, so each node has its own branch and the predictor learns which
+ * subtrees are always populated. */
+#define EV_BLOCKS_PER_ACC 1023
 EVI void ev_t1(__m512i *acc, __m512i m, const __m512i *D, __m512i r, int v) {
     __m512i b = _mm512_and_si512(m, D[0]), a = _mm512_andnot_si512(D[0], m);
-    __m512i *p = acc + 4 * v;
-    p[0] = _mm512_add_epi64(p[0], _mm512_popcnt_epi64(a));
-    p[1] = _mm512_add_epi64(p[1], _mm512_popcnt_epi64(_mm512_and_si512(a, r)));
-    p[2] = _mm512_add_epi64(p[2], _mm512_popcnt_epi64(b));
-    p[3] = _mm512_add_epi64(p[3], _mm512_popcnt_epi64(_mm512_and_si512(b, r)));
+    __m512i lo = _mm512_or_si512(_mm512_popcnt_epi64(a), _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(a, r)), 16));
+    __m512i hi = _mm512_or_si512(_mm512_popcnt_epi64(b), _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(b, r)), 16));
+    acc[v] = _mm512_add_epi64(acc[v], _mm512_or_si512(lo, _mm512_slli_epi64(hi, 32)));
 }
+/* Levels <= EV_UNCOND descend into both halves without testing them: near
+ * the leaves a test costs about what it saves, and its branch is the least
+ * predictable (measured: 3 is best at 64 bits, 3-4 at 128). */
+#ifndef EV_UNCOND
+#define EV_UNCOND 3
+#endif
 #define EV_NODE(k, j)                                                                                                 \
     EVI void ev_t##k(__m512i *acc, __m512i m, const __m512i *D, __m512i r, int v) {                                   \
         __m512i b = _mm512_and_si512(m, D[k - 1]), a = _mm512_andnot_si512(D[k - 1], m);                              \
-        if (_mm512_test_epi64_mask(a, a)) ev_t##j(acc, a, D, r, 2 * v);                                               \
-        if (_mm512_test_epi64_mask(b, b)) ev_t##j(acc, b, D, r, 2 * v + 1);                                           \
+        if (k <= EV_UNCOND || _mm512_test_epi64_mask(a, a)) ev_t##j(acc, a, D, r, 2 * v);                             \
+        if (k <= EV_UNCOND || _mm512_test_epi64_mask(b, b)) ev_t##j(acc, b, D, r, 2 * v + 1);                         \
     }
 EV_NODE(2, 1)
 EV_NODE(3, 2)
@@ -530,52 +538,128 @@ EV_NODE(8, 7)
         lo = _mm512_ternarylogic_epi64(a_, b_, c_, 0x96);                                                             \
     } while (0)
 
-/* Pass 1 of one query: for every block the 8 distance planes (Harley-Seal
- * CSA over the npl planes XOR the query bits qm: [npl] 0 / ~0), the
- * histogram into acc ([2^(depth-1), 4] zmm, accumulated), and, when dist is
- * not NULL, the distances as bytes into dist ([nblk * 512], overwritten;
- * items past n_db hold garbage). rel: [nblk * 8] relevance plane. */
-static void fast_pass1(__m512i *restrict acc, uint8_t *restrict dist, const uint64_t *restrict dbp,
-                       const uint64_t *restrict qm, const uint64_t *restrict rel, const uint64_t *lastmask,
-                       int64_t nblk, int npl, int depth, const tr_idx *t) {
-    const __m512i id = _mm512_set1_epi64(EV_AFFINE_ID);
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        const uint64_t *P = dbp + blk * npl * 8;
-        const __m512i z = _mm512_setzero_si512();
-        __m512i ones = z, twos = z, fours = z, eights = z, h0 = z, h1 = z, h2 = z, h3 = z;
-        for (int g = 0; g < npl; g += 16) {
-            const uint64_t *Pg = P + g * 8, *qg = qm + g;
-#define EV_X(i) _mm512_xor_si512(_mm512_load_si512((const void *)(Pg + 8 * (i))), _mm512_set1_epi64((long long)qg[i]))
-            __m512i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
-            EV_CSA(twosA, ones, ones, EV_X(0), EV_X(1));
-            EV_CSA(twosB, ones, ones, EV_X(2), EV_X(3));
-            EV_CSA(foursA, twos, twos, twosA, twosB);
-            EV_CSA(twosA, ones, ones, EV_X(4), EV_X(5));
-            EV_CSA(twosB, ones, ones, EV_X(6), EV_X(7));
-            EV_CSA(foursB, twos, twos, twosA, twosB);
-            EV_CSA(eightsA, fours, fours, foursA, foursB);
-            EV_CSA(twosA, ones, ones, EV_X(8), EV_X(9));
-            EV_CSA(twosB, ones, ones, EV_X(10), EV_X(11));
-            EV_CSA(foursA, twos, twos, twosA, twosB);
-            EV_CSA(twosA, ones, ones, EV_X(12), EV_X(13));
-            EV_CSA(twosB, ones, ones, EV_X(14), EV_X(15));
-            EV_CSA(foursB, twos, twos, twosA, twosB);
-            EV_CSA(eightsB, fours, fours, foursA, foursB);
-            EV_CSA(sixteens, eights, eights, eightsA, eightsB);
-#undef EV_X
-            /* (h3 h2 h1 h0) += sixteens; distances <= 255 never carry out of h3 */
-            __m512i c = sixteens, c2;
-            c2 = _mm512_and_si512(h0, c);
-            h0 = _mm512_xor_si512(h0, c);
-            c = c2;
-            c2 = _mm512_and_si512(h1, c);
-            h1 = _mm512_xor_si512(h1, c);
-            c = c2;
-            c2 = _mm512_and_si512(h2, c);
-            h2 = _mm512_xor_si512(h2, c);
-            h3 = _mm512_xor_si512(h3, c2);
+/* Bit-sliced sum, for the 512 items of a block, of the constant whose bit
+ * planes are c[0..8) and the planes P + off[0..nsel) (nsel a multiple of 8,
+ * offsets in u64 words): out[k] = bit k of the sum mod 2^nout (nout <= 8).
+ * Harley-Seal: the running digits of weight 1, 2, 4, 8 absorb 16 (or 8)
+ * planes per step with 15 (or 7) carry-save adders and hand one plane of
+ * weight 16 to a ripple counter h (digits 4..7). */
+EVI void hs_sum(__m512i out[8], const uint64_t *P, const uint32_t *off, int nsel, const __m512i c[8], const int nout) {
+    __m512i ones = c[0], twos = c[1], fours = c[2], eights = c[3], h[4] = {c[4], c[5], c[6], c[7]};
+    __m512i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+#define EV_P(i) _mm512_load_si512((const void *)(P + off[g + (i)]))
+    int g = 0;
+    for (; g + 16 <= nsel; g += 16) {
+        EV_CSA(twosA, ones, ones, EV_P(0), EV_P(1));
+        EV_CSA(twosB, ones, ones, EV_P(2), EV_P(3));
+        EV_CSA(foursA, twos, twos, twosA, twosB);
+        EV_CSA(twosA, ones, ones, EV_P(4), EV_P(5));
+        EV_CSA(twosB, ones, ones, EV_P(6), EV_P(7));
+        EV_CSA(foursB, twos, twos, twosA, twosB);
+        EV_CSA(eightsA, fours, fours, foursA, foursB);
+        EV_CSA(twosA, ones, ones, EV_P(8), EV_P(9));
+        EV_CSA(twosB, ones, ones, EV_P(10), EV_P(11));
+        EV_CSA(foursA, twos, twos, twosA, twosB);
+        EV_CSA(twosA, ones, ones, EV_P(12), EV_P(13));
+        EV_CSA(twosB, ones, ones, EV_P(14), EV_P(15));
+        EV_CSA(foursB, twos, twos, twosA, twosB);
+        EV_CSA(eightsB, fours, fours, foursA, foursB);
+        EV_CSA(sixteens, eights, eights, eightsA, eightsB);
+        for (int l = 0; l < nout - 4; l++) { /* h += sixteens */
+            __m512i t = _mm512_and_si512(h[l], sixteens);
+            h[l] = _mm512_xor_si512(h[l], sixteens);
+            sixteens = t;
         }
-        const __m512i D[8] = {ones, twos, fours, eights, h0, h1, h2, h3};
+    }
+    if (g < nsel) {
+        EV_CSA(twosA, ones, ones, EV_P(0), EV_P(1));
+        EV_CSA(twosB, ones, ones, EV_P(2), EV_P(3));
+        EV_CSA(foursA, twos, twos, twosA, twosB);
+        EV_CSA(twosA, ones, ones, EV_P(4), EV_P(5));
+        EV_CSA(twosB, ones, ones, EV_P(6), EV_P(7));
+        EV_CSA(foursB, twos, twos, twosA, twosB);
+        EV_CSA(eightsA, fours, fours, foursA, foursB);
+        sixteens = _mm512_and_si512(eights, eightsA);
+        eights = _mm512_xor_si512(eights, eightsA);
+        for (int l = 0; l < nout - 4; l++) {
+            __m512i t = _mm512_and_si512(h[l], sixteens);
+            h[l] = _mm512_xor_si512(h[l], sixteens);
+            sixteens = t;
+        }
+    }
+#undef EV_P
+    out[0] = ones;
+    out[1] = twos;
+    out[2] = fours;
+    out[3] = eights;
+    for (int l = 0; l < 4; l++) out[4 + l] = h[l];
+}
+
+/* The per-query selection of planes. dist = popcount(x ^ q) with
+ * A = popcount(x) (precomputed planes), n1 = popcount(q), T1 = the set bits
+ * of x where q is 1 and T0 = those where q is 0: dist = A + n1 - 2 T1 =
+ * 2 T0 + n1 - A. Counting the smaller of the two sets of planes halves the
+ * adders and needs no XOR with the query. The constant is folded into the
+ * counter's start value c0 so that one subtraction is left:
+ *   mode 0 (planes where q = 0): c0 = n1 >> 1, dist = (2 T0' + e) - A
+ *   mode 1 (planes where q = 1): c0 = -(n1 + e) / 2, dist = A - (2 T1' + e)
+ * with e = n1 & 1 and T' = T + c0, all mod 2^depth. */
+typedef struct ev_sel {
+    int mode, e, nsel;
+    uint32_t c0;
+} ev_sel;
+
+/* off: [bits + 8] word offsets of the selected planes within a block,
+ * padded to a multiple of 8 with the block's zero plane (plane `bits`). */
+static ev_sel ev_select(uint32_t *off, const uint64_t *qw, int bits, int depth) {
+    int n1 = 0;
+    for (int b = 0; b < bits; b++) n1 += (int)((qw[b / 64] >> (b % 64)) & 1);
+    ev_sel s;
+    s.mode = n1 <= bits - n1;
+    s.e = n1 & 1;
+    s.c0 = (s.mode ? 0u - (uint32_t)((n1 + s.e) / 2) : (uint32_t)(n1 >> 1)) & ((1u << depth) - 1);
+    int n = 0;
+    for (int b = 0; b < bits; b++)
+        if ((int)((qw[b / 64] >> (b % 64)) & 1) == s.mode) off[n++] = (uint32_t)b * 8;
+    while (n % 8) off[n++] = (uint32_t)bits * 8;
+    s.nsel = n;
+    return s;
+}
+
+/* Pass 1 of one query over blocks [b0, b1) (b1 - b0 <= EV_BLOCKS_PER_ACC):
+ * for every block the distance planes (hs_sum over the selected planes, then
+ * one bit-sliced subtraction), the histogram into acc ([2^(depth-1)] zmm of
+ * packed counts, accumulated), and, when dist is not NULL, the
+ * distances as bytes into dist ([nblk * 512], overwritten; items past n_db
+ * hold garbage). dbp: [nblk, bits+1, 8]; dba: [nblk, depth, 8] popcount
+ * planes; rel: [nblk * 8] relevance plane. depth is a constant in each
+ * instance (fast_pass1_<depth>), so the tree and the loops unroll. */
+EVI void fast_pass1_body(__m512i *restrict acc, uint8_t *restrict dist, const uint64_t *restrict dbp,
+                         const uint64_t *restrict dba, const uint32_t *restrict off, ev_sel sel,
+                         const uint64_t *restrict rel, const uint64_t *lastmask, int64_t b0, int64_t b1,
+                         int64_t nblk, int bits, const tr_idx *t, const int depth) {
+    const __m512i id = _mm512_set1_epi64(EV_AFFINE_ID), zero = _mm512_setzero_si512();
+    const __m512i ev = _mm512_set1_epi64(-(long long)sel.e);
+    __m512i c[8];
+    for (int k = 0; k < 8; k++) c[k] = _mm512_set1_epi64(-(long long)((sel.c0 >> k) & 1));
+    const int64_t np = bits + 1;
+    for (int64_t blk = b0; blk < b1; blk++) {
+        __m512i T[8], A[8], V[8], Wt[8], D[8];
+        hs_sum(T, dbp + blk * np * 8, off, sel.nsel, c, depth - 1);
+        for (int k = 0; k < depth; k++) A[k] = _mm512_load_si512((const void *)(dba + (blk * depth + k) * 8));
+        /* the shifted count 2T' + e and A, as minuend V and subtrahend Wt */
+        for (int k = 0; k < depth; k++) {
+            __m512i s = k ? T[k - 1] : ev;
+            V[k] = sel.mode ? A[k] : s;
+            Wt[k] = sel.mode ? s : A[k];
+        }
+        /* D = V - Wt mod 2^depth: difference 0x96 = v^w^b, borrow 0x8E = maj(~v, w, b) */
+        __m512i br = zero;
+        for (int k = 0; k < depth; k++) {
+            D[k] = _mm512_ternarylogic_epi64(V[k], Wt[k], br, 0x96);
+            if (k + 1 < depth) br = _mm512_ternarylogic_epi64(V[k], Wt[k], br, 0x8E);
+        }
+        for (int k = depth; k < 8; k++) D[k] = zero;
         const __m512i root = blk == nblk - 1 ? _mm512_load_si512((const void *)lastmask) : _mm512_set1_epi64(-1);
         const __m512i r = _mm512_load_si512((const void *)(rel + blk * 8));
         switch (depth) {
@@ -592,7 +676,7 @@ static void fast_pass1(__m512i *restrict acc, uint8_t *restrict dist, const uint
             /* qword r of Q[q]: planes 7..0 of byte 8q + r of the planes, i.e.
              * of items 64q + 8r .. +7; the affine transpose makes each
              * byte one item's distance */
-            const __m512i in[8] = {h3, h2, h1, h0, eights, fours, twos, ones};
+            const __m512i in[8] = {D[7], D[6], D[5], D[4], D[3], D[2], D[1], D[0]};
             __m512i Q[8];
             tr8x64(Q, in, t);
             for (int q = 0; q < 8; q++)
@@ -601,13 +685,77 @@ static void fast_pass1(__m512i *restrict acc, uint8_t *restrict dist, const uint
     }
 }
 
-/* Pass 2 of one query: relseq[start[d]++] = relevance (0 / 0xFF) of every
- * item with distance d <= c, in ascending index order. dist: [nw * 64]
- * bytes from pass 1; rel: [nw] words; lastword: valid items of word nw - 1.
- * cd, cr: [n_db + 64] scratch. */
-static void fast_pass2(uint8_t *restrict relseq, int64_t *restrict start, uint8_t *restrict cd, uint8_t *restrict cr,
-                       const uint8_t *restrict dist, const uint64_t *restrict rel, int64_t nw, uint64_t lastword,
-                       int c) {
+#define EV_PASS1(k)                                                                                                   \
+    static __attribute__((noinline)) void fast_pass1_##k(__m512i *acc, uint8_t *dist, const uint64_t *dbp,             \
+                                                         const uint64_t *dba, const uint32_t *off, ev_sel sel,         \
+                                                         const uint64_t *rel, const uint64_t *lastmask, int64_t b0,    \
+                                                         int64_t b1, int64_t nblk, int bits, const tr_idx *t) {        \
+        fast_pass1_body(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t, k);                      \
+    }
+EV_PASS1(1)
+EV_PASS1(2)
+EV_PASS1(3)
+EV_PASS1(4)
+EV_PASS1(5)
+EV_PASS1(6)
+EV_PASS1(7)
+EV_PASS1(8)
+
+/* Pass 1 over all blocks: cnt, rcnt ([bits+1], overwritten) = items and
+ * relevant items at each distance; acc: [2^(depth-1)] zmm scratch. */
+static void fast_pass1(uint32_t *cnt, uint32_t *rcnt, __m512i *acc, uint8_t *dist, const uint64_t *dbp,
+                       const uint64_t *dba, const uint32_t *off, ev_sel sel, const uint64_t *rel,
+                       const uint64_t *lastmask, int64_t nblk, int bits, int depth, const tr_idx *t) {
+    const int npair = bits / 2 + 1;
+    memset(cnt, 0, sizeof(uint32_t) * (size_t)(bits + 1));
+    memset(rcnt, 0, sizeof(uint32_t) * (size_t)(bits + 1));
+    for (int64_t b0 = 0; b0 < nblk; b0 += EV_BLOCKS_PER_ACC) {
+        const int64_t b1 = b0 + EV_BLOCKS_PER_ACC < nblk ? b0 + EV_BLOCKS_PER_ACC : nblk;
+        memset(acc, 0, sizeof(__m512i) * (size_t)npair);
+        switch (depth) {
+        case 1: fast_pass1_1(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 2: fast_pass1_2(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 3: fast_pass1_3(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 4: fast_pass1_4(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 5: fast_pass1_5(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 6: fast_pass1_6(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        case 7: fast_pass1_7(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        default: fast_pass1_8(acc, dist, dbp, dba, off, sel, rel, lastmask, b0, b1, nblk, bits, t); break;
+        }
+        for (int v = 0; v < npair; v++) {
+            uint64_t lane[8];
+            _mm512_storeu_si512((void *)lane, acc[v]);
+            for (int i = 0; i < 8; i++)
+                for (int h = 0; h < 2 && 2 * v + h <= bits; h++) {
+                    cnt[2 * v + h] += (uint32_t)(lane[i] >> (32 * h)) & 0xFFFF;
+                    rcnt[2 * v + h] += (uint32_t)(lane[i] >> (32 * h + 16)) & 0xFFFF;
+                }
+        }
+    }
+}
+
+/* Popcount planes of block blk: dba[blk, k] = bit k of popcount(code) for
+ * its 512 items (zero codes past n_db). off: [bits + 8] scratch. */
+static void build_popcount(uint64_t *restrict dba, const uint64_t *restrict dbp, uint32_t *off, int bits, int depth,
+                           int64_t blk) {
+    int n = 0;
+    for (int b = 0; b < bits; b++) off[n++] = (uint32_t)b * 8;
+    while (n % 8) off[n++] = (uint32_t)bits * 8;
+    __m512i c[8], T[8];
+    for (int k = 0; k < 8; k++) c[k] = _mm512_setzero_si512();
+    hs_sum(T, dbp + blk * (bits + 1) * 8, off, n, c, 8);
+    for (int k = 0; k < depth; k++) _mm512_store_si512((void *)(dba + (blk * depth + k) * 8), T[k]);
+}
+
+/* Pass 2 of one query: relseq[start[d] ..] = relevance (0 / 0xFF) of the
+ * items with distance d <= c, in ascending index order (ranks below maxk
+ * at least; relseq may be written up to 63 bytes past them). dist: [nw * 64]
+ * bytes from pass 1; rel: [nw] words; lastword: valid items of word nw - 1;
+ * cnt: [c+1] items per distance. cd, cr: [n_db + 64] scratch. */
+static __attribute__((noinline)) void fast_pass2(uint8_t *restrict relseq, const int64_t *restrict start, uint8_t *restrict cd,
+                       uint8_t *restrict cr, const uint8_t *restrict dist, const uint64_t *restrict rel,
+                       const uint32_t *cnt, int64_t nw, uint64_t lastword, int c, int64_t maxk) {
+    /* the candidates (distance <= c), compressed in index order */
     const __m512i cv = _mm512_set1_epi8((char)c);
     int64_t nc = 0;
     for (int64_t w = 0; w < nw; w++) {
@@ -620,7 +768,33 @@ static void fast_pass2(uint8_t *restrict relseq, int64_t *restrict start, uint8_
         _mm512_storeu_si512((void *)(cr + nc), _mm512_maskz_compress_epi8(m, rv));
         nc += __builtin_popcountll(m);
     }
-    for (int64_t i = 0; i < nc; i++) relseq[start[cd[i]]++] = cr[i];
+    int nval = 0;
+    for (int d = 0; d <= c; d++) nval += cnt[d] != 0;
+    if (nval > 64) {
+        /* many distinct distances: a scatter (its counter reloads cost a few
+         * cycles per candidate, but one pass) */
+        int64_t pos[256];
+        for (int d = 0; d <= c; d++) pos[d] = start[d];
+        for (int64_t i = 0; i < nc; i++) relseq[pos[cd[i]]++] = cr[i];
+        return;
+    }
+    /* one compress pass over the candidates per distance present; ascending
+     * d, so the up to 63 bytes a store writes past its bucket are
+     * overwritten by the next bucket */
+    const int64_t nchunk = (nc + 63) / 64;
+    const __mmask64 lastc = nc % 64 ? ((__mmask64)1 << (nc % 64)) - 1 : ~(__mmask64)0;
+    for (int d = 0; d <= c; d++) {
+        if (!cnt[d]) continue;
+        const __m512i dv = _mm512_set1_epi8((char)d);
+        int64_t pos = start[d];
+        for (int64_t i = 0; i < nchunk && pos < maxk; i++) {
+            __mmask64 m = _mm512_cmpeq_epu8_mask(_mm512_loadu_si512((const void *)(cd + 64 * i)), dv);
+            if (i == nchunk - 1) m &= lastc;
+            __m512i rv = _mm512_loadu_si512((const void *)(cr + 64 * i));
+            _mm512_storeu_si512((void *)(relseq + pos), _mm512_maskz_compress_epi8(m, rv));
+            pos += __builtin_popcountll(m);
+        }
+    }
 }
 #endif /* EVAL_FAST */
 
@@ -651,7 +825,10 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
         if (ws->fast) build_classes(ws->cls, in, nblk * 8);
         if (ws->fast) {
 #pragma omp for schedule(static)
-            for (int64_t b = 0; b < nblk; b++) build_planes(ws->dbp, ws->dbw, ws->dbw_stride, W, ws->npl, b, &tix);
+            for (int64_t b = 0; b < nblk; b++) {
+                build_planes(ws->dbp, ws->dbw, ws->dbw_stride, W, bits, b, &tix);
+                build_popcount(ws->dba, ws->dbp, ws->off + omp_get_thread_num() * (bits + 8), bits, ws->depth, b);
+            }
         }
 #endif
 #pragma omp for schedule(static)
@@ -668,9 +845,9 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
             int64_t c = 0;
             if (ws->fast) {
 #if EVAL_FAST
-                const int npl = ws->npl, depth = ws->depth;
-                uint64_t *qm = ws->qmask + tid * npl;
-                for (int b = 0; b < npl; b++) qm[b] = 0 - ((ws->qw[q * W + b / 64] >> (b % 64)) & 1);
+                const int depth = ws->depth;
+                uint32_t *off = ws->off + tid * (bits + 8);
+                const ev_sel sel = ev_select(off, ws->qw + q * W, bits, depth);
                 /* relevance plane: the class vector of a single-label query,
                  * else the OR of its classes' vectors */
                 const uint64_t *qlw = ws->ql + q * LW, *relp = NULL;
@@ -689,19 +866,15 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
                         }
                     relp = qrel;
                 }
-                __m512i *acc = (__m512i *)(ws->acc + tid * ((int64_t)1 << (depth - 1)) * 4 * 8);
-                memset(acc, 0, sizeof(__m512i) * 4 * (size_t)(bits / 2 + 1));
+                __m512i *acc = (__m512i *)(ws->acc + tid * ((int64_t)1 << (depth - 1)) * 8);
                 uint8_t *dist = n_k ? ws->dist + tid * nblk * 512 : NULL;
-                fast_pass1(acc, dist, ws->dbp, qm, relp, ws->lastmask, nblk, npl, depth, &tix);
-                for (int64_t d = 0; d < B; d++) {
-                    cnt[d] = (uint32_t)_mm512_reduce_add_epi64(acc[4 * (d >> 1) + 2 * (d & 1)]);
-                    rcnt[d] = (uint32_t)_mm512_reduce_add_epi64(acc[4 * (d >> 1) + 2 * (d & 1) + 1]);
-                }
+                fast_pass1(cnt, rcnt, acc, dist, ws->dbp, ws->dba, off, sel, relp, ws->lastmask, nblk, bits, depth,
+                           &tix);
                 if (n_k == 0) continue;
                 c = cutoff_start(start, cnt, bits, maxk);
                 uint64_t lastword = ndb % 64 ? (1ULL << (ndb % 64)) - 1 : ~0ULL;
                 fast_pass2(relseq, start, ws->cdist + tid * (ndb + 64), ws->crel + tid * (ndb + 64),
-                           ws->dist + tid * nblk * 512, relp, nw, lastword, (int)c);
+                           ws->dist + tid * nblk * 512, relp, cnt, nw, lastword, (int)c, maxk);
 #endif
             } else {
                 uint16_t *key = ws->keys + tid * kstride;

@@ -92,7 +92,7 @@ typedef struct eval_ws {
     int64_t n_query, n_db, words, lwords, n_slots;
     int bits, nthreads, n_k;  /* n_k: distinct cutoffs over all three lists */
     int fast;                 /* 1: bit-sliced path, 0: portable path */
-    int npl, depth;           /* fast: planes per block (bits rounded up to 16); distance bits */
+    int depth;                /* fast: bits of a distance (2^depth > bits) */
     int64_t nblk, dbw_stride; /* fast: 512-item blocks; items per word row of dbw */
     uint64_t *qw;             /* [n_query, words] query codes as u64 words */
     uint64_t *dbw;            /* [words, dbw_stride] db codes, word-major (SoA), zero padded */
@@ -103,12 +103,14 @@ typedef struct eval_ws {
     uint32_t *cand;           /* [nthreads, n_db + 16] candidate keys of pass 2 */
     uint32_t *hist;           /* [nthreads, 4, 2*(bits+1)] key histograms */
     /* bit-sliced path */
-    uint64_t *dbp;            /* [nblk, npl, 8] bit planes: bit t of word w = item 512*blk + 64*w + t */
+    uint64_t *dbp;            /* [nblk, bits+1, 8] bit planes: bit t of word w = item 512*blk + 64*w + t;
+                               * plane `bits` is zero */
+    uint64_t *dba;            /* [nblk, depth, 8] planes of popcount(code) */
     uint64_t *cls;            /* [n_classes, nblk*8] bit vector over db items per class */
     uint64_t *lastmask;       /* [8] valid items of the last block */
-    uint64_t *qmask;          /* [nthreads, npl] query bits as 0 / ~0 words */
+    uint32_t *off;            /* [nthreads, bits+8] offsets of a query's selected planes */
     uint64_t *qrel;           /* [nthreads, nblk*8] relevance plane of a multi-class query */
-    uint64_t *acc;            /* [nthreads, 2^(depth-1), 4, 8] per-lane counts of each distance pair */
+    uint64_t *acc;            /* [nthreads, 2^(depth-1), 8] per-lane packed counts of each distance pair */
     uint8_t *dist;            /* [nthreads, nblk*512] distance of each item, one byte */
     uint8_t *cdist;           /* [nthreads, n_db + 64] compressed candidate distances */
     uint8_t *crel;            /* [nthreads, n_db + 64] their relevance, 0 / 0xFF */
