@@ -495,20 +495,39 @@ static void build_classes(uint64_t *restrict cls, const eval_input *in, int64_t 
 /* Histogram tree. A node at level k holds the mask m of the block's items
  * whose distance has the high bits given by the path, i.e. lies in
  * [v * 2^k, (v+1) * 2^k); it splits m on distance plane D[k-1] and descends
- * into the non-empty halves. Level 1 (a pair of distances 2v, 2v+1) adds,
- * per 64-bit lane, the popcounts of both halves and of their AND with the
- * relevance plane r to acc[v] as four 16-bit fields (count of 2v, relevant
- * of 2v, count of 2v+1, relevant of 2v+1): one store per pair instead of
- * four (stores of zmm were the bottleneck); a field grows by <= 64 per
- * block, so the caller empties acc every EV_BLOCKS_PER_ACC blocks. Fully
- * inlined, so each node has its own branch and the predictor learns which
- * subtrees are always populated. */
+ * into the halves (the non-empty ones above level EV_UNCOND). Level 1 (a
+ * pair of distances 2v, 2v+1; b = its items at 2v+1) adds the per-lane
+ * popcounts of m, m & r, b, b & r (r: the relevance plane) to acc[v] as
+ * four 16-bit fields, packed by two word permutes: one store per pair
+ * instead of four (zmm stores were the bottleneck). The counts of 2v are
+ * m - b, taken when acc is emptied (every EV_BLOCKS_PER_ACC blocks: a field
+ * grows by <= 64 per block). Fully inlined, so each node has its own branch
+ * and the predictor learns which subtrees are always populated. */
 #define EV_BLOCKS_PER_ACC 1023
-EVI void ev_t1(__m512i *acc, __m512i m, const __m512i *D, __m512i r, int v) {
-    __m512i b = _mm512_and_si512(m, D[0]), a = _mm512_andnot_si512(D[0], m);
-    __m512i lo = _mm512_or_si512(_mm512_popcnt_epi64(a), _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(a, r)), 16));
-    __m512i hi = _mm512_or_si512(_mm512_popcnt_epi64(b), _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(b, r)), 16));
-    acc[v] = _mm512_add_epi64(acc[v], _mm512_or_si512(lo, _mm512_slli_epi64(hi, 32)));
+typedef struct ev_pack {
+    __m512i lo, hi; /* word indices: (m, m&r) -> words 0, 1 and (b, b&r) -> words 2, 3 of each qword */
+} ev_pack;
+
+static ev_pack ev_pack_make(void) {
+    uint16_t lo[32], hi[32];
+    for (int q = 0; q < 8; q++) {
+        /* popcounts are < 2^16, so words 4q+1.. of a popcount vector are 0 */
+        lo[4 * q] = (uint16_t)(4 * q), lo[4 * q + 1] = (uint16_t)(32 + 4 * q);
+        lo[4 * q + 2] = lo[4 * q + 3] = (uint16_t)(4 * q + 1);
+        hi[4 * q] = hi[4 * q + 1] = (uint16_t)(4 * q + 1);
+        hi[4 * q + 2] = (uint16_t)(4 * q), hi[4 * q + 3] = (uint16_t)(32 + 4 * q);
+    }
+    ev_pack p;
+    p.lo = _mm512_loadu_si512((const void *)lo);
+    p.hi = _mm512_loadu_si512((const void *)hi);
+    return p;
+}
+
+EVI void ev_t1(__m512i *acc, __m512i m, const __m512i *D, __m512i r, const ev_pack *pk, int v) {
+    const __m512i b = _mm512_and_si512(m, D[0]), mr = _mm512_and_si512(m, r), br = _mm512_and_si512(mr, D[0]);
+    const __m512i lo = _mm512_permutex2var_epi16(_mm512_popcnt_epi64(m), pk->lo, _mm512_popcnt_epi64(mr));
+    const __m512i hi = _mm512_permutex2var_epi16(_mm512_popcnt_epi64(b), pk->hi, _mm512_popcnt_epi64(br));
+    acc[v] = _mm512_add_epi64(acc[v], _mm512_or_si512(lo, hi));
 }
 /* Levels <= EV_UNCOND descend into both halves without testing them: near
  * the leaves a test costs about what it saves, and its branch is the least
@@ -517,10 +536,10 @@ EVI void ev_t1(__m512i *acc, __m512i m, const __m512i *D, __m512i r, int v) {
 #define EV_UNCOND 3
 #endif
 #define EV_NODE(k, j)                                                                                                 \
-    EVI void ev_t##k(__m512i *acc, __m512i m, const __m512i *D, __m512i r, int v) {                                   \
+    EVI void ev_t##k(__m512i *acc, __m512i m, const __m512i *D, __m512i r, const ev_pack *pk, int v) {                \
         __m512i b = _mm512_and_si512(m, D[k - 1]), a = _mm512_andnot_si512(D[k - 1], m);                              \
-        if (k <= EV_UNCOND || _mm512_test_epi64_mask(a, a)) ev_t##j(acc, a, D, r, 2 * v);                             \
-        if (k <= EV_UNCOND || _mm512_test_epi64_mask(b, b)) ev_t##j(acc, b, D, r, 2 * v + 1);                         \
+        if (k <= EV_UNCOND || _mm512_test_epi64_mask(a, a)) ev_t##j(acc, a, D, r, pk, 2 * v);                         \
+        if (k <= EV_UNCOND || _mm512_test_epi64_mask(b, b)) ev_t##j(acc, b, D, r, pk, 2 * v + 1);                     \
     }
 EV_NODE(2, 1)
 EV_NODE(3, 2)
@@ -640,6 +659,7 @@ EVI void fast_pass1_body(__m512i *restrict acc, uint8_t *restrict dist, const ui
                          int64_t nblk, int bits, const tr_idx *t, const int depth) {
     const __m512i id = _mm512_set1_epi64(EV_AFFINE_ID), zero = _mm512_setzero_si512();
     const __m512i ev = _mm512_set1_epi64(-(long long)sel.e);
+    const ev_pack pk = ev_pack_make();
     __m512i c[8];
     for (int k = 0; k < 8; k++) c[k] = _mm512_set1_epi64(-(long long)((sel.c0 >> k) & 1));
     const int64_t np = bits + 1;
@@ -663,14 +683,14 @@ EVI void fast_pass1_body(__m512i *restrict acc, uint8_t *restrict dist, const ui
         const __m512i root = blk == nblk - 1 ? _mm512_load_si512((const void *)lastmask) : _mm512_set1_epi64(-1);
         const __m512i r = _mm512_load_si512((const void *)(rel + blk * 8));
         switch (depth) {
-        case 1: ev_t1(acc, root, D, r, 0); break;
-        case 2: ev_t2(acc, root, D, r, 0); break;
-        case 3: ev_t3(acc, root, D, r, 0); break;
-        case 4: ev_t4(acc, root, D, r, 0); break;
-        case 5: ev_t5(acc, root, D, r, 0); break;
-        case 6: ev_t6(acc, root, D, r, 0); break;
-        case 7: ev_t7(acc, root, D, r, 0); break;
-        default: ev_t8(acc, root, D, r, 0); break;
+        case 1: ev_t1(acc, root, D, r, &pk, 0); break;
+        case 2: ev_t2(acc, root, D, r, &pk, 0); break;
+        case 3: ev_t3(acc, root, D, r, &pk, 0); break;
+        case 4: ev_t4(acc, root, D, r, &pk, 0); break;
+        case 5: ev_t5(acc, root, D, r, &pk, 0); break;
+        case 6: ev_t6(acc, root, D, r, &pk, 0); break;
+        case 7: ev_t7(acc, root, D, r, &pk, 0); break;
+        default: ev_t8(acc, root, D, r, &pk, 0); break;
         }
         if (dist) {
             /* qword r of Q[q]: planes 7..0 of byte 8q + r of the planes, i.e.
@@ -725,11 +745,20 @@ static void fast_pass1(uint32_t *cnt, uint32_t *rcnt, __m512i *acc, uint8_t *dis
         for (int v = 0; v < npair; v++) {
             uint64_t lane[8];
             _mm512_storeu_si512((void *)lane, acc[v]);
-            for (int i = 0; i < 8; i++)
-                for (int h = 0; h < 2 && 2 * v + h <= bits; h++) {
-                    cnt[2 * v + h] += (uint32_t)(lane[i] >> (32 * h)) & 0xFFFF;
-                    rcnt[2 * v + h] += (uint32_t)(lane[i] >> (32 * h + 16)) & 0xFFFF;
-                }
+            /* fields (m, m&r, b, b&r); the two 32-bit halves of a lane sum
+             * without overflow (8 * 1023 * 64 < 2^32) */
+            uint64_t s0 = 0, s1 = 0;
+            for (int i = 0; i < 8; i++) {
+                s0 += lane[i] & 0x0000FFFF0000FFFFULL;
+                s1 += (lane[i] >> 16) & 0x0000FFFF0000FFFFULL;
+            }
+            const uint32_t nm = (uint32_t)s0, nb = (uint32_t)(s0 >> 32), rm = (uint32_t)s1, rb = (uint32_t)(s1 >> 32);
+            cnt[2 * v] += nm - nb;
+            rcnt[2 * v] += rm - rb;
+            if (2 * v + 1 <= bits) {
+                cnt[2 * v + 1] += nb;
+                rcnt[2 * v + 1] += rb;
+            }
         }
     }
 }
