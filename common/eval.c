@@ -205,7 +205,8 @@ static void load_words(uint64_t *out, const uint8_t *codes, int64_t n, int64_t r
         for (int64_t w = 0; w < words; w++) {
             uint64_t x = 0;
             int64_t b0 = w * 8, nb = row_bytes - b0 < 8 ? row_bytes - b0 : 8;
-            memcpy(&x, codes + i * row_bytes + b0, (size_t)nb);
+            if (nb == 8) memcpy(&x, codes + i * row_bytes + b0, 8); /* one load */
+            else memcpy(&x, codes + i * row_bytes + b0, (size_t)nb);
             if (stride) out[w * stride + i] = x;
             else out[i * words + w] = x;
         }
@@ -473,7 +474,9 @@ static void build_planes(uint64_t *restrict dbp, const uint64_t *restrict dbw, i
     }
 }
 
-/* Class bit vectors: cls[c, w] bit t = item 64w + t has label c. */
+/* Class bit vectors: cls[c, w] bit t = item 64w + t has label c. Per item
+ * and 64 classes the label bytes become one mask (vptestmb), whose set
+ * bits (usually one) are visited. */
 static void build_classes(uint64_t *restrict cls, const eval_input *in, int64_t nw) {
     const int64_t nc = in->n_classes, ndb = in->n_db;
 #pragma omp for schedule(static)
@@ -481,10 +484,12 @@ static void build_classes(uint64_t *restrict cls, const eval_input *in, int64_t 
         const int64_t j0 = w * 64, j1 = j0 + 64 < ndb ? j0 + 64 : ndb;
         for (int64_t c0 = 0; c0 < nc; c0 += 64) {
             const int64_t m = nc - c0 < 64 ? nc - c0 : 64;
+            const __mmask64 lm = m == 64 ? ~(__mmask64)0 : ((__mmask64)1 << m) - 1;
             uint64_t acc[64] = {0};
             for (int64_t j = j0; j < j1; j++) {
-                const uint8_t *row = in->labels + in->dbidx[j] * nc + c0;
-                for (int64_t c = 0; c < m; c++) acc[c] |= (uint64_t)(row[c] != 0) << (j - j0);
+                const __m512i row = _mm512_maskz_loadu_epi8(lm, in->labels + in->dbidx[j] * nc + c0);
+                for (uint64_t x = _mm512_test_epi8_mask(row, row); x; x &= x - 1)
+                    acc[__builtin_ctzll(x)] |= 1ULL << (j - j0);
             }
             for (int64_t c = 0; c < m; c++) cls[(c0 + c) * nw + w] = acc[c];
         }
