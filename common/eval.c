@@ -137,7 +137,7 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
     /* relseq rows are read in whole 64-byte vectors up to maxk */
     ws->relseq = zaligned((size_t)(nthreads * (ndb + 64)));
     ws->relbits = zaligned(sizeof(uint64_t) * (size_t)(nthreads * (ndb / 64 + 2)));
-    ws->inv = zaligned(sizeof(double) * (size_t)(maxk + 1));
+    ws->inv = zaligned(sizeof(double) * (size_t)(maxk + 4)); /* the walk loads 4 at a time */
     ws->start = zaligned(sizeof(int64_t) * (size_t)(nthreads * B));
     ws->q_ap = zaligned(sizeof(double) * (size_t)(nq * ws->n_k + 1));
     ws->q_rel = zaligned(sizeof(int64_t) * (size_t)(nq * ws->n_k + 1));
@@ -352,18 +352,65 @@ static void rel_to_bits(uint64_t *restrict bits, const uint8_t *restrict relseq,
 #endif
 
 /* AP at each cutoff from the relevance bits of ranks 1..cut[n_k-1] (bit
- * r-1 of relbits = rank r): ap[ci] = (sum over relevant ranks k <= cut[ci]
- * of P@k) / (relevant ranks <= cut[ci]), 0 when none; nrel[ci] = that count.
- * Visits the set bits only. ap, nrel: [n_k]; inv: [cut[n_k-1] + 1]. */
-static __attribute__((noinline)) void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut, int64_t n_k,
+ * r-1 of relbits = rank r; relbits readable one word past the last rank):
+ * ap[ci] = (sum over relevant ranks k <= cut[ci] of P@k) / (relevant ranks
+ * <= cut[ci]), 0 when none; nrel[ci] = that count. ap, nrel: [n_k]; inv:
+ * [cut[n_k-1] + 4]. Between two cutoffs the ranks from k0 on form groups of
+ * four (lane (k - k0) % 4) and the last < 4 ranks a tail added to lane 0. */
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__FMA__) && !defined(EVAL_SCALAR_WALK)
+/* One masked 4-lane FMA per group holding a relevant rank: lane by lane the
+ * same fused multiply-adds, in the same order, as the scalar walk. */
+static __attribute__((noinline)) void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut,
+                                              int64_t n_k, const double *inv) {
+    static const double pre[16][4] = { /* pre[n][l]: set bits of n among bits 0..l */
+        {0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 1, 1}, {1, 2, 2, 2}, {0, 0, 1, 1}, {1, 1, 2, 2}, {0, 1, 2, 2}, {1, 2, 3, 3},
+        {0, 0, 0, 1}, {1, 1, 1, 2}, {0, 1, 1, 2}, {1, 2, 2, 3}, {0, 0, 1, 2}, {1, 1, 2, 3}, {0, 1, 2, 3}, {1, 2, 3, 4}};
+    double sum = 0.0;
+    int64_t rel = 0, k0 = 1;
+    for (int64_t ci = 0; ci < n_k; ci++) {
+        const int64_t end = cut[ci], ng4 = (end - k0 + 1) & ~(int64_t)3; /* ranks in groups */
+        __m256d s = _mm256_setzero_pd();
+        /* 64-rank windows starting at rank k0 + 64i, so nibbles are groups */
+        for (int64_t i = 0; 64 * i < ng4; i++) {
+            const int64_t p = k0 - 1 + 64 * i, w = p >> 6;
+            const int sh = (int)(p & 63);
+            uint64_t x = relbits[w] >> sh;
+            if (sh) x |= relbits[w + 1] << (64 - sh);
+            if (ng4 - 64 * i < 64) x &= (1ULL << (ng4 - 64 * i)) - 1;
+            uint64_t t = x | x >> 1;
+            t |= t >> 2;
+            for (uint64_t occ = t & 0x1111111111111111ULL; occ; occ &= occ - 1) {
+                const int j = __builtin_ctzll(occ);
+                const int nib = (int)((x >> j) & 15);
+                const __m256d r = _mm256_add_pd(_mm256_set1_pd((double)rel), _mm256_loadu_pd(pre[nib]));
+                s = _mm256_mask3_fmadd_pd(r, _mm256_loadu_pd(inv + p + j + 1), s, (__mmask8)nib);
+                rel += __builtin_popcount((unsigned)nib);
+            }
+        }
+        double sl[4];
+        _mm256_storeu_pd(sl, s);
+        for (int64_t k = k0 + ng4; k <= end; k++) /* the tail */
+            if ((relbits[(k - 1) >> 6] >> ((k - 1) & 63)) & 1) {
+                rel++;
+                double t = (double)rel * inv[k];
+                __asm__("" : "+x"(t)); /* a separate multiply and add, not contracted */
+                sl[0] = sl[0] + t;
+            }
+        sum += (sl[0] + sl[1]) + (sl[2] + sl[3]);
+        ap[ci] = rel ? sum / (double)rel : 0.0;
+        nrel[ci] = rel;
+        k0 = end + 1;
+    }
+}
+#else
+/* Visits the set bits one by one. */
+static void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut, int64_t n_k,
                     const double *inv) {
     double sum = 0.0;
     int64_t rel = 0, k0 = 1;
     for (int64_t ci = 0; ci < n_k; ci++) {
         const int64_t end = cut[ci];
-        /* ranks k0..gend form groups of four (lane (k - k0) % 4), the rest
-         * up to end is the tail, added to lane 0 */
-        const int64_t gend = k0 + ((end - k0 + 1) & ~(int64_t)3) - 1;
+        const int64_t gend = k0 + ((end - k0 + 1) & ~(int64_t)3) - 1; /* last rank of the groups */
         double s[4] = {0.0, 0.0, 0.0, 0.0};
         const int64_t w0 = (k0 - 1) >> 6, w1 = (end - 1) >> 6;
         for (int64_t w = w0; w <= w1; w++) {
@@ -390,6 +437,7 @@ static __attribute__((noinline)) void ap_walk(double *ap, int64_t *nrel, const u
         k0 = end + 1;
     }
 }
+#endif
 
 #if EVAL_FAST
 /* ---- bit-sliced path ------------------------------------------------------
