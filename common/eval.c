@@ -828,6 +828,47 @@ static void build_popcount(uint64_t *restrict dba, const uint64_t *restrict dbp,
     for (int k = 0; k < depth; k++) _mm512_store_si512((void *)(dba + (blk * depth + k) * 8), T[k]);
 }
 
+/* Stable partition of the n candidate keys at src (distance in bits 0-6,
+ * in [lo, hi]) into their buckets relseq[start[d] ..]: split at the
+ * distance that halves the count, compress each side (vpcompressb, masked
+ * stores so nothing is written past a side) into buf, recurse with the
+ * roles of src and buf swapped; a side of one distance goes straight to
+ * relseq. About 2 log2(hi - lo + 1) compresses per 64 candidates instead
+ * of one per distance. src and buf: n bytes each (src is overwritten). */
+static void ev_radix(uint8_t *restrict relseq, const int64_t *restrict start, const uint32_t *cnt, uint8_t *src,
+                     uint8_t *buf, int64_t n, int lo, int hi) {
+    const __m512i lo7 = _mm512_set1_epi8(0x7F);
+    if (lo == hi) {
+        for (int64_t i = 0; i < n; i += 64) {
+            const __mmask64 v = n - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - i)) - 1;
+            _mm512_mask_storeu_epi8(relseq + start[lo] + i, v, _mm512_maskz_loadu_epi8(v, src + i));
+        }
+        return;
+    }
+    int64_t half = 0, nl = 0;
+    for (int d = lo; d <= hi; d++) half += cnt[d];
+    half /= 2;
+    int mid = lo;
+    for (nl = cnt[lo]; mid + 1 < hi && nl < half; nl += cnt[++mid]) {}
+    uint8_t *dst[2] = {mid == lo ? relseq + start[lo] : buf, mid + 1 == hi ? relseq + start[hi] : buf + nl};
+    const __m512i mv = _mm512_set1_epi8((char)mid);
+    for (int side = 0; side < 2; side++) {
+        int64_t pos = 0;
+        for (int64_t i = 0; i < n; i += 64) {
+            const __mmask64 v = n - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - i)) - 1;
+            const __m512i kv = _mm512_maskz_loadu_epi8(v, src + i);
+            const __mmask64 le = _mm512_cmple_epu8_mask(_mm512_and_si512(kv, lo7), mv);
+            const __mmask64 m = (side ? ~le : le) & v;
+            const int k = __builtin_popcountll(m);
+            const __mmask64 out = k == 64 ? ~(__mmask64)0 : ((__mmask64)1 << k) - 1;
+            _mm512_mask_storeu_epi8(dst[side] + pos, out, _mm512_maskz_compress_epi8(m, kv));
+            pos += k;
+        }
+    }
+    if (mid > lo) ev_radix(relseq, start, cnt, buf, src, nl, lo, mid);
+    if (mid + 1 < hi) ev_radix(relseq, start, cnt, buf + nl, src + nl, n - nl, mid + 1, hi);
+}
+
 /* Pass 2 of one query: relseq[start[d] ..] = relevance (in bit 7) of the
  * items with distance d <= c, in ascending index order (ranks below maxk
  * at least; relseq may be written up to 63 bytes past them). dist: [nw * 64]
@@ -861,6 +902,12 @@ static __attribute__((noinline)) void fast_pass2(uint8_t *restrict relseq, const
         }
         nc += __builtin_popcountll(m);
     }
+    if (keyed) {
+        int lo = 0;
+        while (!cnt[lo]) lo++;
+        ev_radix(relseq, start, cnt, cd, cr, nc, lo, c);
+        return;
+    }
     int nval = 0;
     for (int d = 0; d <= c; d++) nval += cnt[d] != 0;
     if (nval > 64) {
@@ -868,15 +915,12 @@ static __attribute__((noinline)) void fast_pass2(uint8_t *restrict relseq, const
          * cycles per candidate, but one pass) */
         int64_t pos[256];
         for (int d = 0; d <= c; d++) pos[d] = start[d];
-        if (keyed)
-            for (int64_t i = 0; i < nc; i++) relseq[pos[cd[i] & 0x7F]++] = cd[i];
-        else
-            for (int64_t i = 0; i < nc; i++) relseq[pos[cd[i]]++] = cr[i];
+        for (int64_t i = 0; i < nc; i++) relseq[pos[cd[i]]++] = cr[i];
         return;
     }
-    /* one compress pass over the candidates per distance present, until its
-     * bucket is full; ascending d, so the up to 63 bytes a store writes past
-     * its bucket are overwritten by the next bucket */
+    /* (c > 127) one compress pass over the candidates per distance present,
+     * until its bucket is full; ascending d, so the up to 63 bytes a store
+     * writes past its bucket are overwritten by the next bucket */
     const int64_t nchunk = (nc + 63) / 64;
     const __mmask64 lastc = nc % 64 ? ((__mmask64)1 << (nc % 64)) - 1 : ~(__mmask64)0;
     for (int d = 0; d <= c; d++) {
@@ -885,17 +929,10 @@ static __attribute__((noinline)) void fast_pass2(uint8_t *restrict relseq, const
         const int64_t end = d < c ? start[d] + cnt[d] : maxk;
         int64_t pos = start[d];
         for (int64_t i = 0; i < nchunk && pos < end; i++) {
-            __m512i kv = _mm512_loadu_si512((const void *)(cd + 64 * i)), out;
-            __mmask64 m;
-            if (keyed) {
-                m = _mm512_cmpeq_epu8_mask(_mm512_and_si512(kv, lo7), dv);
-                out = kv;
-            } else {
-                m = _mm512_cmpeq_epu8_mask(kv, dv);
-                out = _mm512_loadu_si512((const void *)(cr + 64 * i));
-            }
+            __mmask64 m = _mm512_cmpeq_epu8_mask(_mm512_loadu_si512((const void *)(cd + 64 * i)), dv);
             if (i == nchunk - 1) m &= lastc;
-            _mm512_storeu_si512((void *)(relseq + pos), _mm512_maskz_compress_epi8(m, out));
+            __m512i rv = _mm512_loadu_si512((const void *)(cr + 64 * i));
+            _mm512_storeu_si512((void *)(relseq + pos), _mm512_maskz_compress_epi8(m, rv));
             pos += __builtin_popcountll(m);
         }
     }
