@@ -18,34 +18,47 @@
  *   - a query with no relevant item in the whole database has recall 0 at
  *     every radius (it still counts in the recall mean).
  *
- * How (the cost is n_query * n_db pairs). Two paths, same results to the bit:
+ * How (the cost is n_query * n_db pairs). Two paths, identical to the bit:
  *
- * Bit-sliced path (AVX-512 with VPOPCNTDQ, VBMI, VBMI2, GFNI; bits <= 255):
- * the database is stored bit-transposed in blocks of 512 items: for each
- * code bit a 512-bit plane (one zmm). Per query and block, each plane is
- * XORed with the query bit, and a carry-save adder tree (Harley-Seal,
- * vpternlogq) adds the planes, giving the distance of all 512 items as 8
- * bit planes. The (distance, relevance) histogram comes from those planes
- * directly: a binary tree over the distance planes splits the block's mask
- * into one mask per distance value (subtrees without items are skipped), and
- * vpopcntq counts each mask and its AND with the query's relevance plane (a
- * precomputed bit vector over the database per class). The distance planes
- * are also transposed to one byte per item (vpermt2b + gf2p8affineqb) and
- * kept for pass 2. The histogram gives the cutoff distance c of the largest
- * finite K/N; pass 2 compresses (vpcompressb) the items with distance <= c,
- * in ascending index order, and places each one's relevance at rank
- * start[d]++ (a counting sort, which is exactly the tie rule).
+ * Bit-sliced path (built when the compiler targets AVX-512 F, BW, VPOPCNTDQ,
+ * VBMI, VBMI2 and GFNI, e.g. -march=native on Zen 4 or Ice Lake; used for
+ * bits <= 255 and class vectors <= 256 MiB). The database is stored
+ * bit-transposed in blocks of 512 items: per code bit one 512-bit plane
+ * (one zmm), plus the planes of popcount(code). Per query and block:
+ *   distances: with n1 = popcount(q), dist = popcount(x) + n1 - 2 T1
+ *     = 2 T0 + n1 - popcount(x), where T1 / T0 count the set bits of x
+ *     where q is 1 / 0. A carry-save adder tree (Harley-Seal, vpternlogq)
+ *     adds the planes of the smaller of the two sets (<= bits/2 planes, no
+ *     XOR with the query), its start value absorbs the constant, and one
+ *     bit-sliced subtraction gives the distances of the 512 items as
+ *     depth = bit_length(bits) planes.
+ *   histogram: a binary tree over the distance planes splits the block's
+ *     mask into one mask per distance (subtrees without items are skipped
+ *     above the last three levels); vpopcntq counts each pair of distances
+ *     and its AND with the query's relevance plane (precomputed bit vector
+ *     over the database per class; the OR of them for a multi-label query)
+ *     into 16-bit fields of one accumulator per pair.
+ *   the distances are also transposed to one byte per item (vpermt2b,
+ *     vpermt2w, vpermt2d, gf2p8affineqb) for pass 2.
+ * The histogram gives the cutoff distance c of the largest finite K/N.
+ * Pass 2 compresses (vpcompressb) the items with distance <= c in ascending
+ * index order, as one byte each (distance | relevance << 7), and a stable
+ * radix partition by distance puts distance d at ranks start[d] .. (a
+ * counting sort, which is exactly the tie rule).
  *
- * Portable path (any other build, longer codes, or class vectors that would
- * not fit in memory): per query one vectorisable pass computes
- * key_j = 2*dist_j + rel_j (uint16) and a histogram of the keys, and the
- * same counting sort places the relevance of the items with dist <= c.
+ * Portable path (any other build, longer codes or too many classes): per
+ * query one vectorisable pass computes key_j = 2*dist_j + rel_j (uint16)
+ * and a histogram of the keys; a scatter places the relevance of the items
+ * with dist <= c at rank start[d]++ in ascending index order.
  *
- * Both paths end in the same walk: the relevance of ranks 1..maxK as a bit
- * string, visiting the relevant ranks only, yields every AP@K and P@N. The
- * PR curve needs only the per-distance counts. Queries run in parallel
- * (OpenMP); per-query results are stored and reduced serially in query order,
- * so the output is identical for any thread count. */
+ * Both paths end in the same walk over the relevance of ranks 1..maxK as a
+ * bit string: between two cutoffs the ranks form groups of four with four
+ * partial sums of P@k (a fixed order, so deterministic), visited only where
+ * a group holds a relevant rank (one masked 4-lane FMA with AVX-512 VL);
+ * it yields every AP@K and P@N. The PR curve
+ * needs only the per-distance counts. Queries run in parallel (OpenMP);
+ * per-query results are stored and reduced serially in query order, so the
+ * output is identical for any thread count. */
 #ifndef DSAH_EVAL_H
 #define DSAH_EVAL_H
 
@@ -112,13 +125,15 @@ typedef struct eval_ws {
     uint64_t *qrel;           /* [nthreads, nblk*8] relevance plane of a multi-class query */
     uint64_t *acc;            /* [nthreads, 2^(depth-1), 8] per-lane packed counts of each distance pair */
     uint8_t *dist;            /* [nthreads, nblk*512] distance of each item, one byte */
-    uint8_t *cdist;           /* [nthreads, n_db + 64] compressed candidate distances */
-    uint8_t *crel;            /* [nthreads, n_db + 64] their relevance, 0 / 0xFF */
+    uint8_t *cdist;           /* [nthreads, n_db + 64] compressed candidates: distance | rel << 7
+                               * (distance alone when the cutoff is > 127) */
+    uint8_t *crel;            /* [nthreads, n_db + 64] their relevance, 0 / 0xFF (cutoff > 127),
+                               * else scratch of the radix partition */
     /* both */
-    uint8_t *relseq;          /* [nthreads, n_db + 64] relevance in rank order */
+    uint8_t *relseq;          /* [nthreads, n_db + 64] relevance in rank order (bit 7 fast, bit 0 portable) */
     uint64_t *relbits;        /* [nthreads, n_db/64 + 2] relseq as bits, bit r = rank r+1 */
-    double *inv;              /* [max cutoff + 1] 1/k */
-    int64_t *start;           /* [nthreads, bits+1] */
+    double *inv;              /* [max cutoff + 4] 1/k */
+    int64_t *start;           /* [nthreads, bits+1] first rank of each distance */
     int64_t *cut;             /* [n_k] sorted distinct cutoffs (resolved) */
     double *q_ap;             /* [n_query, n_k] AP at each cutoff */
     int64_t *q_rel;           /* [n_query, n_k] relevant within each cutoff */
