@@ -945,7 +945,7 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
     const int64_t B = bits + 1, H = 2 * B, n_k = ws->n_k;
     const int64_t maxk = n_k ? ws->cut[n_k - 1] : 0;
     const int64_t kstride = (ndb + 31) / 32 * 32 + 32;
-    const int64_t nblk = ws->nblk, nw = (ndb + 63) / 64;
+    const int64_t nblk = ws->nblk;
     CHECK(ws->n_query == nq && ws->n_db == ndb && ws->bits == bits);
     if (ws->fast) {
         /* valid items of the last block (the tree's root mask there) */
@@ -1013,7 +1013,8 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
                            &tix);
                 if (n_k == 0) continue;
                 c = cutoff_start(start, cnt, bits, maxk);
-                uint64_t lastword = ndb % 64 ? (1ULL << (ndb % 64)) - 1 : ~0ULL;
+                const int64_t nw = (ndb + 63) / 64; /* 64-item words */
+                const uint64_t lastword = ndb % 64 ? (1ULL << (ndb % 64)) - 1 : ~0ULL;
                 fast_pass2(relseq, start, ws->cdist + tid * (ndb + 64), ws->crel + tid * (ndb + 64),
                            ws->dist + tid * nblk * 512, relp, cnt, nw, lastword, (int)c, maxk);
 #endif
