@@ -197,10 +197,11 @@ int eval_check_input(const eval_input *in, char *err, int errlen, int *which) {
 
 /* Codes as u64 words (little endian: byte k -> bits 8k..). Row-major
  * [n, words] when stride = 0, else word-major [words, stride] (stride >= n;
- * the padding stays as it is: zero from eval_ws_alloc). */
+ * the padding stays as it is: zero from eval_ws_alloc). Like the other
+ * setup loops an omp for without a barrier: the caller places them. */
 static void load_words(uint64_t *out, const uint8_t *codes, int64_t n, int64_t row_bytes, int64_t words,
                        int64_t stride) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < n; i++) {
         for (int64_t w = 0; w < words; w++) {
             uint64_t x = 0;
@@ -214,7 +215,7 @@ static void load_words(uint64_t *out, const uint8_t *codes, int64_t n, int64_t r
 }
 
 static void load_labels(uint64_t *out, const eval_input *in, const int64_t *idx, int64_t n, int64_t lwords, int soa) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *row = in->labels + idx[i] * in->n_classes;
         for (int64_t w = 0; w < lwords; w++) {
@@ -527,7 +528,7 @@ static void build_planes(uint64_t *restrict dbp, const uint64_t *restrict dbw, i
  * bits (usually one) are visited. */
 static void build_classes(uint64_t *restrict cls, const eval_input *in, int64_t nw) {
     const int64_t nc = in->n_classes, ndb = in->n_db;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t w = 0; w < nw; w++) {
         const int64_t j0 = w * 64, j1 = j0 + 64 < ndb ? j0 + 64 : ndb;
         for (int64_t c0 = 0; c0 < nc; c0 += 64) {
@@ -957,24 +958,27 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
 
 #pragma omp parallel num_threads(ws->nthreads)
     {
+        /* setup: two barriers (waits are costly when the cores are shared) */
         load_words(ws->qw, in->qcodes, nq, in->row_bytes, W, 0);
         load_words(ws->dbw, in->dbcodes, ndb, in->row_bytes, W, ws->dbw_stride);
         load_labels(ws->ql, in, in->qidx, nq, LW, 0);
         if (!ws->fast) load_labels(ws->dbl, in, in->dbidx, ndb, LW, 1);
+#pragma omp for schedule(static) nowait
+        for (int64_t k = 1; k <= maxk; k++) ws->inv[k] = 1.0 / (double)k;
 #if EVAL_FAST
         const tr_idx tix = tr_idx_make();
         if (ws->fast) build_classes(ws->cls, in, nblk * 8);
-        if (ws->fast) {
+#pragma omp barrier
+        if (ws->fast) { /* needs dbw */
 #pragma omp for schedule(static)
             for (int64_t b = 0; b < nblk; b++) {
                 build_planes(ws->dbp, ws->dbw, ws->dbw_stride, W, bits, b, &tix);
                 build_popcount(ws->dba, ws->dbp, ws->off + omp_get_thread_num() * (bits + 8), bits, ws->depth, b);
             }
         }
+#else
+#pragma omp barrier
 #endif
-#pragma omp for schedule(static)
-        for (int64_t k = 1; k <= maxk; k++) ws->inv[k] = 1.0 / (double)k;
-        /* implicit barrier after each omp for */
         int tid = omp_get_thread_num();
         uint8_t *relseq = ws->relseq + tid * (ndb + 64);
         uint64_t *relbits = ws->relbits + tid * (ndb / 64 + 2);
