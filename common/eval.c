@@ -103,7 +103,7 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
     ws->cut = xcalloc((size_t)ws->n_slots + 1, sizeof(int64_t));
     ws->n_k = collect_cuts(ws->cut, l, ndb);
     ws->nblk = (ndb + 511) / 512;
-    ws->fast = EVAL_FAST && path == EVAL_PATH_AUTO && in->bits <= 255 &&
+    ws->fast = EVAL_FAST && path == EVAL_PATH_AUTO && in->bits <= 255 && ndb > 0 &&
                in->n_classes * ws->nblk * 64 <= EVAL_FAST_MAX_CLASS_BYTES;
     int64_t maxk = ws->n_k ? ws->cut[ws->n_k - 1] : 0;
     ws->qw = zaligned(sizeof(uint64_t) * (size_t)(nq * ws->words + 1));
