@@ -839,6 +839,7 @@ static void build_popcount(uint64_t *restrict dba, const uint64_t *restrict dbp,
 static void ev_radix(uint8_t *restrict relseq, const int64_t *restrict start, const uint32_t *cnt, uint8_t *src,
                      uint8_t *buf, int64_t n, int lo, int hi) {
     const __m512i lo7 = _mm512_set1_epi8(0x7F);
+    if (n == 0) return;
     if (lo == hi) {
         for (int64_t i = 0; i < n; i += 64) {
             const __mmask64 v = n - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - i)) - 1;
