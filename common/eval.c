@@ -360,7 +360,8 @@ static void rel_to_bits(uint64_t *restrict bits, const uint8_t *restrict relseq,
  * four (lane (k - k0) % 4) and the last < 4 ranks a tail added to lane 0. */
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__FMA__) && !defined(EVAL_SCALAR_WALK)
 /* One masked 4-lane FMA per group holding a relevant rank: lane by lane the
- * same fused multiply-adds, in the same order, as the scalar walk. */
+ * same fused multiply-adds, in the same order, as the scalar walk below
+ * (-DEVAL_SCALAR_WALK builds that one instead, to compare the two). */
 static __attribute__((noinline)) void ap_walk(double *ap, int64_t *nrel, const uint64_t *relbits, const int64_t *cut,
                                               int64_t n_k, const double *inv) {
     static const double pre[16][4] = { /* pre[n][l]: set bits of n among bits 0..l */
