@@ -18,15 +18,47 @@
  *   - a query with no relevant item in the whole database has recall 0 at
  *     every radius (it still counts in the recall mean).
  *
- * How (the cost is n_query * n_db): per query one vectorisable pass computes
- * key_j = 2*dist_j + rel_j (uint16) and a histogram of the keys; the
- * histogram gives the cutoff distance c of the largest finite K/N. A second
- * pass visits only items with dist <= c, in ascending index order, and places
- * their relevance bit at rank start[d]++ (a counting sort, which is exactly
- * the tie rule); the walk over ranks 1..maxK then yields every AP@K and P@N.
- * The PR curve needs only the per-distance counts. Queries run in parallel
- * (OpenMP); per-query results are stored and reduced serially in query order,
- * so the output is identical for any thread count. */
+ * How (the cost is n_query * n_db pairs). Two paths, identical to the bit:
+ *
+ * Bit-sliced path (built when the compiler targets AVX-512 F, BW, VPOPCNTDQ,
+ * VBMI, VBMI2 and GFNI, e.g. -march=native on Zen 4 or Ice Lake; used for
+ * bits <= 255 and class vectors <= 256 MiB). The database is stored
+ * bit-transposed in blocks of 512 items: per code bit one 512-bit plane
+ * (one zmm), plus the planes of popcount(code). Per query and block:
+ *   distances: with n1 = popcount(q), dist = popcount(x) + n1 - 2 T1
+ *     = 2 T0 + n1 - popcount(x), where T1 / T0 count the set bits of x
+ *     where q is 1 / 0. A carry-save adder tree (Harley-Seal, vpternlogq)
+ *     adds the planes of the smaller of the two sets (<= bits/2 planes, no
+ *     XOR with the query), its start value absorbs the constant, and one
+ *     bit-sliced subtraction gives the distances of the 512 items as
+ *     depth = bit_length(bits) planes.
+ *   histogram: a binary tree over the distance planes splits the block's
+ *     mask into one mask per distance (subtrees without items are skipped
+ *     above the last three levels); vpopcntq counts each pair of distances
+ *     and its AND with the query's relevance plane (precomputed bit vector
+ *     over the database per class; the OR of them for a multi-label query)
+ *     into 16-bit fields of one accumulator per pair.
+ *   the distances are also transposed to one byte per item (vpermt2b,
+ *     vpermt2w, vpermt2d, gf2p8affineqb) for pass 2.
+ * The histogram gives the cutoff distance c of the largest finite K/N.
+ * Pass 2 compresses (vpcompressb) the items with distance <= c in ascending
+ * index order, as one byte each (distance | relevance << 7), and a stable
+ * radix partition by distance puts distance d at ranks start[d] .. (a
+ * counting sort, which is exactly the tie rule).
+ *
+ * Portable path (any other build, longer codes or too many classes): per
+ * query one vectorisable pass computes key_j = 2*dist_j + rel_j (uint16)
+ * and a histogram of the keys; a scatter places the relevance of the items
+ * with dist <= c at rank start[d]++ in ascending index order.
+ *
+ * Both paths end in the same walk over the relevance of ranks 1..maxK as a
+ * bit string: between two cutoffs the ranks form groups of four with four
+ * partial sums of P@k (a fixed order, so deterministic), visited only where
+ * a group holds a relevant rank (one masked 4-lane FMA with AVX-512 VL);
+ * it yields every AP@K and P@N. The PR curve
+ * needs only the per-distance counts. Queries run in parallel (OpenMP);
+ * per-query results are stored and reduced serially in query order, so the
+ * output is identical for any thread count. */
 #ifndef DSAH_EVAL_H
 #define DSAH_EVAL_H
 
@@ -67,20 +99,41 @@ typedef struct eval_result {
 } eval_result;
 
 /* Scratch: transposed codes and label masks, per-thread buffers, per-query
- * results. Sized once (eval_ws_alloc) so eval_compute allocates nothing. */
+ * results. Sized once (eval_ws_alloc) so eval_compute allocates nothing.
+ * Buffers of the path not taken are NULL. */
 typedef struct eval_ws {
     int64_t n_query, n_db, words, lwords, n_slots;
     int bits, nthreads, n_k;  /* n_k: distinct cutoffs over all three lists */
+    int fast;                 /* 1: bit-sliced path, 0: portable path */
+    int depth;                /* fast: bits of a distance (2^depth > bits) */
+    int64_t nblk, dbw_stride; /* fast: 512-item blocks; items per word row of dbw */
     uint64_t *qw;             /* [n_query, words] query codes as u64 words */
-    uint64_t *dbw;            /* [words, n_db] db codes, word-major (SoA) */
+    uint64_t *dbw;            /* [words, dbw_stride] db codes, word-major (SoA), zero padded */
     uint64_t *ql;             /* [n_query, lwords] query label masks */
+    /* portable path */
     uint64_t *dbl;            /* [lwords, n_db] db label masks, word-major */
     uint16_t *keys;           /* [nthreads, n_db] 2*dist + rel */
-    uint8_t *relseq;          /* [nthreads, n_db] relevance in rank order */
     uint32_t *cand;           /* [nthreads, n_db + 16] candidate keys of pass 2 */
-    double *inv;              /* [max cutoff + 1] 1/k */
     uint32_t *hist;           /* [nthreads, 4, 2*(bits+1)] key histograms */
-    int64_t *start;           /* [nthreads, bits+1] */
+    /* bit-sliced path */
+    uint64_t *dbp;            /* [nblk, bits+1, 8] bit planes: bit t of word w = item 512*blk + 64*w + t;
+                               * plane `bits` is zero */
+    uint64_t *dba;            /* [nblk, depth, 8] planes of popcount(code) */
+    uint64_t *cls;            /* [n_classes, nblk*8] bit vector over db items per class */
+    uint64_t *lastmask;       /* [8] valid items of the last block */
+    uint32_t *off;            /* [nthreads, bits+8] offsets of a query's selected planes */
+    uint64_t *qrel;           /* [nthreads, nblk*8] relevance plane of a multi-class query */
+    uint64_t *acc;            /* [nthreads, 2^(depth-1), 8] per-lane packed counts of each distance pair */
+    uint8_t *dist;            /* [nthreads, nblk*512] distance of each item, one byte */
+    uint8_t *cdist;           /* [nthreads, n_db + 64] compressed candidates: distance | rel << 7
+                               * (distance alone when the cutoff is > 127) */
+    uint8_t *crel;            /* [nthreads, n_db + 64] their relevance, 0 / 0xFF (cutoff > 127),
+                               * else scratch of the radix partition */
+    /* both */
+    uint8_t *relseq;          /* [nthreads, n_db + 64] relevance in rank order (bit 7 fast, bit 0 portable) */
+    uint64_t *relbits;        /* [nthreads, n_db/64 + 2] relseq as bits, bit r = rank r+1 */
+    double *inv;              /* [max cutoff + 4] 1/k */
+    int64_t *start;           /* [nthreads, bits+1] first rank of each distance */
     int64_t *cut;             /* [n_k] sorted distinct cutoffs (resolved) */
     double *q_ap;             /* [n_query, n_k] AP at each cutoff */
     int64_t *q_rel;           /* [n_query, n_k] relevant within each cutoff */
@@ -92,6 +145,11 @@ void eval_result_alloc(eval_result *r, const eval_lists *lists, int bits);
 void eval_result_free(eval_result *r);
 /* nthreads: the OpenMP threads eval_compute will use (omp_get_max_threads). */
 void eval_ws_alloc(eval_ws *ws, const eval_input *in, const eval_lists *lists, int nthreads);
+/* Same, choosing the path: EVAL_PATH_AUTO (the bit-sliced one where built
+ * and applicable) or EVAL_PATH_PORTABLE (tests compare the two). */
+void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *lists, int nthreads, int path);
+#define EVAL_PATH_AUTO 0
+#define EVAL_PATH_PORTABLE 1
 void eval_ws_free(eval_ws *ws);
 
 /* Check the inputs' consistency (index ranges, label values 0/1, padding
