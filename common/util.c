@@ -3,6 +3,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <omp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +39,26 @@ void dsah_init(const char *prog) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+}
+
+int dsah_pin_threads(void) {
+    if (getenv("OMP_PROC_BIND") || getenv("OMP_PLACES") || getenv("GOMP_CPU_AFFINITY")) return 0;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+    int ncpu = CPU_COUNT(&allowed), n = omp_get_max_threads();
+    if (n < 2 || n != ncpu) return 0;
+    int cpus[CPU_SETSIZE], k = 0;
+    for (int c = 0; c < CPU_SETSIZE && k < ncpu; c++)
+        if (CPU_ISSET(c, &allowed)) cpus[k++] = c;
+    int pinned = 0;
+#pragma omp parallel num_threads(n) reduction(+ : pinned)
+    {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[omp_get_thread_num()], &one);
+        pinned += sched_setaffinity(0, sizeof one, &one) == 0;   /* 0 = the calling thread */
+    }
+    return pinned == n;
 }
 
 void die(const char *fmt, ...) {

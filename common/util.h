@@ -20,6 +20,17 @@ extern const char *dsah_prog;
 
 /* Set the program name, install the cleanup hooks. Call first in main. */
 void dsah_init(const char *prog);
+/* Pin OpenMP thread t of the team (omp_get_max_threads() threads) to the
+ * t-th CPU of the process's affinity mask, once, when the team has as many
+ * threads as the mask has CPUs (more than one) and the user set no binding
+ * (OMP_PROC_BIND, OMP_PLACES, GOMP_CPU_AFFINITY). Why: on small VMs the
+ * scheduler wakes a sleeping worker on the master's CPU and moves it only at
+ * the next balancing tick, so a parallel region after an idle spell can
+ * stall 4-8 ms with one core idle (measured on the 2-core CI box: dsah-eval
+ * compute 9-22 ms unpinned, 9-10 ms pinned). libgomp keeps its threads, so
+ * the pin holds for later regions. Processes sharing the CPUs (sweeps with
+ * JOBS > 1) run fewer threads each and are left alone. Returns 1 if pinned. */
+int dsah_pin_threads(void);
 
 __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 /* die() with a second line "hint: ..." */

@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
     if (!dipath) die("missing --db-indices");
     if (!out) die("missing --out");
     if (threads) omp_set_num_threads((int)threads);
+    dsah_pin_threads();
 
     long long *topk_ll, *pat_ll, *pn_ll;
     int n_topk = parse_int_list("--topk", topk_s, 0, &topk_ll);
