@@ -108,19 +108,25 @@ void split_random(split *s, int64_t n, int64_t q, int64_t t, uint64_t seed) {
     free(perm);
 }
 
+/* out = a minus b for ascending a [na] and b [nb]; returns the count. out
+ * holds na values. */
+static int64_t sorted_minus(int64_t *out, const int64_t *a, int64_t na, const int64_t *b, int64_t nb) {
+    int64_t n = 0;
+    for (int64_t i = 0, t = 0; i < na; i++) {
+        while (t < nb && b[t] < a[i]) t++;
+        if (t < nb && b[t] == a[i]) continue;
+        out[n++] = a[i];
+    }
+    return n;
+}
+
 /* Stream of the validation draw: "val" hashed into the seed. */
 #define VAL_STREAM 0x76616cULL
 
 void split_validation(split *v, const split *s, const uint8_t *labels, int nclass, int64_t v_per_class,
                       int64_t v_count, uint64_t seed) {
-    /* pool = s.db minus s.train, ascending (both are sorted) */
-    int64_t npool = 0;
     int64_t *pool = xmalloc(sizeof(int64_t) * (size_t)(s->ndb ? s->ndb : 1));
-    for (int64_t i = 0, t = 0; i < s->ndb; i++) {
-        while (t < s->nt && s->train[t] < s->db[i]) t++;
-        if (t < s->nt && s->train[t] == s->db[i]) continue;
-        pool[npool++] = s->db[i];
-    }
+    int64_t npool = sorted_minus(pool, s->db, s->ndb, s->train, s->nt);
     rng r;
     rng_seed(&r, seed ^ rng_hash64(VAL_STREAM));
     int64_t nv = 0;
@@ -155,15 +161,9 @@ void split_validation(split *v, const split *s, const uint8_t *labels, int nclas
     v->nt = s->nt;
     v->train = xmalloc(sizeof(int64_t) * (size_t)(s->nt ? s->nt : 1));
     memcpy(v->train, s->train, sizeof(int64_t) * (size_t)s->nt);
-    v->ndb = s->ndb - nv;
-    v->db = xmalloc(sizeof(int64_t) * (size_t)(v->ndb ? v->ndb : 1));
-    int64_t k = 0;
-    for (int64_t i = 0, t = 0; i < s->ndb; i++) {
-        while (t < nv && val[t] < s->db[i]) t++;
-        if (t < nv && val[t] == s->db[i]) continue;
-        v->db[k++] = s->db[i];
-    }
-    CHECK(k == v->ndb);
+    v->db = xmalloc(sizeof(int64_t) * (size_t)(s->ndb ? s->ndb : 1));
+    v->ndb = sorted_minus(v->db, s->db, s->ndb, val, nv);
+    CHECK(v->ndb == s->ndb - nv);
     free(pool);
 }
 

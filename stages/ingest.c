@@ -175,8 +175,9 @@ int main(int argc, char **argv) {
     split s;
     if (by_class) split_by_class(&s, r.labels, r.n, r.nclass, qpc, tpc, (uint64_t)seed);
     else split_random(&s, r.n, q, t, (uint64_t)seed);
+    const int validation = vpc >= 0 || vn >= 0;
     int64_t n_test_queries = s.nq;
-    if (vpc >= 0 || vn >= 0) {
+    if (validation) {
         split v;
         split_validation(&v, &s, by_class ? r.labels : NULL, r.nclass, vpc, vn, (uint64_t)seed);
         split_free(&s);
@@ -208,10 +209,10 @@ int main(int argc, char **argv) {
     jw_int(&w, "seed", seed);
     /* "validation": the queries are drawn from the database (tuning); the
      * n_test_queries real queries are in no list */
-    jw_bool(&w, "validation", vpc >= 0 || vn >= 0);
+    jw_bool(&w, "validation", validation);
     if (vpc >= 0) jw_int(&w, "validation_per_class", vpc);
     if (vn >= 0) jw_int(&w, "validation_count", vn);
-    if (vpc >= 0 || vn >= 0) jw_int(&w, "left_out_test_queries", n_test_queries);
+    if (validation) jw_int(&w, "left_out_test_queries", n_test_queries);
     jw_int(&w, "nq", s.nq);
     jw_int(&w, "nt", s.nt);
     jw_int(&w, "ndb", s.ndb);
@@ -229,7 +230,7 @@ int main(int argc, char **argv) {
     finished = 1;
 
     info("%s: %lld images %dx%dx%d, %d classes; %squery %lld, train %lld, db %lld; %.2fs", out, (long long)r.n, r.h,
-         r.w, r.c, r.nclass, (vpc >= 0 || vn >= 0) ? "validation " : "", (long long)s.nq, (long long)s.nt, (long long)s.ndb, secs);
+         r.w, r.c, r.nclass, validation ? "validation " : "", (long long)s.nq, (long long)s.nt, (long long)s.ndb, secs);
     split_free(&s);
     for (int j = 0; j < r.nclass; j++) free(r.class_names[j]);
     free(r.class_names);

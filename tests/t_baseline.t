@@ -4,7 +4,7 @@
 # non-zero with one error line and leave no output behind.
 set -u
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
-T=$(mktemp -d "${TMPDIR:-/tmp}/t_baseline.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0; fail=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }

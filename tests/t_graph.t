@@ -6,7 +6,7 @@
 set -u
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
 PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/t_graph.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0; fail=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }

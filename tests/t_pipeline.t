@@ -10,7 +10,7 @@ for s in plan ingest features graph train encode and eval baseline; do
   if [ ! -x "$bin/dsah-$s" ]; then echo "1..0 # SKIP $bin/dsah-$s is not built yet"; exit 0; fi
 done
 [ -x "$build/tests/gen_smoke" ] || { echo "1..0 # SKIP $build/tests/gen_smoke is not built"; exit 0; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_pipeline.XXXXXX")
+tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
 n=0 fails=0

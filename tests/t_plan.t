@@ -7,7 +7,7 @@
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DSAH_BIN:-$repo/bin}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_plan.XXXXXX")
+tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
 n=0 fails=0

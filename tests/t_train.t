@@ -5,7 +5,7 @@
 # signs of its --real output; bad inputs fail with one line and leave nothing.
 set -u
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
-T=$(mktemp -d "${TMPDIR:-/tmp}/t_train.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0; fails=0
 ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }

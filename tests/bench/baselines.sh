@@ -6,7 +6,7 @@
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_baselines.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 F="$ROOT/work/fashion-mnist/features/pixels_train.npy"
 if [ -f "$F" ]; then

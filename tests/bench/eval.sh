@@ -7,7 +7,7 @@
 # whole-process wall time.
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_eval.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 /usr/bin/python3 - "$T" <<'PY'
 import sys, numpy as np

@@ -5,7 +5,7 @@
 # safetensors); median of 5 whole-process runs (weights loading included).
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_features_vgg.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 /usr/bin/python3 - "$T" <<'PY'
 import json, struct, sys, numpy as np

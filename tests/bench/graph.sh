@@ -14,7 +14,7 @@ set -eu -o pipefail
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
 PY=/usr/bin/python3
 REPS=${BENCH_REPS:-5}
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_graph.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "bench: machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 

@@ -31,7 +31,7 @@ with zipfile.ZipFile(path + ".part", "w", zipfile.ZIP_STORED) as z:
 import os; os.rename(path + ".part", path)
 PY
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_images.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cores=$(nproc)
 load0=$(cut -d' ' -f1 /proc/loadavg)

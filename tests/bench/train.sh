@@ -15,7 +15,7 @@ set -euo pipefail
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_train.XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 DEFAULT_ARCH=${DEFAULT_ARCH:-conv3-16,pool,conv3-32,pool,fc-512,dropout-0.5}
 CANDIDATES=${CANDIDATES:-"conv3-16,pool,conv3-32,pool,fc-256 conv3-16,pool,conv3-32,pool,fc-512,dropout-0.5 conv3-32,pool,conv3-64,pool,fc-512,dropout-0.5 conv3-32,conv3-32,pool,conv3-64,conv3-64,pool,fc-512,dropout-0.5"}
