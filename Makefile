@@ -51,7 +51,7 @@ endif
 endif
 
 # ---- sources ------------------------------------------------------------------
-COMMON_SRCS := $(wildcard common/*.c)
+COMMON_SRCS := $(wildcard common/*/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 STAGE_SRCS := $(wildcard stages/*.c)
 STAGES := $(STAGE_SRCS:stages/%.c=$(BIN)/dsah-%)

@@ -1,17 +1,17 @@
 /* dsah-and: the Adaptive Neighbor Discovery update of W after a round (paper
- * 4.2.2, Eq. 10-12). Logic: common/and.c. */
+ * 4.2.2, Eq. 10-12). Logic: common/hash/and.c. */
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "and.h"
-#include "bits.h"
-#include "graph.h"
-#include "json.h"
-#include "npy.h"
-#include "util.h"
+#include "hash/and.h"
+#include "util/bits.h"
+#include "hash/graph.h"
+#include "format/json.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -1,4 +1,4 @@
-/* dsah-baseline: LSH and ITQ hash codes from feature vectors (common/baseline.h). */
+/* dsah-baseline: LSH and ITQ hash codes from feature vectors (common/hash/baseline.h). */
 #include <cblas.h>
 #include <getopt.h>
 #include <omp.h>
@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "baseline.h"
-#include "json.h"
-#include "npy.h"
-#include "util.h"
+#include "hash/baseline.h"
+#include "format/json.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 static const char *usage =
     "usage: dsah-baseline --method lsh|itq --bits L --train X_train.npy --query X_query.npy\n"

@@ -1,16 +1,16 @@
 /* dsah-encode: hash codes of a split with a trained model (stages/README.md).
- * Thin main: flags, open inputs, forward in batches (common/net.c), stream
+ * Thin main: flags, open inputs, forward in batches (common/nn/net.c), stream
  * the codes out through npy_writer. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
-#include "net.h"
-#include "npy.h"
-#include "trainer.h"
-#include "util.h"
+#include "util/bits.h"
+#include "nn/net.h"
+#include "format/npy.h"
+#include "nn/trainer.h"
+#include "util/util.h"
 
 static void usage(void) {
     printf(

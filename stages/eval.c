@@ -1,15 +1,15 @@
 /* dsah-eval: retrieval metrics of packed codes (mAP@K, P@N, P-curve, PR
- * curve by Hamming radius). The metrics are defined in common/eval.h. */
+ * curve by Hamming radius). The metrics are defined in common/hash/eval.h. */
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
-#include "json.h"
-#include "npy.h"
-#include "util.h"
+#include "hash/eval.h"
+#include "format/json.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 static const char *usage =
     "usage: dsah-eval --query-codes Q.npy --db-codes D.npy --labels labels.npy\n"

@@ -1,13 +1,13 @@
-/* dsah-features: per-image feature vectors for one split (see feats.h). */
+/* dsah-features: per-image feature vectors for one split (see common/nn/features.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "feats.h"
-#include "net.h"
-#include "npy.h"
-#include "util.h"
+#include "nn/features.h"
+#include "nn/net.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 static void usage(FILE *fp) {
     fprintf(fp,

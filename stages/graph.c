@@ -1,16 +1,16 @@
 /* dsah-graph: the initial similarity matrix W0 of DSAH (paper 4.2.1) from
- * training features. Logic: common/graph.c. */
+ * training features. Logic: common/hash/graph.c. */
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
-#include "graph.h"
-#include "json.h"
-#include "npy.h"
-#include "util.h"
+#include "util/bits.h"
+#include "hash/graph.h"
+#include "format/json.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 static void usage(FILE *f) {
     fprintf(f,

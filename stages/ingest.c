@@ -1,6 +1,6 @@
 /* dsah-ingest: a dataset source -> images.npy, labels.npy, the query/train/db
  * split and ingest.json (stages/README.md). The loaders live in
- * common/ingest_*.c, the splits in common/split.c. */
+ * common/data/ingest_*.c, the splits in common/data/split.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <omp.h>
@@ -9,11 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest.h"
-#include "ingest_images.h"
-#include "json.h"
-#include "npy.h"
-#include "util.h"
+#include "data/ingest.h"
+#include "data/split.h"
+#include "data/ingest_images.h"
+#include "format/json.h"
+#include "format/npy.h"
+#include "util/util.h"
 
 #define FASHION_DEFAULT_PATH "/usr/share/datasets/fashion-mnist"
 

@@ -20,8 +20,8 @@
  * Recipes hold only validated values in single quotes; nothing from the
  * YAML reaches Make or the shell unquoted. */
 #define _GNU_SOURCE
-#include "config.h"
-#include "util.h"
+#include "format/config.h"
+#include "util/util.h"
 
 #include <getopt.h>
 #include <stdarg.h>

@@ -1,13 +1,13 @@
 /* dsah-train: one DSAH training round (stages/README.md). Thin main: flags,
- * then train_run (common/trainer.c). */
+ * then train_run (common/nn/trainer.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "net.h"
-#include "trainer.h"
-#include "util.h"
+#include "nn/net.h"
+#include "nn/trainer.h"
+#include "util/util.h"
 
 static void usage(void) {
     printf(

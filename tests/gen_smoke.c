@@ -8,8 +8,8 @@
  * image is its prototype with every pixel flipped with probability 0.1 and
  * Gaussian-like noise, so nearest neighbours in pixel space share the class
  * and retrieval works. Labels cycle 0..9. Deterministic in the seed. */
-#include "rng.h"
-#include "util.h"
+#include "util/rng.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "and.h"
-#include "bits.h"
-#include "graph.h"
-#include "rng.h"
+#include "hash/and.h"
+#include "util/bits.h"
+#include "hash/graph.h"
+#include "util/rng.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct bf {
     double mu, sigma, m, mingap;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/baseline.h"
-#include "../common/eval.h"
-#include "../common/rng.h"
+#include "hash/baseline.h"
+#include "hash/eval.h"
+#include "util/rng.h"
 #include "tap.h"
 
 static void lsh_by_hand(void) {

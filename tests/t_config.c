@@ -1,9 +1,9 @@
 /* t_config: the YAML loader and its errors (file, line, key named; nearest
  * key suggested), canonical values, --set overrides and unsafe values. */
 #define _GNU_SOURCE
-#include "config.h"
+#include "format/config.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 #include <string.h>

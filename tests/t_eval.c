@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/eval.h"
-#include "../common/rng.h"
+#include "hash/eval.h"
+#include "util/rng.h"
 #include "tap.h"
 
 /* ---- brute-force reference ----------------------------------------------- */

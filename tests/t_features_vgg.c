@@ -23,11 +23,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "npy.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "format/npy.h"
+#include "util/rng.h"
+#include "format/safetensors.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 #define S 32
 static const int cfg[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};

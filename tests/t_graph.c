@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
-#include "graph.h"
-#include "rng.h"
+#include "util/bits.h"
+#include "hash/graph.h"
+#include "util/rng.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 /* ---- brute force ---------------------------------------------------------- */
 

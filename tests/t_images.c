@@ -1,7 +1,7 @@
 /* t_images.c: image decoding, the PIL bilinear resize, and the FLICKR25K,
  * NUS-WIDE and folder sources on archives generated here in each layout.
  *
- * References are independent of common/image.c: PNGs are written here from
+ * References are independent of common/data/image.c: PNGs are written here from
  * known pixels (decode must be exact); JPEGs are compared with libjpeg's own
  * decode of the same bytes; the resize with a plain double-precision
  * evaluation of the filter formula (2-D, no intermediate rounding), within 1
@@ -19,12 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "ingest_images.h"
-#include "npy.h"
-#include "rng.h"
+#include "data/image.h"
+#include "data/ingest_images.h"
+#include "format/npy.h"
+#include "util/rng.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 static char tmpdir[512];
 

@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "feats.h"
-#include "ingest.h"
-#include "npy.h"
-#include "rng.h"
+#include "nn/features.h"
+#include "data/ingest.h"
+#include "format/npy.h"
+#include "util/rng.h"
 #include "tap.h"
 
 /* ---- fixture content ---------------------------------------------------- */

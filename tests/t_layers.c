@@ -7,12 +7,12 @@
  * for every gradient (a wrong sign or a missing term gives O(1)). The float
  * build (the library's) is checked against the double one at 1e-4. */
 #define DSAH_REAL_DOUBLE 1
-#include "layers.c"
+#include "nn/layers.c"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "util/rng.h"
 #include "tap.h"
 
 /* The float library's versions (libdsah.a), declared by hand since nn.h is

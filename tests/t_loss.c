@@ -5,12 +5,12 @@
  * To show the check is sharp enough, the gradient of the loss with a_ij held
  * constant (the dropped da/ds term) must miss the tolerance by far. */
 #define DSAH_REAL_DOUBLE 1
-#include "loss.c"
+#include "nn/loss.c"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "util/rng.h"
 #include "tap.h"
 
 #define TOL 1e-6

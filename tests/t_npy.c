@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "npy.h"
+#include "format/npy.h"
 #include "tap.h"
 
 static char dir[256];

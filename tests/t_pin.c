@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 int main(void) {
     dsah_init("t_pin");

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "preprocess.h"
-#include "rng.h"
+#include "data/preprocess.h"
+#include "util/rng.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 /* Reference: out(y, x) by the textbook formula, all in double.
  * src = (in/out)(dst + 1/2) - 1/2, clamped at 0; i0 = floor(src) clamped to

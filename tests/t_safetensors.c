@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "safetensors.h"
+#include "format/safetensors.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 static char dir[256];
 

@@ -16,10 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ingest.h"
-#include "rng.h"
+#include "data/ingest.h"
+#include "data/split.h"
+#include "util/rng.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 #define NCLASS 5
 static int64_t n_all;

@@ -8,13 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "adam.h"
-#include "loss.h"
-#include "net.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "nn/adam.h"
+#include "nn/loss.h"
+#include "nn/net.h"
+#include "util/rng.h"
+#include "format/safetensors.h"
 #include "tap.h"
-#include "util.h"
+#include "util/util.h"
 
 static char tmpdir[256];
 

@@ -1,0 +1,669 @@
+/* config.c: see config.h. */
+#define _GNU_SOURCE
+#include "format/config.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* The schema. Order is the order of --keys-markdown and of the defaults
+ * printout. Ranges are inclusive. */
+const cfg_key cfg_keys[] = {
+    {"name", CT_NAME, NULL, 0, NULL, 0, 0, "plan",
+     "run directory name under the work folder (work/<name>/); default: the YAML file's name"},
+    /* dataset -> ingest */
+    {"dataset.source", CT_ENUM, NULL, CF_REQUIRED, "fashion-mnist|mnist|cifar10|flickr25k|nuswide|folder", 0, 0, "ingest",
+     "dataset format"},
+    {"dataset.path", CT_PATH, NULL, CF_REQUIRED, NULL, 0, 0, "ingest",
+     "folder or archive holding the dataset"},
+    {"dataset.annotations", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "ingest",
+     "annotation folder or file (multi-label sets)"},
+    {"dataset.label_list", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "ingest",
+     "file naming the labels to keep (multi-label sets)"},
+    {"dataset.size", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 4096, "ingest",
+     "resize images to size x size at ingest (absent: keep the source size)"},
+    {"dataset.query_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "query images drawn per class (single-label sets; with train_per_class)"},
+    {"dataset.train_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "training images drawn per class (single-label sets; with query_per_class)"},
+    {"dataset.query", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "query images drawn at random (multi-label sets; with train)"},
+    {"dataset.train", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "training images drawn at random (multi-label sets; with query)"},
+    {"dataset.validation_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "tuning: queries drawn per class from the database minus the training set; the real queries are left out"},
+    {"dataset.validation", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+     "tuning: queries drawn at random from the database minus the training set (with query and train)"},
+    {"dataset.seed", CT_INT, "0", 0, NULL, 0, 9.2e18, "ingest", "seed of the query/train split"},
+    {"dataset.strict", CT_BOOL, "false", 0, NULL, 0, 0, "ingest",
+     "fail on an unreadable image instead of skipping it"},
+    /* features */
+    {"features.extractor", CT_ENUM, "pixels", 0, "pixels|vgg19", 0, 0, "features",
+     "features the similarity graph is built on"},
+    {"features.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "features",
+     "VGG-19 safetensors for extractor vgg19"},
+    {"features.input", CT_INT, "224", 0, NULL, 8, 4096, "features", "input size of the vgg19 extractor"},
+    {"features.batch", CT_INT, "100", CF_NOSTAMP, NULL, 1, 1e6, "features", "images per batch (speed only)"},
+    /* graph */
+    {"graph.k1", CT_INT, "500", 0, NULL, 1, 1e9, "graph", "k1: nearest neighbours per point in W_L"},
+    {"graph.k2", CT_INT, "500", 0, NULL, 1, 1e9, "graph", "k2: neighbour-set neighbours per point in W_H"},
+    /* network */
+    {"network.arch", CT_ARCH, "conv3-32,conv3-32,pool,conv3-64,conv3-64,pool,fc-512,dropout-0.5", 0, NULL, 0, 0, "train",
+     "vgg19, or a list of layers: convK-N, pool, fc-N, dropout-P"},
+    {"network.input", CT_INT, "28", 0, NULL, 4, 4096, "train", "network input size (images are resized to it)"},
+    {"network.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "train",
+     "pretrained weights for round 1 (VGG-19 safetensors)"},
+    /* train */
+    {"train.bits", CT_INTS, "64", 0, NULL, 8, 4096, "train", "code length(s): one DSAH run and one baseline per length"},
+    {"train.rounds", CT_INT, "3", 0, NULL, 1, 1000, "train", "R: training rounds (AND between rounds)"},
+    {"train.epochs", CT_INT, "10", 0, NULL, 1, 1e6, "train", "T: epochs per round"},
+    {"train.batch", CT_INT, "50", 0, NULL, 2, 1e6, "train", "mini-batch size"},
+    {"train.lr", CT_FLOAT, "0.0001", 0, NULL, 0, 0, "train", "Adam learning rate"},
+    {"train.adam_eps", CT_FLOAT, "1e-08", 0, NULL, 0, 0, "train", "Adam epsilon (the paper's code uses 1.0)"},
+    {"train.lr_decay.every", CT_INT, "200", 0, NULL, 1, 1e12, "train", "multiply lr by factor every this many steps"},
+    {"train.lr_decay.factor", CT_FLOAT, "0.99", 0, NULL, 0, 0, "train", "lr decay factor"},
+    {"train.tau", CT_FLOAT, "1", 0, NULL, 0, 0, "train", "tau: temperature of the PIC weights (Eq. 16)"},
+    {"train.gamma", CT_FLOAT, "1", 0, NULL, 0, 0, "and", "gamma: AND threshold m = mu + gamma sigma (Eq. 12)"},
+    {"train.lambda", CT_FLOAT, "0", 0, NULL, 0, 0, "train", "lambda: weight of the quantization loss"},
+    {"train.pic", CT_ENUM, "pic", 0, "pic|pic-minus|none", 0, 0, "train", "pair weights: PIC, PIC- or none (PIC0)"},
+    {"train.and", CT_BOOL, "true", 0, NULL, 0, 0, "and", "update W by AND after each round but the last"},
+    {"train.finetune", CT_ENUM, "all", 0, "all|fc|head", 0, 0, "train", "layers trained: all, the fc layers, or the hash head"},
+    {"train.seed", CT_INT, "0", 0, NULL, 0, 9.2e18, "train", "seed of training and of the baselines"},
+    {"train.device", CT_STR, "auto", CF_NOSTAMP, NULL, 0, 0, "train", "auto, cpu, cuda or cuda:N (heavy stages)"},
+    /* eval */
+    {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 1, 1e12, "eval", "K of mAP@K (\"all\" allowed)"},
+    {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 1, 1e12, "eval", "N of P@N"},
+    {"eval.pn_at", CT_INTS, NULL, CF_OPTIONAL, NULL, 1, 1e12, "eval", "N of the P@N curve (absent: eval's default)"},
+    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq", 0, 0, "baseline", "baseline methods run at each code length"},
+    {"eval.baseline_features", CT_ENUM, "pixels", 0, "pixels|graph", 0, 0, "baseline",
+     "features of the baselines: pixels, or those the graph uses"},
+    {"eval.itq_iters", CT_INT, "50", 0, NULL, 1, 1e6, "baseline", "ITQ iterations"},
+    /* sweep */
+    {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "gamma values of make sweep (absent: train.gamma)"},
+    {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "tau values of make sweep (absent: train.tau)"},
+    {"sweep.bits", CT_INTS, NULL, CF_OPTIONAL, NULL, 8, 4096, "sweep", "code lengths of make sweep (absent: train.bits)"},
+};
+const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int fail(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errn, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errn, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int cfg_find(const char *key) {
+    for (int i = 0; i < cfg_nkeys; i++)
+        if (strcmp(cfg_keys[i].key, key) == 0) return i;
+    return -1;
+}
+
+/* A section is a proper dotted prefix of some key ("train", "train.lr_decay"). */
+static int is_section(const char *key) {
+    size_t n = strlen(key);
+    for (int i = 0; i < cfg_nkeys; i++)
+        if (strncmp(cfg_keys[i].key, key, n) == 0 && cfg_keys[i].key[n] == '.') return 1;
+    return 0;
+}
+
+int cfg_edit_distance(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    int *row = xmalloc(sizeof(int) * (nb + 1));
+    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int sub = diag + (a[i - 1] != b[j - 1]);
+            int del = row[j] + 1, ins = row[j - 1] + 1;
+            int m = sub < del ? sub : del;
+            row[j] = m < ins ? m : ins;
+            diag = up;
+        }
+    }
+    int d = row[nb];
+    free(row);
+    return d;
+}
+
+/* Nearest key or section name; ties go to the first in table order. Only
+ * suggested when the distance is at most half the key's length (a wholly
+ * different word gets no suggestion). */
+const char *cfg_suggest(const char *key) {
+    static char best[128];
+    int bestd = 1 << 30;
+    best[0] = '\0';
+    for (int i = 0; i < cfg_nkeys; i++) {
+        /* the key itself and each of its sections */
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", cfg_keys[i].key);
+        for (;;) {
+            int d = cfg_edit_distance(key, buf);
+            if (d < bestd) { bestd = d; snprintf(best, sizeof best, "%s", buf); }
+            char *dot = strrchr(buf, '.');
+            if (!dot) break;
+            *dot = '\0';
+        }
+    }
+    if (!best[0] || bestd * 2 > (int)strlen(key)) return NULL;
+    return best;
+}
+
+void cfg_fmt_double(char *buf, size_t n, double x) {
+    if (x == 0) { snprintf(buf, n, "0"); return; }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, x);
+        if (strtod(buf, NULL) == x) return;
+    }
+}
+
+int cfg_bad_char_name(const char *s) {
+    if (!*s) return ' ';
+    if (s[0] == '.' || s[0] == '-') return (unsigned char)s[0];
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-')) return (unsigned char)*p;
+    return 0;
+}
+
+int cfg_bad_char_path(const char *s) {
+    if (!*s) return ' ';
+    if (s[0] == '-') return '-';
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("._/+@,=-:", *p))) return (unsigned char)*p;
+    return 0;
+}
+
+static const char *type_name(cfg_type t) {
+    switch (t) {
+    case CT_INT: return "integer";
+    case CT_FLOAT: return "number";
+    case CT_BOOL: return "boolean";
+    case CT_ENUM: return "choice";
+    case CT_NAME: return "name";
+    case CT_PATH: return "path";
+    case CT_STR: return "string";
+    case CT_INTS: return "integer or list";
+    case CT_FLOATS: return "number or list";
+    case CT_TOPK: return "list of integers or all";
+    case CT_ENUMS: return "list of choices";
+    case CT_ARCH: return "vgg19 or list of layers";
+    }
+    return "?";
+}
+
+static int is_list_type(cfg_type t) {
+    return t == CT_INTS || t == CT_FLOATS || t == CT_TOPK || t == CT_ENUMS || t == CT_ARCH;
+}
+
+static int in_choices(const char *choices, const char *s) {
+    size_t n = strlen(s);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, s, n) == 0) return 1;
+        p += len;
+        if (*p == '|') p++;
+    }
+    return 0;
+}
+
+static int parse_int_text(const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float_text(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* An arch layer token: convK-N, pool, fc-N, dropout-P (0 <= P < 1). */
+static int arch_token_ok(const char *s) {
+    long long a, b;
+    double p;
+    char tail[64];
+    if (strcmp(s, "pool") == 0) return 1;
+    if (sscanf(s, "conv%lld-%lld%63s", &a, &b, tail) == 2 && a >= 1 && a <= 15 && b >= 1 && b <= 1 << 20) {
+        char canon[64];
+        snprintf(canon, sizeof canon, "conv%lld-%lld", a, b);
+        return strcmp(canon, s) == 0;
+    }
+    if (sscanf(s, "fc-%lld%63s", &a, tail) == 1 && a >= 1 && a <= 1 << 24) {
+        char canon[64];
+        snprintf(canon, sizeof canon, "fc-%lld", a);
+        return strcmp(canon, s) == 0;
+    }
+    if (strncmp(s, "dropout-", 8) == 0 && parse_float_text(s + 8, &p) == 0 && p >= 0 && p < 1) {
+        return cfg_bad_char_name(s) == 0;
+    }
+    return 0;
+}
+
+/* Validate one element (text s) of key k; write the canonical text to out.
+ * Returns NULL or a problem description (static). */
+static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t n, int nelem) {
+    static char why[256];
+    long long iv;
+    double dv;
+    int bad;
+    switch (k->type) {
+    case CT_INT:
+    case CT_INTS:
+    case CT_TOPK:
+        if (k->type == CT_TOPK && strcmp(s, "all") == 0) { snprintf(out, n, "all"); return NULL; }
+        if (parse_int_text(s, &iv)) {
+            snprintf(why, sizeof why, "expected %s, got '%.60s'", k->type == CT_TOPK ? "an integer or all" : "an integer", s);
+            return why;
+        }
+        if ((double)iv < k->lo || (double)iv > k->hi) {
+            snprintf(why, sizeof why, "%lld is out of range [%.0f, %.0f]", iv, k->lo, k->hi);
+            return why;
+        }
+        snprintf(out, n, "%lld", iv);
+        return NULL;
+    case CT_FLOAT:
+    case CT_FLOATS:
+        if (parse_float_text(s, &dv)) { snprintf(why, sizeof why, "expected a number, got '%.60s'", s); return why; }
+        cfg_fmt_double(out, n, dv);
+        return NULL;
+    case CT_BOOL:
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "True")) { snprintf(out, n, "true"); return NULL; }
+        if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "False")) { snprintf(out, n, "false"); return NULL; }
+        snprintf(why, sizeof why, "expected true or false, got '%.60s'", s);
+        return why;
+    case CT_ENUM:
+    case CT_ENUMS:
+        if (!in_choices(k->choices, s)) {
+            snprintf(why, sizeof why, "'%.60s' is not one of %s", s, k->choices);
+            return why;
+        }
+        snprintf(out, n, "%s", s);
+        return NULL;
+    case CT_NAME:
+        if ((bad = cfg_bad_char_name(s))) {
+            snprintf(why, sizeof why, "'%.60s' is not a safe name (character '%c'; use letters, digits, '.', '_', '-')", s, bad);
+            return why;
+        }
+        snprintf(out, n, "%s", s);
+        return NULL;
+    case CT_PATH:
+    case CT_STR:
+        if ((bad = cfg_bad_char_path(s))) {
+            snprintf(why, sizeof why, "'%.60s' has an unsafe character '%c' (allowed: letters, digits and ._/+@,=-:)", s, bad);
+            return why;
+        }
+        if (strlen(s) >= n) { snprintf(why, sizeof why, "value too long"); return why; }
+        snprintf(out, n, "%s", s);
+        return NULL;
+    case CT_ARCH:
+        if (strcmp(s, "vgg19") == 0) {
+            if (nelem != 1) { snprintf(why, sizeof why, "vgg19 must be the only element"); return why; }
+            snprintf(out, n, "vgg19");
+            return NULL;
+        }
+        if (!arch_token_ok(s)) {
+            snprintf(why, sizeof why, "'%.60s' is not a layer (convK-N, pool, fc-N, dropout-P) nor vgg19", s);
+            return why;
+        }
+        snprintf(out, n, "%s", s);
+        return NULL;
+    }
+    return "unknown type";
+}
+
+static void val_clear(cfg_val *v) {
+    for (int i = 0; i < v->n; i++) free(v->v[i]);
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+/* Validate the elements elems[0..n) for key index ki and store them. */
+static int store(cfg *c, int ki, char **elems, int n, int from, int line, const char *where, char *err, size_t errn) {
+    const cfg_key *k = &cfg_keys[ki];
+    if (n == 0) return fail(err, errn, "%s: %s: empty list", where, k->key);
+    if (n > 1 && !is_list_type(k->type))
+        return fail(err, errn, "%s: %s: expected a single %s, got a list", where, k->key, type_name(k->type));
+    char **out = xcalloc((size_t)n, sizeof(char *));
+    char buf[1024];
+    for (int i = 0; i < n; i++) {
+        const char *why = check_elem(k, elems[i], buf, sizeof buf, n);
+        if (why) {
+            for (int j = 0; j < i; j++) free(out[j]);
+            free(out);
+            return fail(err, errn, "%s: %s: %s", where, k->key, why);
+        }
+        out[i] = xstrdup(buf);
+    }
+    val_clear(&c->vals[ki]);
+    c->vals[ki].set = from;
+    c->vals[ki].line = line;
+    c->vals[ki].n = n;
+    c->vals[ki].v = out;
+    return 0;
+}
+
+/* Elements of a node: a scalar is one element, a sequence of scalars is a
+ * list. Mappings or nested sequences are wrong types. Returns count or -1. */
+static int node_elems(yaml_document_t *doc, yaml_node_t *node, char ***out) {
+    if (node->type == YAML_SCALAR_NODE) {
+        *out = xmalloc(sizeof(char *));
+        (*out)[0] = xstrdup((const char *)node->data.scalar.value);
+        return 1;
+    }
+    if (node->type != YAML_SEQUENCE_NODE) return -1;
+    int n = (int)(node->data.sequence.items.top - node->data.sequence.items.start);
+    char **e = xcalloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *it = yaml_document_get_node(doc, node->data.sequence.items.start[i]);
+        if (!it || it->type != YAML_SCALAR_NODE) {
+            for (int j = 0; j < i; j++) free(e[j]);
+            free(e);
+            return -1;
+        }
+        e[i] = xstrdup((const char *)it->data.scalar.value);
+    }
+    *out = e;
+    return n;
+}
+
+static void free_elems(char **e, int n) {
+    for (int i = 0; i < n; i++) free(e[i]);
+    free(e);
+}
+
+/* Walk a mapping node whose dotted prefix is prefix ("" at the top). */
+static int walk(cfg *c, yaml_document_t *doc, yaml_node_t *map, const char *prefix, char *err, size_t errn) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+        int line = (int)kn->start_mark.line + 1;
+        if (kn->type != YAML_SCALAR_NODE)
+            return fail(err, errn, "%s:%d: %s: keys must be plain words", c->path, line, *prefix ? prefix : "(top level)");
+        char key[256];
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", (const char *)kn->data.scalar.value);
+        /* duplicate keys in the same mapping */
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
+            if (k2->type == YAML_SCALAR_NODE && strcmp((const char *)k2->data.scalar.value, (const char *)kn->data.scalar.value) == 0)
+                return fail(err, errn, "%s:%d: %s: duplicate key (first on line %d)", c->path, line, key, (int)k2->start_mark.line + 1);
+        }
+        int ki = cfg_find(key);
+        if (ki < 0 && is_section(key)) {
+            if (vn->type != YAML_MAPPING_NODE)
+                return fail(err, errn, "%s:%d: %s: expected a mapping of keys (a section), got a %s", c->path, line, key,
+                            vn->type == YAML_SCALAR_NODE ? "scalar" : "list");
+            if (c->nsec < 32) {
+                c->sec_name[c->nsec] = xstrdup(key);
+                c->sec_line[c->nsec++] = line;
+            }
+            if (walk(c, doc, vn, key, err, errn)) return -1;
+            continue;
+        }
+        if (ki < 0) {
+            const char *s = cfg_suggest(key);
+            if (s) return fail(err, errn, "%s:%d: %s: unknown key; did you mean '%s'?", c->path, line, key, s);
+            return fail(err, errn, "%s:%d: %s: unknown key (see dsah-plan --keys)", c->path, line, key);
+        }
+        char **el;
+        int n = node_elems(doc, vn, &el);
+        if (n < 0)
+            return fail(err, errn, "%s:%d: %s: expected %s, got a %s", c->path, line, key, type_name(cfg_keys[ki].type),
+                        vn->type == YAML_MAPPING_NODE ? "mapping" : "nested list");
+        if (n == 1 && vn->type == YAML_SCALAR_NODE && el[0][0] == '\0' && vn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+            free_elems(el, n);
+            return fail(err, errn, "%s:%d: %s: missing value", c->path, line, key);
+        }
+        char where[512];
+        snprintf(where, sizeof where, "%s:%d", c->path, line);
+        int r = store(c, ki, el, n, 1, line, where, err, errn);
+        free_elems(el, n);
+        if (r) return -1;
+    }
+    return 0;
+}
+
+/* Split a --set value: YAML flow (e.g. "[16, 32]") or a comma/space list. */
+static int parse_set_value(const char *text, char ***out) {
+    yaml_parser_t ps;
+    yaml_document_t doc;
+    int n = -1;
+    if (!yaml_parser_initialize(&ps)) return -1;
+    yaml_parser_set_input_string(&ps, (const unsigned char *)text, strlen(text));
+    if (yaml_parser_load(&ps, &doc)) {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (root) n = node_elems(&doc, root, out);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&ps);
+    if (n == 1 && (strchr((*out)[0], ',') || strchr((*out)[0], ' '))) {
+        char *s = (*out)[0];
+        free(*out);
+        int cap = 8;
+        char **e = xmalloc(sizeof(char *) * (size_t)cap);
+        n = 0;
+        for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", ")) {
+            if (n == cap) e = xrealloc(e, sizeof(char *) * (size_t)(cap *= 2));
+            e[n++] = xstrdup(tok);
+        }
+        free(s);
+        *out = e;
+    }
+    return n;
+}
+
+int cfg_load(cfg *c, const char *path, const char *const *sets, int nsets, char *err, size_t errn) {
+    memset(c, 0, sizeof *c);
+    c->path = xstrdup(path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    c->stem = xstrdup(base);
+    char *dot = strrchr(c->stem, '.');
+    if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml"))) *dot = '\0';
+    c->vals = xcalloc((size_t)cfg_nkeys, sizeof(cfg_val));
+
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return fail(err, errn, "%s: cannot open: %s", path, strerror(errno));
+    yaml_parser_t ps;
+    yaml_document_t doc;
+    CHECK(yaml_parser_initialize(&ps));
+    yaml_parser_set_input_file(&ps, fp);
+    if (!yaml_parser_load(&ps, &doc)) {
+        int r = fail(err, errn, "%s:%d: YAML syntax error: %s", path, (int)ps.problem_mark.line + 1,
+                     ps.problem ? ps.problem : "unknown");
+        yaml_parser_delete(&ps);
+        fclose(fp);
+        return r;
+    }
+    yaml_parser_delete(&ps);
+    fclose(fp);
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int r = 0;
+    if (!root)
+        r = fail(err, errn, "%s:1: the file is empty", path);
+    else if (root->type != YAML_MAPPING_NODE)
+        r = fail(err, errn, "%s:%d: the top level must be a mapping of keys", path, (int)root->start_mark.line + 1);
+    else
+        r = walk(c, &doc, root, "", err, errn);
+    yaml_document_delete(&doc);
+    if (r) return -1;
+
+    /* --set key=value, in order */
+    for (int i = 0; i < nsets; i++) {
+        const char *eq = strchr(sets[i], '=');
+        if (!eq) return fail(err, errn, "--set %s: expected key=value", sets[i]);
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
+        int ki = cfg_find(key);
+        if (ki < 0) {
+            const char *s = cfg_suggest(key);
+            return fail(err, errn, "--set %s: %s: unknown key%s%s%s", sets[i], key, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+        }
+        char **el = NULL;
+        int n = parse_set_value(eq + 1, &el);
+        if (n < 0) return fail(err, errn, "--set %s: %s: cannot parse the value", sets[i], key);
+        char where[300];
+        snprintf(where, sizeof where, "--set %s", key);
+        int rr = store(c, ki, el, n, 2, 0, where, err, errn);
+        free_elems(el, n);
+        if (rr) return -1;
+    }
+
+    /* required values and defaults */
+    for (int i = 0; i < cfg_nkeys; i++) {
+        const cfg_key *k = &cfg_keys[i];
+        if (c->vals[i].set) continue;
+        if (k->flags & CF_REQUIRED) {
+            /* name the line of its section when the file has the section */
+            int line = 1;
+            for (int j = 0; j < c->nsec; j++) {
+                size_t n = strlen(c->sec_name[j]);
+                if (strncmp(k->key, c->sec_name[j], n) == 0 && k->key[n] == '.') line = c->sec_line[j];
+            }
+            return fail(err, errn, "%s:%d: %s: required value missing (%s)", path, line, k->key, k->doc);
+        }
+        if (k->def) {
+            char **el = NULL;
+            int n = parse_set_value(k->def, &el);
+            char where[300];
+            snprintf(where, sizeof where, "default of %s", k->key);
+            int rr = store(c, i, el, n, 3, 0, where, err, errn);
+            free_elems(el, n);
+            if (rr) return -1;
+        }
+    }
+    if (!c->vals[cfg_find("name")].set) {
+        int ni = cfg_find("name");
+        char *one[1] = {c->stem};
+        char where[300];
+        snprintf(where, sizeof where, "%s: the file name", path);
+        if (store(c, ni, one, 1, 3, 0, where, err, errn)) return -1;
+    }
+
+    /* cross-key rules */
+    const cfg_val *qpc = cfg_get(c, "dataset.query_per_class"), *tpc = cfg_get(c, "dataset.train_per_class");
+    const cfg_val *q = cfg_get(c, "dataset.query"), *t = cfg_get(c, "dataset.train");
+    int per_class = qpc->set && tpc->set, random = q->set && t->set;
+    if (per_class == random || (qpc->set != tpc->set) || (q->set != t->set)) {
+        const cfg_val *any = qpc->set ? qpc : tpc->set ? tpc : q->set ? q : t;
+        return fail(err, errn, "%s:%d: dataset: give query_per_class and train_per_class, or query and train (one pair)",
+                    path, any->line ? any->line : 1);
+    }
+    const cfg_val *vpc = cfg_get(c, "dataset.validation_per_class"), *vn = cfg_get(c, "dataset.validation");
+    if (vpc->set && !per_class)
+        return fail(err, errn, "%s:%d: dataset.validation_per_class goes with query_per_class and train_per_class (use validation)",
+                    path, vpc->line ? vpc->line : 1);
+    if (vn->set && !random)
+        return fail(err, errn, "%s:%d: dataset.validation goes with query and train (use validation_per_class)", path,
+                    vn->line ? vn->line : 1);
+    if (!strcmp(cfg_str(c, "features.extractor"), "vgg19") && !cfg_get(c, "features.weights")->set)
+        return fail(err, errn, "%s:%d: features.weights: required value missing (extractor vgg19 needs a weights file)", path,
+                    cfg_get(c, "features.extractor")->line ? cfg_get(c, "features.extractor")->line : 1);
+    const char *dev = cfg_str(c, "train.device");
+    if (strcmp(dev, "auto") && strcmp(dev, "cpu") && strcmp(dev, "cuda") &&
+        !(strncmp(dev, "cuda:", 5) == 0 && dev[5] && strspn(dev + 5, "0123456789") == strlen(dev + 5)))
+        return fail(err, errn, "%s:%d: train.device: '%s' is not auto, cpu, cuda or cuda:N", path, cfg_get(c, "train.device")->line, dev);
+    return 0;
+}
+
+void cfg_free(cfg *c) {
+    if (c->vals)
+        for (int i = 0; i < cfg_nkeys; i++) val_clear(&c->vals[i]);
+    free(c->vals);
+    for (int i = 0; i < c->nsec; i++) free(c->sec_name[i]);
+    free(c->path);
+    free(c->stem);
+    memset(c, 0, sizeof *c);
+}
+
+const cfg_val *cfg_get(const cfg *c, const char *key) {
+    int i = cfg_find(key);
+    if (i < 0) {
+        fprintf(stderr, "config: internal error: unknown key %s\n", key);
+        abort();
+    }
+    return &c->vals[i];
+}
+
+const char *cfg_str(const cfg *c, const char *key) {
+    const cfg_val *v = cfg_get(c, key);
+    return v->n ? v->v[0] : NULL;
+}
+
+long long cfg_int(const cfg *c, const char *key) {
+    const char *s = cfg_str(c, key);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+double cfg_double(const cfg *c, const char *key) {
+    const char *s = cfg_str(c, key);
+    return s ? strtod(s, NULL) : 0;
+}
+
+int cfg_bool(const cfg *c, const char *key) {
+    const char *s = cfg_str(c, key);
+    return s && strcmp(s, "true") == 0;
+}
+
+char *cfg_join(const cfg *c, const char *key, const char *sep) {
+    const cfg_val *v = cfg_get(c, key);
+    size_t len = 1;
+    for (int i = 0; i < v->n; i++) len += strlen(v->v[i]) + strlen(sep);
+    char *s = xmalloc(len);
+    s[0] = '\0';
+    for (int i = 0; i < v->n; i++) {
+        if (i) strcat(s, sep);
+        strcat(s, v->v[i]);
+    }
+    return s;
+}
+
+void cfg_print_defaults(const cfg *c) {
+    for (int i = 0; i < cfg_nkeys; i++) {
+        if (c->vals[i].set != 3) continue;
+        char *s = cfg_join(c, cfg_keys[i].key, ",");
+        info("default: %s = %s", cfg_keys[i].key, s);
+        free(s);
+    }
+}
+
+void cfg_keys_markdown(FILE *fp) {
+    fprintf(fp, "| key | type | default | feeds | meaning |\n| --- | --- | --- | --- | --- |\n");
+    for (int i = 0; i < cfg_nkeys; i++) {
+        const cfg_key *k = &cfg_keys[i];
+        char def[256];
+        if (k->flags & CF_REQUIRED) snprintf(def, sizeof def, "required");
+        else if (!k->def) snprintf(def, sizeof def, "none");
+        else if (is_list_type(k->type) && strchr(k->def, ',')) snprintf(def, sizeof def, "`[%s]`", k->def);
+        else snprintf(def, sizeof def, "`%s`", k->def);
+        char type[160];
+        if (k->choices) snprintf(type, sizeof type, "%s: %s", type_name(k->type), k->choices);
+        else snprintf(type, sizeof type, "%s", type_name(k->type));
+        /* '|' inside a Markdown cell must be escaped */
+        char tesc[320], *o = tesc;
+        for (const char *p = type; *p && o < tesc + sizeof tesc - 3; p++) {
+            if (*p == '|') *o++ = '\\';
+            *o++ = *p;
+        }
+        *o = '\0';
+        fprintf(fp, "| `%s` | %s | %s | %s | %s%s |\n", k->key, tesc, def, k->stage, k->doc,
+                (k->flags & CF_NOSTAMP) ? " (does not trigger reruns)" : "");
+    }
+}

@@ -1,0 +1,114 @@
+/* loss.c: the DSAH loss and its gradient; the formulas are in loss.h. The
+ * B x B part is small (B = 50), so it runs in plain loops with double
+ * accumulation; the result is deterministic. */
+#include "nn/loss.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "util/util.h"
+
+#ifndef DSAH_REAL_DOUBLE
+pic_mode pic_parse(const char *flag, const char *s) {
+    if (!strcmp(s, "pic")) return PIC_PIC;
+    if (!strcmp(s, "pic-minus")) return PIC_MINUS;
+    if (!strcmp(s, "none")) return PIC_NONE;
+    die("%s: '%s' is not one of pic, pic-minus, none", flag, s);
+}
+
+const char *pic_name(pic_mode m) {
+    return m == PIC_PIC ? "pic" : m == PIC_MINUS ? "pic-minus" : "none";
+}
+
+quant_mode quant_parse(const char *flag, const char *s) {
+    if (!strcmp(s, "z")) return QUANT_Z;
+    if (!strcmp(s, "u")) return QUANT_U;
+    die("%s: '%s' is not one of z, u", flag, s);
+}
+
+const char *quant_name(quant_mode q) { return q == QUANT_U ? "u" : "z"; }
+#endif
+
+int64_t NN(dsah_loss_ws)(int B, int l) {
+    /* u [B,l], du [B,l], s [B,B], g [B,B], norms [B] */
+    return 2 * (int64_t)B * l + 2 * (int64_t)B * B + B;
+}
+
+void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
+                   int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
+    real *u = ws, *du = u + (int64_t)B * l, *s = du + (int64_t)B * l, *g = s + (int64_t)B * B,
+         *nrm = g + (int64_t)B * B;
+    const double n2 = (double)B * B;
+    for (int i = 0; i < B; i++) {
+        double q = 0;
+        for (int k = 0; k < l; k++) q += (double)z[i * l + k] * z[i * l + k];
+        double nr = sqrt(q > 1e-12 ? q : 1e-12);
+        nrm[i] = (real)nr;
+        for (int k = 0; k < l; k++) u[i * l + k] = (real)(z[i * l + k] / nr);
+    }
+    double mx = -INFINITY;
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < B; j++) {
+            double d = 0;
+            for (int k = 0; k < l; k++) d += (double)u[i * l + k] * u[j * l + k];
+            s[i * B + j] = (real)d;
+            if (d / tau > mx) mx = d / tau;
+        }
+    double se = 0;
+    for (int64_t t = 0; t < (int64_t)B * B; t++) se += exp(s[t] / tau - mx);
+    const double lse = mx + log(se);
+    /* pair term and the sums that couple all entries of G */
+    double pair = 0, esum = 0, ersum = 0;
+    for (int64_t t = 0; t < (int64_t)B * B; t++) {
+        const double lp = s[t] / tau - lse, p = exp(lp), d = (double)s[t] - w[t], e = d * d;
+        double a = mode == PIC_PIC ? -lp : mode == PIC_MINUS ? -log1p(-p) : 1.0;
+        pair += a * e;
+        esum += e;
+        if (mode == PIC_MINUS) ersum += e * p / (1 - p);
+    }
+    double quant = 0;
+    /* b = sgn(z) = sgn(u); the quantised value is z (QUANT_Z) or u (QUANT_U) */
+    const real *qv = qm == QUANT_U ? u : z;
+    for (int64_t t = 0; t < (int64_t)B * l; t++) {
+        const double b = z[t] >= 0 ? 1.0 : -1.0, d = qv[t] - b;
+        quant += d * d;
+    }
+    out->pair = pair / n2;
+    out->quant = quant / ((double)B * l);
+    out->total = out->pair + lambda * out->quant;
+    if (!dz) return;
+    for (int64_t t = 0; t < (int64_t)B * B; t++) {
+        const double lp = s[t] / tau - lse, p = exp(lp), d = (double)s[t] - w[t], e = d * d;
+        double gv;
+        if (mode == PIC_PIC)
+            gv = 2 * (-lp) * d - e / tau + p / tau * esum;
+        else if (mode == PIC_MINUS)
+            gv = 2 * (-log1p(-p)) * d + e * p / (tau * (1 - p)) - p / tau * ersum;
+        else
+            gv = 2 * d;
+        g[t] = (real)(gv / n2);
+    }
+    /* du_i = sum_j (G_ij + G_ji) u_j */
+    for (int i = 0; i < B; i++) {
+        for (int k = 0; k < l; k++) du[i * l + k] = 0;
+        for (int j = 0; j < B; j++) {
+            const real c = g[i * B + j] + g[j * B + i];
+            for (int k = 0; k < l; k++) du[i * l + k] += c * u[j * l + k];
+        }
+    }
+    const double qs = 2 * lambda / ((double)B * l);
+    if (qm == QUANT_U)
+        for (int64_t t = 0; t < (int64_t)B * l; t++) du[t] += (real)(qs * (u[t] - (z[t] >= 0 ? 1.0 : -1.0)));
+    for (int i = 0; i < B; i++) {
+        double dot = 0;
+        for (int k = 0; k < l; k++) dot += (double)u[i * l + k] * du[i * l + k];
+        /* below the epsilon the norm is a constant: no projection */
+        const int clamped = nrm[i] <= (real)1e-6;
+        for (int k = 0; k < l; k++) {
+            const int64_t t = (int64_t)i * l + k;
+            double gz = clamped ? du[t] / nrm[i] : (du[t] - u[t] * dot) / nrm[i];
+            const double b = z[t] >= 0 ? 1.0 : -1.0;
+            dz[t] = (real)(qm == QUANT_Z ? gz + qs * (z[t] - b) : gz);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/* loss.h: the DSAH loss on a batch (DESIGN.md "The mathematics", paper
+ * Eq. 4, 13-17), value and gradient.
+ *
+ *   z [B,l] = tanh(F(x)) (the network output), u_i = z_i / ||z_i||
+ *   s_ij = u_i . u_j                                  (cosine, Eq. 4)
+ *   p_ij = exp(s_ij/tau) / sum_{g,k} exp(s_gk/tau)    over all B^2 pairs (Eq. 16)
+ *   a_ij = -log p_ij (pic) | -log(1 - p_ij) (pic-minus) | 1 (none)
+ *   pair  = mean_{i,j} a_ij (s_ij - w_ij)^2
+ *   quant = mean_{i,k} (z_ik - b_ik)^2,  b = sgn(z) (sgn(0) = +1) held constant
+ *   L = pair + lambda * quant
+ * The gradient flows through a_ij too (as the official code, which builds a_ij
+ * inside the graph): with e = (s - w)^2 and G = dL/ds,
+ *   pic:       G_gk = (2 a_gk (s_gk - w_gk) - e_gk/tau + p_gk/tau * sum e) / B^2
+ *   pic-minus: G_gk = (2 a (s-w) + e p/(tau(1-p)) - p_gk/tau * sum e p/(1-p)) / B^2
+ *   none:      G_gk = 2 (s_gk - w_gk) / B^2
+ * then dU = (G + G^T) U and dz_i = (du_i - u_i (u_i . du_i)) / ||z_i||.
+ * Quantisation variant (quant_mode): QUANT_Z is the formula above (DESIGN.md);
+ * QUANT_U applies it to the normalised codes u = z/||z|| instead,
+ *   quant = mean_{i,k} (u_ik - b_ik)^2,
+ * as the paper's official code does (quantitative_loss on the l2-normalised
+ * hash code); its gradient then flows through the normalisation, and it does
+ * not drive tanh into saturation the way QUANT_Z with lambda = 10 does.
+ * ||z|| is max(||z||, 1e-6) (tf.nn.l2_normalize's epsilon 1e-12 on the
+ * squared norm), so an all-zero row has a defined gradient. */
+#ifndef DSAH_LOSS_H
+#define DSAH_LOSS_H
+
+#include "nn/activations.h"
+#include "nn/nn.h"
+
+typedef enum { PIC_PIC = 0, PIC_MINUS, PIC_NONE } pic_mode;
+typedef enum { QUANT_Z = 0, QUANT_U } quant_mode;
+
+/* Parse "pic" | "pic-minus" | "none"; dies naming flag otherwise. */
+pic_mode pic_parse(const char *flag, const char *s);
+const char *pic_name(pic_mode m);
+/* "z" | "u"; dies naming flag otherwise. */
+quant_mode quant_parse(const char *flag, const char *s);
+const char *quant_name(quant_mode q);
+
+typedef struct loss_parts {
+    double total, pair, quant;   /* quant is unweighted; total = pair + lambda*quant */
+} loss_parts;
+
+/* Reals of workspace dsah_loss needs for a batch of B codes of l bits. */
+int64_t NN(dsah_loss_ws)(int B, int l);
+/* out: the loss and its parts; dz [B,l] overwritten with dL/dz (NULL: value
+ * only); ws: NN(dsah_loss_ws)(B,l) reals; z [B,l]; w [B,B] with entries +-1
+ * (the batch's block of W). */
+void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
+                   int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
+
+#endif

@@ -1,0 +1,37 @@
+/* trainer.h: one DSAH training round (paper Algorithm 1, lines 4-10): the
+ * network is trained for T epochs on the training images against a fixed
+ * similarity matrix W, then saved. See trainer.c for the file formats. */
+#ifndef DSAH_TRAINER_H
+#define DSAH_TRAINER_H
+
+#include <stdint.h>
+
+#include "nn/loss.h"
+#include "nn/net.h"
+
+typedef struct train_cfg {
+    const char *images, *indices, *w;   /* data/images.npy, data/train.npy, W */
+    const char *init, *init_optim;      /* previous round's model / optim state (optional) */
+    const char *weights;                /* VGG ImageNet weights (optional) */
+    const char *arch, *finetune, *out;
+    int input, bits, epochs, batch, threads;
+    double lr, adam_eps, lr_factor, tau, lambda;
+    int64_t lr_every;
+    pic_mode pic;
+    quant_mode quant;
+    uint64_t seed;
+} train_cfg;
+
+void train_run(const train_cfg *c);
+
+/* Network input for images idx[0..B) of a u1 [N,H,W,C] array, with the
+ * preprocess.h functions: list archs get x [B,C,S,S] = pixel / 255 (bilinear
+ * resize to S x S when H, W != S); vgg19 gets torchvision's ImageNet pipeline
+ * (pre_imagenet: [0,1], resize, grey replicated to 3 channels, ImageNet
+ * mean/std), x [B,3,S,S]. scratch: net_input_scratch(B,H,W,C,S,vgg) floats. */
+int net_input_channels(int C, int vgg);
+int64_t net_input_scratch(int B, int H, int W, int C, int S, int vgg);
+void net_input(float *x, float *scratch, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C, int S,
+               int vgg);
+
+#endif
