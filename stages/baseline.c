@@ -1,91 +1,24 @@
 /* dsah-baseline: LSH and ITQ hash codes from feature vectors (common/hash/baseline.h). */
 #include <cblas.h>
-#include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/stages.h"
 #include "hash/baseline.h"
 #include "format/json.h"
 #include "format/npy.h"
 #include "util/util.h"
 
-static const char *usage =
-    "usage: dsah-baseline --method lsh|itq --bits L --train X_train.npy --query X_query.npy\n"
-    "                     --db X_db.npy --seed S [--iters 50] --out DIR\n"
-    "\n"
-    "Fits on the training features (f4 [n, d]) and encodes query and db:\n"
-    "  lsh  sign of Gaussian random projections of the mean-centred features\n"
-    "  itq  PCA to L dimensions + iterative quantisation (Gong & Lazebnik)\n"
-    "\n"
-    "  --method M     lsh or itq (required)\n"
-    "  --bits L       code length, a multiple of 8 (8..4096); itq: L <= d (required)\n"
-    "  --train F      training features f4 [n, d] (required)\n"
-    "  --query F      query features f4 [n_q, d] (required)\n"
-    "  --db F         database features f4 [n_db, d] (required)\n"
-    "  --seed S       random seed (required)\n"
-    "  --iters N      ITQ iterations (default 50)\n"
-    "  --threads N    OpenMP/OpenBLAS threads (default: all cores)\n"
-    "  -q, --quiet    no info lines\n"
-    "  --out DIR      writes DIR/query.npy, DIR/db.npy (u1 [n, L/8] packed) and\n"
-    "                 DIR/baseline.json (method, bits, iters, seed, n_train, dim,\n"
-    "                 loss per iteration for itq, seconds_fit, seconds)\n"
-    "  --help         this text\n";
-
-enum { O_METHOD = 1000, O_BITS, O_TRAIN, O_QUERY, O_DB, O_SEED, O_ITERS, O_THREADS, O_OUT, O_HELP };
-
 int main(int argc, char **argv) {
     dsah_init("dsah-baseline");
     double t_start = now_sec();
-    const char *method = NULL, *tpath = NULL, *qpath = NULL, *dpath = NULL, *out = NULL;
-    long long bits = 0, iters = 50, threads = 0;
-    unsigned long long seed = 0;
-    int have_seed = 0;
-    static const struct option opts[] = {
-        {"method", required_argument, 0, O_METHOD}, {"bits", required_argument, 0, O_BITS},
-        {"train", required_argument, 0, O_TRAIN},   {"query", required_argument, 0, O_QUERY},
-        {"db", required_argument, 0, O_DB},         {"seed", required_argument, 0, O_SEED},
-        {"iters", required_argument, 0, O_ITERS},   {"threads", required_argument, 0, O_THREADS},
-        {"quiet", no_argument, 0, 'q'},             {"out", required_argument, 0, O_OUT},
-        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-        switch (c) {
-        case O_METHOD:
-            if (strcmp(optarg, "lsh") && strcmp(optarg, "itq")) die("--method: '%s' is not lsh or itq", optarg);
-            method = optarg;
-            break;
-        case O_BITS:
-            bits = parse_ll("--bits", optarg, 8, 4096);
-            if (bits % 8) die("--bits %lld: must be a multiple of 8 (codes are u1 [n, bits/8])", bits);
-            break;
-        case O_TRAIN: tpath = optarg; break;
-        case O_QUERY: qpath = optarg; break;
-        case O_DB: dpath = optarg; break;
-        case O_SEED: seed = (unsigned long long)parse_ll("--seed", optarg, 0, INT64_MAX); have_seed = 1; break;
-        case O_ITERS: iters = parse_ll("--iters", optarg, 0, 100000); break;
-        case O_THREADS: threads = parse_ll("--threads", optarg, 1, 4096); break;
-        case 'q': dsah_quiet = 1; break;
-        case O_OUT: out = optarg; break;
-        case O_HELP: fputs(usage, stdout); return 0;
-        default:
-            die_hint("dsah-baseline --help lists the flags", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
-    if (!method) die("missing --method");
-    if (!bits) die("missing --bits");
-    if (!tpath) die("missing --train");
-    if (!qpath) die("missing --query");
-    if (!dpath) die("missing --db");
-    if (!have_seed) die("missing --seed");
-    if (!out) die("missing --out");
-    if (threads) {
-        omp_set_num_threads((int)threads);
-        openblas_set_num_threads((int)threads);
-    }
+    baseline_args a;
+    opt_parse(&baseline_cmd, &a, argc, argv);
+    dsah_set_threads(a.threads);
+    const char *method = a.method, *tpath = a.train, *qpath = a.query, *dpath = a.db;
+    long long bits = a.bits, iters = a.iters;
+    unsigned long long seed = (unsigned long long)a.seed;
     int itq = strcmp(method, "itq") == 0;
 
     npy_array T, Q, D;
@@ -123,8 +56,9 @@ int main(int argc, char **argv) {
     baseline_encode(qc, &m, &ws, Q.data, Q.shape[0]);
     baseline_encode(dc, &m, &ws, D.data, D.shape[0]);
 
-    char *qo = path_join(out, "query.npy"), *dbo = path_join(out, "db.npy"), *jo = path_join(out, "baseline.json");
-    mkdir_p(out);
+    char *qo = opt_output(&baseline_cmd, &a, "out", "query.npy"), *dbo = opt_output(&baseline_cmd, &a, "out", "db.npy"),
+         *jo = opt_output(&baseline_cmd, &a, "out", "baseline.json");
+    mkdir_p(a.out);
     int64_t qs[2] = {Q.shape[0], rb}, ds[2] = {D.shape[0], rb};
     npy_save(qo, NPY_U1, 2, qs, qc);
     npy_save(dbo, NPY_U1, 2, ds, dc);

@@ -45,7 +45,7 @@ bad "query of another dimension" "$T/x3.npy" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x3.npy" --db "$T/x.npy" --seed 1
 bad "NaN in the db features" "$T/xnan.npy: element 1 is NaN" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/xnan.npy" --seed 1
-bad "unknown method" "--method: 'pca' is not lsh or itq" \
+bad "unknown method" "--method pca: must be one of lsh|itq" \
   --method pca --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
 echo "1..$n"
 exit $fail

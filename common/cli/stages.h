@@ -1,0 +1,29 @@
+/* cli/stages.h: every stage's contract: its args struct and its option table
+ * (util/opt.h). The tables live here, in the library, so that dsah-plan
+ * derives command lines, inputs, outputs and YAML checks from the same
+ * entries the stages parse with. One file per stage: cli/<stage>.c. */
+#ifndef DSAH_CLI_STAGES_H
+#define DSAH_CLI_STAGES_H
+
+#include "util/opt.h"
+
+/* Every stage's table, NULL-terminated (dsah-plan, the reference docs and
+ * tests/t_opt.c walk it). */
+extern const opt_cmd *const stage_cmds[];
+
+/* dsah-baseline (cli/baseline.c) */
+typedef struct baseline_args {
+    const char *method, *train, *query, *db, *out;
+    long long bits, seed, iters, threads;
+} baseline_args;
+extern const opt_cmd baseline_cmd;
+
+/* dsah-eval (cli/eval.c) */
+typedef struct eval_args {
+    const char *query_codes, *db_codes, *labels, *query_indices, *db_indices, *device, *out;
+    opt_list topk, precision_at, pn_at;
+    long long bits, threads;
+} eval_args;
+extern const opt_cmd eval_cmd;
+
+#endif
