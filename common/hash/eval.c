@@ -1091,3 +1091,81 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
         res->pr_precision[r] = res->pr_nq[r] ? res->pr_precision[r] / (double)res->pr_nq[r] : 0.0;
     }
 }
+
+/* ---- the bit-sliced distance kernel for hash/index.c ---------------------- */
+int hamming_planes_supported(int bits) { return EVAL_FAST && bits >= 1 && bits <= 255; }
+
+void hamming_planes_build(hamming_planes *hp, const uint8_t *codes, int64_t n, int64_t row_bytes, int bits,
+                          int nthreads) {
+    memset(hp, 0, sizeof *hp);
+    CHECK(hamming_planes_supported(bits) && bits <= 8 * row_bytes && n >= 0 && nthreads >= 1);
+#if EVAL_FAST
+    const int64_t words = (row_bytes + 7) / 8, nb = (n + 511) / 512 > 0 ? (n + 511) / 512 : 1;
+    hp->n = n;
+    hp->nblk = nb;
+    hp->bits = bits;
+    while ((1 << hp->depth) <= bits) hp->depth++;
+    hp->dbp = zaligned(sizeof(uint64_t) * (size_t)(nb * (bits + 1) * 8));
+    hp->dba = zaligned(sizeof(uint64_t) * (size_t)(nb * hp->depth * 8));
+    hp->lastmask = zaligned(sizeof(uint64_t) * 8);
+    hp->zero = zaligned(sizeof(uint64_t) * (size_t)(nb * 8));
+    for (int w = 0; w < 8; w++) {
+        int64_t j0 = (nb - 1) * 512 + 64 * w, r = n - j0;
+        hp->lastmask[w] = r >= 64 ? ~0ULL : r <= 0 ? 0 : (1ULL << r) - 1;
+    }
+    uint64_t *dbw = zaligned(sizeof(uint64_t) * (size_t)(words * nb * 512));
+    uint32_t *off = zaligned(sizeof(uint32_t) * (size_t)(nthreads * (bits + 8)));
+#pragma omp parallel num_threads(nthreads)
+    {
+        const tr_idx tix = tr_idx_make();
+        load_words(dbw, codes, n, row_bytes, words, nb * 512);
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < nb; b++) {
+            build_planes(hp->dbp, dbw, nb * 512, words, bits, b, &tix);
+            build_popcount(hp->dba, hp->dbp, off + omp_get_thread_num() * (bits + 8), bits, hp->depth, b);
+        }
+    }
+    free(dbw);
+    free(off);
+#else
+    (void)codes;
+#endif
+}
+
+void hamming_planes_free(hamming_planes *hp) {
+    free(hp->dbp);
+    free(hp->dba);
+    free(hp->lastmask);
+    free(hp->zero);
+    memset(hp, 0, sizeof *hp);
+}
+
+void hamming_scratch_alloc(hamming_scratch *s, const hamming_planes *hp) {
+    s->off = zaligned(sizeof(uint32_t) * (size_t)(hp->bits + 8));
+    s->acc = zaligned(sizeof(uint64_t) * (size_t)(((int64_t)1 << (hp->depth > 0 ? hp->depth - 1 : 0)) * 8));
+    s->rcnt = zaligned(sizeof(uint32_t) * (size_t)(hp->bits + 1));
+}
+
+void hamming_scratch_free(hamming_scratch *s) {
+    free(s->off);
+    free(s->acc);
+    free(s->rcnt);
+    memset(s, 0, sizeof *s);
+}
+
+void hamming_planes_query(const hamming_planes *hp, hamming_scratch *s, const uint8_t *q, int64_t row_bytes,
+                          uint32_t *cnt, uint8_t *dist) {
+#if EVAL_FAST
+    uint64_t qw[4] = {0, 0, 0, 0}; /* bits <= 255: at most 4 words */
+    CHECK(row_bytes <= 32);
+    memcpy(qw, q, (size_t)row_bytes);
+    const tr_idx tix = tr_idx_make();
+    const ev_sel sel = ev_select(s->off, qw, hp->bits, hp->depth);
+    fast_pass1(cnt, s->rcnt, (__m512i *)s->acc, dist, hp->dbp, hp->dba, s->off, sel, hp->zero, hp->lastmask,
+               hp->nblk, hp->bits, hp->depth, &tix);
+#else
+    (void)hp, (void)s, (void)q, (void)row_bytes, (void)cnt, (void)dist;
+    CHECK(!"hamming_planes_query without the bit-sliced build");
+#endif
+}

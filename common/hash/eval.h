@@ -166,4 +166,43 @@ int eval_check_input(const eval_input *in, char *err, int errlen, int *which);
  * Deterministic for any thread count. */
 void eval_compute(eval_result *r, eval_ws *ws, const eval_input *in, const eval_lists *lists);
 
+/* ---- the bit-sliced distance kernel, shared with hash/index.c ------------
+ * The database in the bit-sliced layout above (blocks of 512 items, one
+ * plane per code bit plus the popcount planes), and per query the
+ * histogram of distances and every item's distance as one byte: the same
+ * pass 1 eval_compute runs (its relevance counts unused). Available when
+ * the build has the bit-sliced path and bits <= 255; otherwise
+ * hamming_planes_supported() is 0 and the other calls must not be made. */
+typedef struct hamming_planes {
+    int64_t n, nblk;          /* items; 512-item blocks */
+    int bits, depth;          /* depth: bits of a distance (2^depth > bits) */
+    uint64_t *dbp;            /* [nblk, bits+1, 8] bit planes (plane `bits` zero) */
+    uint64_t *dba;            /* [nblk, depth, 8] planes of popcount(code) */
+    uint64_t *lastmask;       /* [8] valid items of the last block */
+    uint64_t *zero;           /* [nblk * 8] an all-zero relevance plane */
+} hamming_planes;
+
+/* Per-thread scratch of hamming_planes_query. */
+typedef struct hamming_scratch {
+    uint32_t *off;            /* [bits + 8] selected plane offsets */
+    uint64_t *acc;            /* [2^(depth-1), 8] histogram accumulators */
+    uint32_t *rcnt;           /* [bits + 1] unused relevance counts */
+} hamming_scratch;
+
+int hamming_planes_supported(int bits);
+/* Build from n packed codes [n, row_bytes] (bits <= 8 * row_bytes, unused
+ * high bits zero). Runs an OpenMP parallel region of nthreads threads. */
+void hamming_planes_build(hamming_planes *hp, const uint8_t *codes, int64_t n, int64_t row_bytes, int bits,
+                          int nthreads);
+void hamming_planes_free(hamming_planes *hp);
+void hamming_scratch_alloc(hamming_scratch *s, const hamming_planes *hp);
+void hamming_scratch_free(hamming_scratch *s);
+/* One query (packed, row_bytes as built): cnt[d] = items at distance d
+ * (d = 0..bits, overwritten); dist[j] = distance of item j for j < n
+ * (dist: [nblk * 512] bytes, 64-byte aligned, overwritten; items past n
+ * hold garbage). Single-threaded; call from many threads with their own
+ * scratch and outputs. */
+void hamming_planes_query(const hamming_planes *hp, hamming_scratch *s, const uint8_t *q, int64_t row_bytes,
+                          uint32_t *cnt, uint8_t *dist);
+
 #endif
