@@ -8,7 +8,7 @@ what=${1:-build}
 pkgs="gcc make pkg-config libyaml-dev libarchive-dev libopenblas-dev liblapacke-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev"
 case $what in
   build) ;;
-  test) pkgs="$pkgs perl parallel gnuplot-nox jq python3-numpy python3-pil" ;;
+  test) pkgs="$pkgs perl parallel gnuplot-nox jq python3-numpy python3-pil python3-faiss" ;;
   pipeline) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist" ;;
   bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy time" ;;
   *) echo "deps.sh: error: unknown target '$what' (build|pipeline|test|bench)" >&2; exit 2 ;;

@@ -26,4 +26,26 @@ typedef struct eval_args {
 } eval_args;
 extern const opt_cmd eval_cmd;
 
+/* dsah-index (cli/index.c) */
+typedef struct index_args {
+    const char *codes, *ids, *out;
+    long long bits, mih_m, threads;
+} index_args;
+extern const opt_cmd index_cmd;
+
+/* dsah-search (cli/search.c) */
+typedef struct search_args {
+    const char *index, *codes, *images, *model, *data, *method, *out;
+    opt_list items;
+    long long k, radius, threads;
+} search_args;
+extern const opt_cmd search_cmd;
+
+/* dsah-serve (cli/serve.c) */
+typedef struct serve_args {
+    const char *index, *images, *labels, *model, *queries, *listen;
+    long long k, max_upload, threads;
+} serve_args;
+extern const opt_cmd serve_cmd;
+
 #endif

@@ -70,7 +70,7 @@ static void src_push(source *s, int64_t *cap, const char *name) {
 }
 
 /* Whole file into memory; -1 with errno on failure. */
-static int read_file(const char *path, uint8_t **data, size_t *len) {
+int read_file(const char *path, uint8_t **data, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     size_t cap = 1 << 16, n = 0;

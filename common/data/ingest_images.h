@@ -33,6 +33,9 @@
 #ifndef DSAH_INGEST_IMAGES_H
 #define DSAH_INGEST_IMAGES_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "data/ingest.h"
 
 #define INGEST_CHUNK 256
@@ -69,5 +72,8 @@ void ingest_nuswide(ingest_result *r, const ingest_opts *o, const char *images_p
  * = sorted distinct label names; image order = the list's order; the paths
  * are relative to the folder/archive, or to the root found as for NUS-WIDE. */
 void ingest_folder(ingest_result *r, const ingest_opts *o, const char *images_path);
+
+/* The whole file into *data (malloc'ed) and *len: 0, or -1 with errno. */
+int read_file(const char *path, uint8_t **data, size_t *len);
 
 #endif
