@@ -231,6 +231,53 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
     r->stamp = fmt("%s/eval/params.eval", dir);
 }
 
+/* Feature dimension of the baselines where the YAML fixes it (vgg19 relu7:
+ * 4096; pixels of a source with a known image shape), else 0. */
+static long long baseline_feature_dim(const cfg *c) {
+    const char *ex = strcmp(cfg_str(c, "eval.baseline_features"), "pixels") ? cfg_str(c, "features.extractor") : "pixels";
+    if (!strcmp(ex, "vgg19")) return 4096;
+    const char *src = cfg_str(c, "dataset.source");
+    long long ch = !strcmp(src, "cifar10") ? 3 : (!strcmp(src, "fashion-mnist") || !strcmp(src, "mnist")) ? 1 : 0;
+    long long side = cfg_get(c, "dataset.size")->set ? cfg_int(c, "dataset.size") : !strcmp(src, "cifar10") ? 32 : 28;
+    return ch * side * side;
+}
+
+/* Training rows where the YAML fixes them (dataset.train, or
+ * train_per_class of a 10-class source), else 0. */
+static long long baseline_train_rows(const cfg *c) {
+    if (cfg_get(c, "dataset.train")->set) return cfg_int(c, "dataset.train");
+    const char *src = cfg_str(c, "dataset.source");
+    int ten = !strcmp(src, "cifar10") || !strcmp(src, "fashion-mnist") || !strcmp(src, "mnist");
+    return ten && cfg_get(c, "dataset.train_per_class")->set ? 10 * cfg_int(c, "dataset.train_per_class") : 0;
+}
+
+/* Settings of the baselines that cannot work, refused before anything runs. */
+static void check_baselines(const cfg *c) {
+    const cfg_val *bl = cfg_get(c, "eval.baselines"), *bits = cfg_get(c, "train.bits");
+    long long dim = baseline_feature_dim(c), n = baseline_train_rows(c);
+    long long anchors = cfg_int(c, "eval.agh_anchors"), nearest = cfg_int(c, "eval.agh_nearest");
+    double density = cfg_double(c, "eval.sp_density"), lambda = cfg_double(c, "eval.sp_lambda");
+    for (int m = 0; m < bl->n; m++) {
+        const char *meth = bl->v[m];
+        int agh = !strncmp(meth, "agh", 3), layers = !strcmp(meth, "agh2") ? 2 : 1;
+        if (agh && nearest > anchors)
+            die("eval.agh_nearest %lld: must be <= eval.agh_anchors %lld", nearest, anchors);
+        if (agh && n && anchors >= n)
+            die("eval.agh_anchors %lld: %s needs fewer anchors than the %lld training rows", anchors, meth, n);
+        if (!strcmp(meth, "sp") && !(density > 0 && density <= 1))
+            die("eval.sp_density %g: must be in (0, 1]", density);
+        if (!strcmp(meth, "sp") && !(lambda >= 0)) die("eval.sp_lambda %g: must be >= 0", lambda);
+        for (int i = 0; i < bits->n; i++) {
+            long long L = atoll(bits->v[i]);
+            if (agh && L / layers >= anchors)
+                die("train.bits %lld: %s needs %lld eigenvectors of the anchor graph, more than eval.agh_anchors %lld - 1",
+                    L, meth, L / layers, anchors);
+            if ((!strcmp(meth, "itq") || !strcmp(meth, "sp")) && dim && L > dim)
+                die("train.bits %lld: %s needs bits <= the feature dimension %lld", L, meth, dim);
+        }
+    }
+}
+
 static void plan_baseline(const char *method, long long bits, unsigned groups) {
     const char *ex = strcmp(cfg_str(C, "eval.baseline_features"), "pixels") ? cfg_str(C, "features.extractor") : "pixels";
     const char *ft = plan_features(ex, "train", groups), *fq = plan_features(ex, "query", groups),
@@ -246,6 +293,16 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
         input(r, "--db", fd);
         arg(r, "--seed", cfg_str(C, "train.seed"), 1);
         if (!strcmp(method, "itq")) arg(r, "--iters", cfg_str(C, "eval.itq_iters"), 1);
+        if (!strcmp(method, "sp")) {
+            arg(r, "--sp-iters", cfg_str(C, "eval.sp_iters"), 1);
+            arg(r, "--density", cfg_str(C, "eval.sp_density"), 1);
+            arg(r, "--lambda", cfg_str(C, "eval.sp_lambda"), 1);
+        }
+        if (!strncmp(method, "agh", 3)) {
+            arg(r, "--anchors", cfg_str(C, "eval.agh_anchors"), 1);
+            arg(r, "--nearest", cfg_str(C, "eval.agh_nearest"), 1);
+            arg(r, "--kmeans-iters", cfg_str(C, "eval.agh_kmeans_iters"), 1);
+        }
         arg(r, "--out", fmt("%s/", dir), 1);
         output(r, fmt("%s/query.npy", dir));
         output(r, fmt("%s/db.npy", dir));
@@ -484,6 +541,7 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    check_baselines(&c);
     cfg_print_defaults(&c);
     W = fmt("%s/%s", work, cfg_str(&c, "name"));
     dev = strcmp(cfg_str(&c, "train.device"), "auto") ? cfg_str(&c, "train.device") : NULL;

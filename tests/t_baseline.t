@@ -37,6 +37,13 @@ bad() {
     "$name: one error line: $(head -c 160 "$T/err")"
   ok $([ ! -e "$out" ] && echo 0 || echo 1) "$name: no output"
 }
+# a small clustered set: 200 x 16 in 4 clusters
+/usr/bin/python3 - "$T" <<'PY'
+import sys, numpy as np
+r = np.random.default_rng(1)
+c = r.standard_normal((4, 16)) * 3
+np.save(sys.argv[1] + "/c.npy", (c[r.integers(0, 4, 200)] + r.standard_normal((200, 16))).astype(np.float32))
+PY
 bad "itq with bits > feature dimension" "$T/x.npy: itq needs --bits <= the feature dimension" \
   --method itq --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
 bad "bits not a multiple of 8" "--bits 12: must be a multiple of 8" \
@@ -45,7 +52,22 @@ bad "query of another dimension" "$T/x3.npy" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x3.npy" --db "$T/x.npy" --seed 1
 bad "NaN in the db features" "$T/xnan.npy: element 1 is NaN" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/xnan.npy" --seed 1
-bad "unknown method" "--method pca: must be one of lsh|itq" \
+bad "unknown method" "--method pca: must be one of lsh|itq|sh|agh1|agh2|sp" \
   --method pca --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+bad "agh with anchors >= n" "$T/c.npy: agh1 needs --anchors < the training rows, but anchors 200 >= n 200" \
+  --method agh1 --bits 8 --anchors 200 --train "$T/c.npy" --query "$T/c.npy" --db "$T/c.npy" --seed 1
+bad "agh2 with bits/2 >= anchors" "agh2: --bits 16 needs 8 eigenvectors of the anchor graph, more than --anchors 8 - 1" \
+  --method agh2 --bits 16 --anchors 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+bad "sp with bits > feature dimension" "$T/x.npy: sp needs --bits <= the feature dimension" \
+  --method sp --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+bad "sp density out of range" "--density 1.5: must be in (0, 1]" \
+  --method sp --bits 8 --density 1.5 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
+# every method runs end to end on it (codes of the right size)
+for m in sh agh1 agh2 sp; do
+  "$BIN/dsah-baseline" -q --method $m --bits 16 --anchors 30 --train "$T/c.npy" --query "$T/c.npy" --db "$T/c.npy" --seed 2 --out "$T/m_$m"
+  ok $? "$m 16 bits on 200 x 16: exit 0"
+  [ "$(stat -c %s "$T/m_$m/db.npy")" = $((128 + 200 * 2)) ] && grep -q "\"method\": \"$m\"" "$T/m_$m/baseline.json"
+  ok $? "$m: db.npy holds 200 codes of 2 bytes; baseline.json names the method"
+done
 echo "1..$n"
 exit $fail

@@ -176,5 +176,25 @@ make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil2.yaml" WORK
 make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" SET='name=$(touch '"$tmp"'/pwned3)' > "$tmp/oute3" 2>&1
 [ $? != 0 ] && ! test -e "$tmp/pwned3"; ok $? "SET with \$(...) on the command line is rejected and runs nothing"
 
+# baseline settings that cannot work fail at plan time, naming the key
+badbl() { # label, expected message, extra YAML
+  printf 'name: bl\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\n%s\n' "$tmp/data" "$3" > "$tmp/bl.yaml"
+  make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/bl.yaml" WORK="$tmp/work5" STAGE_BIN="$fake" BIN="$bin" > "$tmp/outbl" 2>&1
+  local rc=$?
+  [ $rc != 0 ] && grep -qF "$2" "$tmp/outbl" && ! test -e "$tmp/work5/bl/stages.log"; ok $? "$1: fails at plan time: $(grep -m1 error "$tmp/outbl" | head -c 150)"
+}
+badbl "agh anchors >= n" "eval.agh_anchors 300: agh1 needs fewer anchors than the 200 training rows" \
+  "eval: {baselines: [agh1]}"
+badbl "agh2 bits/2 >= anchors" "train.bits 64: agh2 needs 32 eigenvectors of the anchor graph, more than eval.agh_anchors 20 - 1" \
+  "train: {bits: [16, 64]}
+eval: {baselines: [agh2], agh_anchors: 20}"
+badbl "sp bits > pixel dimension" "train.bits 1024: sp needs bits <= the feature dimension 784" \
+  "train: {bits: [1024]}
+eval: {baselines: [sp]}"
+badbl "agh nearest > anchors" "eval.agh_nearest 50: must be <= eval.agh_anchors 40" \
+  "eval: {baselines: [agh1], agh_anchors: 40, agh_nearest: 50}"
+badbl "sp density 0" "eval.sp_density 0: must be in (0, 1]" \
+  "eval: {baselines: [sp], sp_density: 0}"
+
 echo "1..$n"
 [ $fails = 0 ]

@@ -77,7 +77,7 @@ void baseline_ws_free(baseline_ws *ws) {
 }
 
 /* mean [d] of x [n, d], accumulated in double over rows in order. */
-static void column_mean(float *mean, double *acc, const float *x, int64_t n, int64_t d) {
+void baseline_column_mean(float *mean, double *acc, const float *x, int64_t n, int64_t d) {
     memset(acc, 0, sizeof(double) * (size_t)d);
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = 0; k < d; k++) acc[k] += x[i * d + k];
@@ -85,7 +85,7 @@ static void column_mean(float *mean, double *acc, const float *x, int64_t n, int
 }
 
 /* out [n, d] = x - mean */
-static void centre(float *out, const float *x, const float *mean, int64_t n, int64_t d) {
+void baseline_centre(float *out, const float *x, const float *mean, int64_t n, int64_t d) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = 0; k < d; k++) out[i * d + k] = x[i * d + k] - mean[k];
@@ -94,7 +94,7 @@ static void centre(float *out, const float *x, const float *mean, int64_t n, int
 void baseline_fit_lsh(baseline_model *m, baseline_ws *ws, const float *x, int64_t n, uint64_t seed) {
     const int64_t d = m->dim, b = m->bits;
     CHECK(ws->dim == d && ws->bits == b);
-    column_mean(m->mean, (double *)ws->xc, x, n, d); /* xc: >= chunk*d floats, room for d doubles */
+    baseline_column_mean(m->mean, (double *)ws->xc, x, n, d); /* xc: >= chunk*d floats, room for d doubles */
     rng r;
     rng_seed(&r, seed ^ rng_hash64(BASELINE_PURPOSE_LSH));
     for (int64_t i = 0; i < d * b; i++) m->proj[i] = (float)rng_normal(&r);
@@ -111,36 +111,46 @@ static double quant_loss(const float *z, int64_t count) {
     return s;
 }
 
+int baseline_pca(float *w, float *top, float *gram, float *cov, float *evals, float *z, int *isuppz, const float *xc,
+                 int64_t n, int64_t d, int k, char *err, int errlen) {
+    CHECK(k >= 1 && k <= d);
+    /* upper triangle of Xc^T Xc [d, d], then the k largest eigenpairs */
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0f, xc, (int)d, 0.0f, cov, (int)d);
+    if (gram) memcpy(gram, cov, sizeof(float) * (size_t)(d * d));
+    lapack_int found = 0;
+    lapack_int info = LAPACKE_ssyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, cov, (lapack_int)d, 0.0f, 0.0f,
+                                     (lapack_int)(d - k + 1), (lapack_int)d, 0.0f, &found, evals, z, (lapack_int)k,
+                                     isuppz);
+    if (info != 0 || found != k) {
+        snprintf(err, (size_t)errlen, "PCA eigen-decomposition failed (LAPACKE_ssyevr info %d, %d of %d vectors)",
+                 (int)info, (int)found, k);
+        return -1;
+    }
+    /* ssyevr returns ascending eigenvalues in columns of z [d, k]: reverse
+     * into w (descending), sign so the largest-magnitude entry is positive */
+    for (int64_t j = 0; j < k; j++) {
+        int64_t src = k - 1 - j, arg = 0;
+        float best = -1.0f;
+        for (int64_t i = 0; i < d; i++)
+            if (fabsf(z[i * k + src]) > best) { best = fabsf(z[i * k + src]); arg = i; }
+        float sg = z[arg * k + src] < 0.0f ? -1.0f : 1.0f;
+        for (int64_t i = 0; i < d; i++) w[i * k + j] = sg * z[i * k + src];
+        if (top) top[j] = evals[src];
+    }
+    return 0;
+}
+
 int baseline_fit_itq(baseline_model *m, baseline_ws *ws, const float *x, int64_t n, uint64_t seed, char *err,
                      int errlen) {
     const int64_t d = m->dim, b = m->bits;
     CHECK(b <= d && ws->n >= n && ws->dim == d && ws->bits == b);
     double *acc = (double *)ws->cov; /* cov is free until ssyrk; holds d doubles (d*d floats >= 2d) */
     CHECK(d >= 2);
-    column_mean(m->mean, acc, x, n, d);
-    centre(ws->xc, x, m->mean, n, d);
+    baseline_column_mean(m->mean, acc, x, n, d);
+    baseline_centre(ws->xc, x, m->mean, n, d);
 
-    /* PCA: upper triangle of Xc^T Xc [d, d], then the b largest eigenpairs */
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0f, ws->xc, (int)d, 0.0f, ws->cov, (int)d);
-    lapack_int found = 0;
-    lapack_int info = LAPACKE_ssyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, ws->cov, (lapack_int)d, 0.0f,
-                                     0.0f, (lapack_int)(d - b + 1), (lapack_int)d, 0.0f, &found, ws->eval, ws->z,
-                                     (lapack_int)b, ws->isuppz);
-    if (info != 0 || found != b) {
-        snprintf(err, (size_t)errlen, "PCA eigen-decomposition failed (LAPACKE_ssyevr info %d, %d of %d vectors)",
-                 (int)info, (int)found, (int)b);
+    if (baseline_pca(ws->w, NULL, NULL, ws->cov, ws->eval, ws->z, ws->isuppz, ws->xc, n, d, (int)b, err, errlen) != 0)
         return -1;
-    }
-    /* ssyevr returns ascending eigenvalues in columns of z [d, b]: reverse
-     * into w (descending), sign so the largest-magnitude entry is positive */
-    for (int64_t j = 0; j < b; j++) {
-        int64_t src = b - 1 - j, arg = 0;
-        float best = -1.0f;
-        for (int64_t k = 0; k < d; k++)
-            if (fabsf(ws->z[k * b + src]) > best) { best = fabsf(ws->z[k * b + src]); arg = k; }
-        float sg = ws->z[arg * b + src] < 0.0f ? -1.0f : 1.0f;
-        for (int64_t k = 0; k < d; k++) ws->w[k * b + j] = sg * ws->z[k * b + src];
-    }
     /* V [n, b] = Xc W */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)b, (int)d, 1.0f, ws->xc, (int)d, ws->w,
                 (int)b, 0.0f, ws->v, (int)b);
@@ -149,7 +159,7 @@ int baseline_fit_itq(baseline_model *m, baseline_ws *ws, const float *x, int64_t
     rng r;
     rng_seed(&r, seed ^ rng_hash64(BASELINE_PURPOSE_ITQ));
     for (int64_t i = 0; i < b * b; i++) ws->r[i] = rng_normal(&r);
-    info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)b, (lapack_int)b, ws->r, (lapack_int)b, ws->tau);
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)b, (lapack_int)b, ws->r, (lapack_int)b, ws->tau);
     if (info == 0) info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)b, (lapack_int)b, (lapack_int)b, ws->r,
                                          (lapack_int)b, ws->tau);
     if (info != 0) {
@@ -191,7 +201,7 @@ void baseline_encode(uint8_t *codes, const baseline_model *m, baseline_ws *ws, c
     CHECK(ws->dim == d && ws->bits == b);
     for (int64_t i0 = 0; i0 < n; i0 += ws->chunk) {
         int64_t cn = n - i0 < ws->chunk ? n - i0 : ws->chunk;
-        centre(ws->xc, x + i0 * d, m->mean, cn, d);
+        baseline_centre(ws->xc, x + i0 * d, m->mean, cn, d);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cn, (int)b, (int)d, 1.0f, ws->xc, (int)d,
                     m->proj, (int)b, 0.0f, ws->z, (int)b);
         bits_pack_signs(codes + i0 * rb, ws->z, cn, b);

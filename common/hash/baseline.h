@@ -59,6 +59,18 @@ void baseline_model_free(baseline_model *m);
 void baseline_ws_alloc(baseline_ws *ws, int64_t n, int64_t dim, int bits);
 void baseline_ws_free(baseline_ws *ws);
 
+/* mean [d] of x [n, d], accumulated in double (acc [d] scratch) over rows in order. */
+void baseline_column_mean(float *mean, double *acc, const float *x, int64_t n, int64_t d);
+/* out [n, d] = x - mean (OpenMP over rows). */
+void baseline_centre(float *out, const float *x, const float *mean, int64_t n, int64_t d);
+/* PCA of centred rows xc [n, d]: w [d, k] = the k leading eigenvectors of
+ * Xc^T Xc (cblas_ssyrk + LAPACKE_ssyevr), by descending eigenvalue, each
+ * signed so that its largest-magnitude component is positive; top [k] (may be
+ * NULL) their eigenvalues, descending; gram [d, d] (may be NULL) a copy of
+ * the upper triangle of Xc^T Xc. Scratch: cov [d, d], evals [d], z [d, k],
+ * isuppz [2k]. Returns 0, or -1 with a message in err. */
+int baseline_pca(float *w, float *top, float *gram, float *cov, float *evals, float *z, int *isuppz, const float *xc,
+                 int64_t n, int64_t d, int k, char *err, int errlen);
 /* x [n, dim] row-major. Overwrites m->mean and m->proj. */
 void baseline_fit_lsh(baseline_model *m, baseline_ws *ws, const float *x, int64_t n, uint64_t seed);
 /* Also fills m->loss[0..iters]. Returns 0, or -1 with a message in err when
