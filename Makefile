@@ -8,6 +8,12 @@
 # Options: CUDA=auto|0|1 (default auto), BUILD=dir, BIN=dir, DATASET=name.
 
 SHELL := /bin/bash
+# Values given on the command line or in the environment are text: make's
+# $(value) takes them literally, so "$(shell ...)" in SET, GAMMA, DATASET,
+# ... is never expanded (make help SET='$(shell touch F)' creates nothing).
+LITERAL_VARS := DATASET PIPELINE WORK BUILD BIN JOBS GAMMA TAU BITS STAGE SET SSHLOGINFILE \
+                VGG19_URL VGG19_WEIGHTS SMOKE_DATA DATASETS_DIR STAGE_BIN CUDA FUZZ_SECONDS
+$(foreach v,$(LITERAL_VARS),$(if $(filter command line environment,$(origin $v)),$(eval override $v := $$(value $v))))
 BUILD ?= build
 BIN ?= bin
 DATASET ?= fashion-mnist

@@ -150,6 +150,7 @@ int main(int argc, char **argv) {
     char dir[4096];
     path_dirname(out, dir, sizeof dir);
     char *jpath = path_join(dir, "and.json");
+    af_batch_begin();   /* both outputs or none */
     npy_save(out, NPY_U1, 2, (int64_t[]){n, rb}, wout);
     double t_end = now_sec();
     atomic_file *af = af_open(jpath);
@@ -179,6 +180,7 @@ int main(int argc, char **argv) {
     jw_num(&j, "seconds", t_end - t0);
     jw_finish(&j);
     af_commit(af);
+    af_batch_commit();
     info("mu %.6f, sigma %.6f, m %.6f; n+ %lld -> %lld; %.2fs", res.mu, res.sigma, res.m,
          (long long)res.n_plus_before, (long long)res.n_plus_after, t_end - t0);
 

@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
          *jo = opt_output(&baseline_cmd, &a, "out", "baseline.json");
     mkdir_p(a.out);
     int64_t qs[2] = {Q.shape[0], rb}, ds[2] = {D.shape[0], rb};
+    af_batch_begin();   /* all three outputs or none */
     npy_save(qo, NPY_U1, 2, qs, qc);
     npy_save(dbo, NPY_U1, 2, ds, dc);
     atomic_file *af = af_open(jo);
@@ -149,6 +150,10 @@ int main(int argc, char **argv) {
     jw_num(&w, "seconds", now_sec() - t_start);
     jw_finish(&w);
     af_commit(af);
+    af_batch_commit();
+    npy_close(&T);
+    npy_close(&Q);
+    npy_close(&D);
     free(qc);
     free(dc);
     free(qo);

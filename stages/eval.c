@@ -90,6 +90,7 @@ int main(int argc, char **argv) {
     char key[64];
     char *mpath = opt_output(&eval_cmd, &a, "out", "metrics.json"), *prpath = opt_output(&eval_cmd, &a, "out", "pr.csv"),
          *pnpath = opt_output(&eval_cmd, &a, "out", "pn.csv");
+    af_batch_begin();   /* all three outputs or none */
     atomic_file *am = af_open(mpath), *apr = af_open(prpath), *apn = af_open(pnpath);
     fprintf(apr->fp, "radius,precision,recall,n_queries_retrieving\n");
     for (int d = 0; d <= bits; d++)
@@ -119,6 +120,7 @@ int main(int argc, char **argv) {
     af_commit(apr);
     af_commit(apn);
     af_commit(am);
+    af_batch_commit();
 
     for (int i = 0; i < n_topk; i++) {
         list_key(key, sizeof key, "mAP@", topk[i]);

@@ -155,6 +155,7 @@ int main(int argc, char **argv) {
 
     char *wl_path = path_join(out, "wl.npy"), *w0_path = path_join(out, "w0.npy"),
          *st_path = path_join(out, "stats.json");
+    af_batch_begin();   /* all three outputs or none */
     npy_save(wl_path, NPY_I4, 2, (int64_t[]){n, k1}, wl);
     npy_save(w0_path, NPY_U1, 2, (int64_t[]){n, rb}, w0);
     double t_end = now_sec();
@@ -190,6 +191,7 @@ int main(int argc, char **argv) {
     jw_num(&j, "seconds", t_end - t0);
     jw_finish(&j);
     af_commit(af);
+    af_batch_commit();
     info("n+ W_L %lld, W_H %lld, W0 %lld; %.2fs (knn %.2fs, overlap+W0 %.2fs)", (long long)np_wl, (long long)np_wh,
          (long long)np_w0, t_end - t0, t_knn - t0, t_w0 - t_knn);
 

@@ -23,7 +23,7 @@ static void usage(FILE *fp) {
             "usage: dsah-ingest --source fashion-mnist|mnist|cifar10|flickr25k|nuswide|folder --path P\n"
             "                   (--query-per-class Q --train-per-class T | --query Q --train T) --seed S\n"
             "                   [--validation-per-class V | --validation V]\n"
-            "                   [--size N] [--strict] [--threads N] [-q] --out DIR\n"
+            "                   [--size N] [--strict] [--threads N] [--limit KEY=N] [-q] --out DIR\n"
             "  --source S            fashion-mnist, mnist: IDX files (gzipped or not) in a directory;\n"
             "                        cifar10: the official cifar-10-binary.tar.gz, read in place\n"
             "                        flickr25k: mirflickr25k.zip (or its folder) with --annotations\n"
@@ -49,6 +49,9 @@ static void usage(FILE *fp) {
             "  --annotations P, --label-list F   for image-file sources\n"
             "  --strict              fail on the first corrupt image (image-file sources)\n"
             "  --threads N           OpenMP threads (default: all cores)\n"
+            "  --limit KEY=N         raise a limit on what the input may size (util.h): pixels (per\n"
+            "                        image, 178956970), members (per archive, 10000000), member_bytes\n"
+            "                        (268435456), model_params; also DSAH_LIMITS=KEY=N,... for any stage\n"
             "  -q, --quiet           no info or progress lines\n"
             "  --out DIR             writes DIR/images.npy u1 [N,H,W,C], DIR/labels.npy u1 [N,L],\n"
             "                        DIR/{query,train,db}.npy i8 sorted, DIR/ingest.json\n");
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
                                  {"strict", 0, 0, 'S'},          {"threads", 1, 0, 't'},
                                  {"quiet", 0, 0, 'q'},           {"out", 1, 0, 'o'},
                                  {"validation-per-class", 1, 0, 'V'}, {"validation", 1, 0, 'v'},
+                                 {"limit", 1, 0, 'L'},
                                  {"help", 0, 0, 'h'},            {0, 0, 0, 0}};
     int c;
     const long long big = (long long)1 << 40;
@@ -110,6 +114,7 @@ int main(int argc, char **argv) {
         case 'p': o.path = optarg; break;
         case 'a': o.annotations = optarg; break;
         case 'l': o.label_list = optarg; break;
+        case 'L': limit_set("--limit", optarg); break;
         case 'z': o.size = (int)parse_ll("--size", optarg, 1, 65536); break;
         case 'Q': qpc = parse_ll("--query-per-class", optarg, 0, big); break;
         case 'T': tpc = parse_ll("--train-per-class", optarg, 0, big); break;
@@ -162,6 +167,7 @@ int main(int argc, char **argv) {
         free(p);
     }
     atexit(remove_partial_outputs);
+    af_batch_begin();   /* all six outputs or none */
     char *images_path = out_file(out, "images.npy");
     ingest_result r = {0};
     switch (src) {
@@ -228,6 +234,7 @@ int main(int argc, char **argv) {
     jw_num(&w, "seconds", secs);
     jw_finish(&w);
     af_commit(af);
+    af_batch_commit();
     finished = 1;
 
     info("%s: %lld images %dx%dx%d, %d classes; %squery %lld, train %lld, db %lld; %.2fs", out, (long long)r.n, r.h,

@@ -45,8 +45,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static void add_image(qlist *q, query_encoder *e, int64_t rb, const char *path) {
     uint8_t *buf;
     size_t len;
-    char err[256];
-    if (read_file(path, &buf, &len) != 0) die("%s: cannot read: %s", path, strerror(errno));
+    char err[4400];
+    if (read_file(path, &buf, &len, err, sizeof err) != 0) die("%s", err);
     uint8_t *code = qlist_add(q, rb, xstrdup(path));
     if (qenc_image(e, buf, len, code, err, sizeof err)) die("%s: %s", path, err);
     free(buf);

@@ -14,6 +14,16 @@
 
 #include "util/util.h"
 
+/* Pillow's DecompressionBombError, before any pixel buffer: the header's
+ * width x height against dsah_limit.pixels. */
+static int too_many_pixels(uint64_t w, uint64_t h, char *err, size_t errlen) {
+    if (w * h <= (uint64_t)dsah_limit.pixels) return 0;   /* w, h < 2^32: no overflow */
+    snprintf(err, errlen, "%llux%llu is %llu pixels, more than the limit of %lld (decompression bomb?); "
+             "raise it with --limit pixels=N", (unsigned long long)w, (unsigned long long)h,
+             (unsigned long long)(w * h), (long long)dsah_limit.pixels);
+    return 1;
+}
+
 static int grow(uint8_t **p, size_t *cap, size_t need) {
     if (*cap >= need) return 0;
     uint8_t *q = realloc(*p, need);
@@ -65,6 +75,10 @@ static int decode_jpeg(uint8_t **rgb, size_t *cap, int *w, int *h,
     jpeg_create_decompress(&ci);
     jpeg_mem_src(&ci, buf, (unsigned long)len);
     jpeg_read_header(&ci, TRUE);
+    if (too_many_pixels(ci.image_width, ci.image_height, err, errlen)) {
+        jpeg_destroy_decompress(&ci);
+        return -1;
+    }
     int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
     ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&ci);
@@ -146,6 +160,10 @@ static int decode_png(uint8_t **rgb, size_t *cap, int *w, int *h,
     png_set_read_fn(ps, &src, png_read_mem);
     png_read_info(ps, pi);
     png_uint_32 W = png_get_image_width(ps, pi), H = png_get_image_height(ps, pi);
+    if (too_many_pixels(W, H, err, errlen)) {
+        png_destroy_read_struct(&ps, &pi, NULL);
+        return -1;
+    }
     int ct = png_get_color_type(ps, pi), bd = png_get_bit_depth(ps, pi);
     /* convert("RGB"): palette -> RGB, gray -> replicated, alpha dropped. */
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(ps);

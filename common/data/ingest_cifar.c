@@ -83,12 +83,21 @@ static void read_batch(cifar_batch *b, struct archive *a, struct archive_entry *
     if (n > CIFAR_MAX_RECORDS)
         die("%s: %s: %lld records is implausible (the official batches hold 10,000)", arch, member, (long long)n);
     b->n = n;
-    b->images = xmalloc((size_t)(n * CIFAR_IMG) + 1);
-    b->labels = xmalloc((size_t)n + 1);
+    /* The header's size is untrusted: the buffers grow with the records
+     * actually read (doubling), never to the declared size up front. */
+    int64_t cap = 0;
+    b->images = NULL;
+    b->labels = NULL;
     enum { CHUNK = 256 };
     uint8_t *buf = xmalloc((size_t)CHUNK * CIFAR_REC);
     for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
         int64_t k = n - i0 < CHUNK ? n - i0 : CHUNK;
+        if (i0 + k > cap) {
+            cap = cap ? 2 * cap : 4 * CHUNK;
+            if (cap > n) cap = n;
+            b->images = xrealloc(b->images, (size_t)(cap * CIFAR_IMG));
+            b->labels = xrealloc(b->labels, (size_t)cap);
+        }
         size_t want = (size_t)k * CIFAR_REC, got = 0;
         while (got < want) {
             la_ssize_t r = archive_read_data(a, buf + got, want - got);
@@ -170,7 +179,8 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
     CHECK(a);
     CHECK(archive_read_support_filter_gzip(a) == ARCHIVE_OK);
     CHECK(archive_read_support_format_tar(a) == ARCHIVE_OK);
-    if (archive_read_open_filename(a, arch, 1 << 16) != ARCHIVE_OK)
+    int fd = xopen_input(arch);
+    if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
         die("%s: cannot open as a .tar.gz: %s", arch, aerr(a));
 
     cifar_batch b[CIFAR_NBATCH];
@@ -202,6 +212,7 @@ void ingest_cifar10(ingest_result *r, const ingest_opts *o, const char *images_p
         }
     }
     archive_read_free(a);
+    close(fd);
     for (int k = 0; k < CIFAR_NBATCH; k++)
         if (!b[k].present) die("%s: " CIFAR_DIR "%s is missing from the archive", arch, batch_names[k]);
     if (!names) die("%s: " CIFAR_DIR "batches.meta.txt is missing from the archive", arch);

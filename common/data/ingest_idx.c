@@ -42,6 +42,7 @@ static const char *aerr(struct archive *a) {
 
 typedef struct idx_file {
     struct archive *a;
+    int fd;
     char *path;
 } idx_file;
 
@@ -73,7 +74,8 @@ static void idx_open(idx_file *f, const char *dir, const char *base, int fashion
     CHECK(f->a);
     CHECK(archive_read_support_filter_gzip(f->a) == ARCHIVE_OK);
     CHECK(archive_read_support_format_raw(f->a) == ARCHIVE_OK);
-    if (archive_read_open_filename(f->a, f->path, 1 << 16) != ARCHIVE_OK)
+    f->fd = xopen_input(f->path);
+    if (archive_read_open_fd(f->a, f->fd, 1 << 16) != ARCHIVE_OK)
         die("%s: cannot open: %s", f->path, aerr(f->a));
     struct archive_entry *e;
     int r = archive_read_next_header(f->a, &e);
@@ -83,6 +85,7 @@ static void idx_open(idx_file *f, const char *dir, const char *base, int fashion
 
 static void idx_close(idx_file *f) {
     archive_read_free(f->a);
+    close(f->fd);
     free(f->path);
     f->a = NULL;
     f->path = NULL;
@@ -130,8 +133,22 @@ static int64_t read_labels(uint8_t **out, const char *dir, const char *base, int
         die("%s: bad IDX magic 0x%08x (a label file has 0x00000801)", f.path, magic);
     int64_t n = be32(h + 4);
     if (n > IDX_MAX_COUNT) die("%s: label count %lld is implausible", f.path, (long long)n);
-    uint8_t *y = xmalloc((size_t)n);
-    idx_read(&f, y, (size_t)n, "the labels");
+    /* n is untrusted: the buffer grows with the labels actually read. */
+    size_t cap = 0, got = 0;
+    uint8_t *y = NULL;
+    while (got < (size_t)n) {
+        if (got == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            if (cap > (size_t)n) cap = (size_t)n;
+            y = xrealloc(y, cap);
+        }
+        la_ssize_t r = archive_read_data(f.a, y + got, cap - got);
+        if (r < 0) die("%s: corrupt or truncated while reading the labels: %s", f.path, aerr(f.a));
+        if (r == 0)
+            die("%s: truncated: the labels need %lld bytes, the file ends after %zu", f.path, (long long)n, got);
+        got += (size_t)r;
+    }
+    if (!y) y = xmalloc(1);
     idx_expect_end(&f, "the labels");
     for (int64_t i = 0; i < n; i++)
         if (y[i] >= IDX_NCLASS)

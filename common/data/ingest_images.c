@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,9 @@ static int ends_with_ci(const char *s, const char *suf) {
 }
 
 static void src_push(source *s, int64_t *cap, const char *name) {
+    if (s->n >= dsah_limit.members)
+        die_hint(limit_hint("members"), "%s: more than %lld files (the limit on members per archive or folder)",
+                 s->path, (long long)dsah_limit.members);
     if (s->n == *cap) {
         *cap = *cap ? *cap * 2 : 1024;
         s->e = xrealloc(s->e, sizeof(src_entry) * (size_t)*cap);
@@ -69,17 +73,25 @@ static void src_push(source *s, int64_t *cap, const char *name) {
     s->n++;
 }
 
-/* Whole file into memory; -1 with errno on failure. */
-int read_file(const char *path, uint8_t **data, size_t *len) {
-    FILE *f = fopen(path, "rb");
+/* Whole regular file into memory, at most dsah_limit.member_bytes; -1 with
+ * the message (naming path) in err. */
+int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen_input(path, err, errlen);
     if (!f) return -1;
     size_t cap = 1 << 16, n = 0;
     uint8_t *b = malloc(cap);
-    if (!b) { fclose(f); errno = ENOMEM; return -1; }
+    if (!b) { fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
     for (;;) {
         if (n == cap) {
+            if (cap >= (size_t)dsah_limit.member_bytes) {
+                free(b);
+                fclose(f);
+                snprintf(err, errlen, "%s: larger than %lld bytes (the member_bytes limit)", path,
+                         (long long)dsah_limit.member_bytes);
+                return -1;
+            }
             uint8_t *q = realloc(b, cap * 2);
-            if (!q) { free(b); fclose(f); errno = ENOMEM; return -1; }
+            if (!q) { free(b); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
             b = q;
             cap *= 2;
         }
@@ -89,7 +101,7 @@ int read_file(const char *path, uint8_t **data, size_t *len) {
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) { free(b); errno = EIO; return -1; }
+    if (bad) { free(b); snprintf(err, errlen, "%s: read error: %s", path, strerror(EIO)); return -1; }
     *data = b;
     *len = n;
     return 0;
@@ -116,22 +128,49 @@ static void walk_dir(source *s, int64_t *cap, const char *root, const char *rel)
     free(dir);
 }
 
-static struct archive *arc_open(const char *path) {
+/* An archive read from a regular file (*fd, closed by arc_close). */
+static struct archive *arc_open(const char *path, int *fd) {
+    /* libarchive converts member names to the locale's charset, and in the
+     * C locale (a stage's default) has no name to give for a non-ASCII one:
+     * a UTF-8 character type, once, before any thread starts. */
+    static int locale_set;
+    if (!locale_set) {
+        locale_set = 1;
+        if (!setlocale(LC_CTYPE, "C.UTF-8") && !setlocale(LC_CTYPE, "C.utf8")) setlocale(LC_CTYPE, "en_US.UTF-8");
+    }
+    *fd = xopen_input(path);
     struct archive *a = archive_read_new();
     CHECK(a);
     archive_read_support_filter_all(a);
     archive_read_support_format_all(a);
-    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
+    if (archive_read_open_fd(a, *fd, 1 << 16) != ARCHIVE_OK)
         die("%s: cannot read as an archive (zip, tar, tar.gz, ...): %s", path, archive_error_string(a));
     return a;
 }
 
-/* Read the current member whole; -1 with the archive's message on failure. */
+static void arc_close(struct archive *a, int fd) {
+    archive_read_free(a);
+    close(fd);
+}
+
+/* The member's name: UTF-8 where libarchive can convert it (the stages run
+ * in the C locale, where archive_entry_pathname gives NULL for non-ASCII
+ * names), else the raw name; NULL when there is none. */
+static const char *arc_name(struct archive_entry *e) {
+    const char *n = archive_entry_pathname_utf8(e);
+    return n ? n : archive_entry_pathname(e);
+}
+
+/* Read the current member whole, at most dsah_limit.member_bytes; the
+ * declared size (hint, untrusted) only sizes the first buffer, up to 1 MiB.
+ * -1 with the archive's message on failure, -2 over the limit. */
 static int arc_read_member(struct archive *a, uint8_t **data, size_t *len, int64_t hint) {
-    size_t cap = hint > 0 ? (size_t)hint + 1 : 1 << 16, n = 0;
+    if (hint > dsah_limit.member_bytes) return -2;
+    size_t cap = hint > 0 && hint < (1 << 20) ? (size_t)hint + 1 : 1 << 16, n = 0;
     uint8_t *b = xmalloc(cap);
     for (;;) {
         if (n == cap) {
+            if (cap > (size_t)dsah_limit.member_bytes) { free(b); return -2; }
             cap *= 2;
             b = xrealloc(b, cap);
         }
@@ -171,26 +210,35 @@ static void source_open(source *s, const char *path, want_fn want, void *ctx) {
         qsort(s->e, (size_t)s->n, sizeof(src_entry), cmp_entry_name);
         for (int64_t i = 0; i < s->n; i++) {
             if (!want || !want(s->e[i].name, ctx)) continue;
-            char *full = path_join(path, s->e[i].name);
-            if (read_file(full, &s->e[i].data, &s->e[i].len) != 0) die("%s: cannot read: %s", full, strerror(errno));
+            char *full = path_join(path, s->e[i].name), err[4400];
+            if (read_file(full, &s->e[i].data, &s->e[i].len, err, sizeof err) != 0) die("%s", err);
             free(full);
         }
     } else {
-        struct archive *a = arc_open(path);
+        int fd;
+        struct archive *a = arc_open(path, &fd);
         struct archive_entry *e;
         int rc;
         while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
             if (!is_regular(e)) continue;
-            src_push(s, &cap, archive_entry_pathname(e));
+            const char *name = arc_name(e);
+            if (!name)
+                die("%s: member %lld: its name cannot be converted to UTF-8: %s", path, (long long)s->n + 1,
+                    archive_error_string(a));
+            src_push(s, &cap, name);
             src_entry *se = &s->e[s->n - 1];
             if (want && want(se->name, ctx)) {
-                if (arc_read_member(a, &se->data, &se->len, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0))
+                int r = arc_read_member(a, &se->data, &se->len, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0);
+                if (r == -2)
+                    die_hint(limit_hint("member_bytes"), "%s: member %s is larger than %lld bytes (the member_bytes limit)",
+                             path, se->name, (long long)dsah_limit.member_bytes);
+                if (r)
                     die("%s: cannot read member %s: %s (truncated or corrupt archive?)", path, se->name, archive_error_string(a));
             }
         }
         if (rc != ARCHIVE_EOF)
             die("%s: corrupt or truncated archive after %lld members: %s", path, (long long)s->n, archive_error_string(a));
-        archive_read_free(a);
+        arc_close(a, fd);
     }
     s->by_name = xmalloc(sizeof(int64_t) * (size_t)(s->n ? s->n : 1));
     for (int64_t i = 0; i < s->n; i++) s->by_name[i] = i;
@@ -287,9 +335,10 @@ static void decode_job(job *j, const source *s, int size, uint8_t **dec, size_t 
     size_t rawlen = j->rawlen;
     j->fail = 0;
     if (!raw) {
-        char *full = path_join(s->path, s->e[j->entry].name);
-        if (read_file(full, &raw, &rawlen) != 0) {
-            snprintf(j->err, sizeof j->err, "cannot read: %s", strerror(errno));
+        char *full = path_join(s->path, s->e[j->entry].name), err[4400];
+        if (read_file(full, &raw, &rawlen, err, sizeof err) != 0) {
+            const char *why = strncmp(err, full, strlen(full)) == 0 ? err + strlen(full) + 2 : err;
+            snprintf(j->err, sizeof j->err, "cannot read: %.200s", why);
             j->fail = 1;
             free(full);
             return;
@@ -301,7 +350,7 @@ static void decode_job(job *j, const source *s, int size, uint8_t **dec, size_t 
     if (raw != j->raw) free(raw);
     if (rc) { j->fail = 1; return; }
     int ow = size ? size : w, oh = size ? size : h;
-    size_t need = (size_t)ow * oh * 3;
+    size_t need = (size_t)ow * oh * 3;   /* <= 3 * dsah_limit.pixels: both sides checked */
     if (j->pixcap < need) {
         free(j->pix);
         j->pix = xmalloc(need);
@@ -372,7 +421,8 @@ typedef struct reader {
     const int64_t *entries;
     char *const *names;
     int64_t n, next;              /* directory: next item */
-    struct archive *a;            /* archive: open reader, entry ordinal k */
+    struct archive *a;            /* archive: open reader (on fd), entry ordinal k */
+    int fd;
     int64_t *item_of, k, want;
 } reader;
 
@@ -404,7 +454,11 @@ static int fill_chunk(reader *rd, job *jobs) {
         job *j = &jobs[nj++];
         j->item = it;
         j->entry = rd->k - 1;
-        if (arc_read_member(rd->a, &j->raw, &j->rawlen, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0))
+        int r = arc_read_member(rd->a, &j->raw, &j->rawlen, archive_entry_size_is_set(e) ? archive_entry_size(e) : 0);
+        if (r == -2)
+            die_hint(limit_hint("member_bytes"), "%s: member %s is larger than %lld bytes (the member_bytes limit)",
+                     rd->s->path, rd->names[it], (long long)dsah_limit.member_bytes);
+        if (r)
             die("%s: cannot read member %s: %s (truncated or corrupt archive?)", rd->s->path, rd->names[it],
                 archive_error_string(rd->a));
         bytes += j->rawlen;
@@ -427,6 +481,9 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
     st.ok = ok;
     memset(ok, 0, (size_t)n);
     if (n == 0) die("%s: no image to ingest", s->path);
+    if (o->size && (int64_t)o->size * o->size > dsah_limit.pixels)
+        die_hint(limit_hint("pixels"), "--size %d: %dx%d is more than %lld pixels (the pixels limit)", o->size, o->size,
+                 o->size, (long long)dsah_limit.pixels);
     st.nthreads = o->threads > 0 ? o->threads : omp_get_max_threads();
     st.dec = xcalloc((size_t)st.nthreads, sizeof(uint8_t *));
     st.deccap = xcalloc((size_t)st.nthreads, sizeof(size_t));
@@ -435,7 +492,7 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
     st.io.af = af_open(images_path);
     /* The atomic temporary is opened write-only; a read-write descriptor on
      * it serves the positional writes and the read-back of the compaction. */
-    st.io.fd = open(st.io.af->tmp, O_RDWR);
+    st.io.fd = open(st.io.af->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (st.io.fd < 0) die("%s: cannot reopen %s: %s", images_path, st.io.af->tmp, strerror(errno));
     st.io.n = n;
     if (o->size) {
@@ -451,7 +508,7 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
         for (int64_t i = 0; i < s->n; i++) rd.item_of[i] = -1;
         for (int64_t i = 0; i < n; i++) rd.item_of[entries[i]] = i;
         rd.want = n;
-        rd.a = arc_open(s->path);
+        rd.a = arc_open(s->path, &rd.fd);
     }
     job *buf[3];
     for (int b = 0; b < 3; b++) buf[b] = xcalloc(INGEST_CHUNK, sizeof(job));
@@ -479,7 +536,7 @@ static int64_t stream_images(uint8_t *ok, int *h, int *w, const char *images_pat
     }
     if (nprev) write_chunk(&st, prev, nprev, names);
     if (!s->is_dir) {
-        archive_read_free(rd.a);
+        arc_close(rd.a, rd.fd);
         free(rd.item_of);
     }
     progress_end(&st.pr);
@@ -588,17 +645,40 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 /* ---- FLICKR25K ---------------------------------------------------------- */
 /* k > 0 when name is [.../]mirflickr/im<k>.jpg (or im<k>.jpg at the top of
- * an extracted mirflickr folder). */
+ * an extracted mirflickr folder); numbers beyond a long are not image names. */
 static long flickr_id(const char *name) {
     const char *b = base_name(name);
     if (strncmp(b, "im", 2) != 0 || !isdigit((unsigned char)b[2])) return 0;
     char *end;
+    errno = 0;
     long k = strtol(b + 2, &end, 10);
-    if (strcmp(end, ".jpg") != 0 || k <= 0) return 0;
+    if (errno || strcmp(end, ".jpg") != 0 || k <= 0) return 0;
     if (b == name) return k;
     size_t dl = (size_t)(b - name) - 1;
     if (dl >= 9 && strncmp(b - 10, "mirflickr", 9) == 0 && (dl == 9 || b[-11] == '/')) return k;
     return 0;
+}
+
+typedef struct flickr_img {
+    long id;         /* image number (also: concept index, for absent ids) */
+    int64_t entry;   /* source entry */
+} flickr_img;
+
+static int cmp_flickr_img(const void *a, const void *b) {
+    const flickr_img *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* Position of image number k in img[0..n) (sorted), or -1. */
+static int64_t flickr_find(const flickr_img *img, int64_t n, long k) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (img[mid].id == k) return mid;
+        if (img[mid].id < k) lo = mid + 1; else hi = mid;
+    }
+    return -1;
 }
 
 /* Candidate text files of the annotations: *.txt at the top or one folder
@@ -617,23 +697,22 @@ void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images
         die_hint("--annotations mirflickr25k_annotations_v080.zip", "flickr25k: the annotations (--annotations) are required");
     source si, sa;
     source_open(&si, o->path, NULL, NULL);
-    long maxid = 0;
+    /* The images by number: (number, entry) pairs sorted by number. The
+     * numbers come from member names, so nothing is indexed by them. */
+    int64_t nimg = 0;
+    flickr_img *img = xmalloc(sizeof(flickr_img) * (size_t)(si.n ? si.n : 1));
     for (int64_t i = 0; i < si.n; i++) {
         long k = flickr_id(si.e[i].name);
-        if (k > maxid) maxid = k;
+        if (k) img[nimg++] = (flickr_img){k, i};
     }
-    if (maxid == 0)
+    if (nimg == 0)
         die("%s: expected mirflickr/im1.jpg ... im25000.jpg (the layout of mirflickr25k.zip); no mirflickr/im<N>.jpg found",
             o->path);
-    int64_t *entry_of = xmalloc(sizeof(int64_t) * (size_t)(maxid + 1));
-    for (long k = 0; k <= maxid; k++) entry_of[k] = -1;
-    for (int64_t i = 0; i < si.n; i++) {
-        long k = flickr_id(si.e[i].name);
-        if (!k) continue;
-        if (entry_of[k] >= 0)
-            die("%s: image %ld appears twice (%s and %s)", o->path, k, si.e[entry_of[k]].name, si.e[i].name);
-        entry_of[k] = i;
-    }
+    qsort(img, (size_t)nimg, sizeof *img, cmp_flickr_img);
+    for (int64_t i = 1; i < nimg; i++)
+        if (img[i].id == img[i - 1].id)
+            die("%s: image %ld appears twice (%s and %s)", o->path, img[i].id, si.e[img[i - 1].entry].name,
+                si.e[img[i].entry].name);
     source_open(&sa, o->annotations, flickr_txt, NULL);
     const char *readme = NULL;
     for (int64_t i = 0; i < sa.n; i++)
@@ -673,11 +752,11 @@ void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images
         if (c && !strcmp(cname[c], cname[c - 1]))
             die("%s: concept %s appears twice", o->annotations, cname[c]);
     }
-    /* Labels indexed by image number. */
-    uint8_t *lab = xcalloc((size_t)(maxid + 1) * nc, 1);
-    int64_t absent = 0;
-    uint8_t *absent_seen = xcalloc((size_t)1, 1);
-    long absent_cap = 0;
+    /* Labels by position in img; listed numbers without an image collected
+     * as (number, concept) pairs, reported once each after the lists. */
+    uint8_t *lab = xcalloc(xmul((size_t)nimg, (size_t)nc, "flickr25k labels"), 1);
+    int64_t absent = 0, nabs = 0, capabs = 0;
+    flickr_img *abs_ids = NULL;
     skip_log sl = {0};
     for (int c = 0; c < nc; c++) {
         src_entry *e = &sa.e[cidx[c]];
@@ -689,47 +768,45 @@ void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images
             char *end;
             const char *p = L[l];
             while (*p == ' ' || *p == '\t') p++;
+            errno = 0;
             long k = strtol(p, &end, 10);
-            if (end == p || *end || k <= 0)
+            if (end == p || *end || k <= 0 || errno)
                 die("%s: %s line %lld: expected a 1-based image number, found \"%s\"", o->annotations, e->name,
                     (long long)l + 1, L[l]);
-            if (k > maxid || entry_of[k] < 0) {
-                if (k >= absent_cap) {
-                    long nc2 = k + 1 > 2 * absent_cap ? k + 1 : 2 * absent_cap;
-                    absent_seen = xrealloc(absent_seen, (size_t)nc2);
-                    memset(absent_seen + absent_cap, 0, (size_t)(nc2 - absent_cap));
-                    absent_cap = nc2;
-                }
-                if (!absent_seen[k]) {
-                    char nm[64], why[200];
-                    snprintf(nm, sizeof nm, "mirflickr/im%ld.jpg", k);
-                    snprintf(why, sizeof why, "listed in %s but absent from the image archive", e->name);
-                    report_skip(&sl, o, o->path, nm, why);
-                    absent_seen[k] = 1;
-                    absent++;
-                }
+            int64_t at = flickr_find(img, nimg, k);
+            if (at < 0) {
+                if (nabs == capabs) abs_ids = xrealloc(abs_ids, sizeof *abs_ids * (size_t)(capabs = capabs ? 2 * capabs : 64));
+                abs_ids[nabs++] = (flickr_img){k, c};
                 continue;
             }
-            lab[(size_t)k * nc + c] = 1;
+            lab[(size_t)at * nc + c] = 1;
         }
         free(L);
     }
-    free(absent_seen);
+    /* Each absent number once, with the first concept file listing it. */
+    if (nabs) qsort(abs_ids, (size_t)nabs, sizeof *abs_ids, cmp_flickr_img);
+    for (int64_t i = 0; i < nabs; i++) {
+        if (i && abs_ids[i].id == abs_ids[i - 1].id) continue;
+        char nm[64], why[200];
+        snprintf(nm, sizeof nm, "mirflickr/im%ld.jpg", abs_ids[i].id);
+        snprintf(why, sizeof why, "listed in %s but absent from the image archive", sa.e[cidx[abs_ids[i].entry]].name);
+        report_skip(&sl, o, o->path, nm, why);
+        absent++;
+    }
+    free(abs_ids);
     /* Items: images by number; unlabeled ones dropped before decoding. */
-    int64_t n = 0, unlabeled = 0;
-    for (long k = 1; k <= maxid; k++) n += entry_of[k] >= 0;
+    int64_t n = nimg, unlabeled = 0;
     int64_t *entries = xmalloc(sizeof(int64_t) * (size_t)n);
     char **names = xmalloc(sizeof(char *) * (size_t)n);
     uint8_t *labels = xmalloc((size_t)n * nc);
     int64_t m = 0;
-    for (long k = 1; k <= maxid; k++) {
-        if (entry_of[k] < 0) continue;
+    for (int64_t i = 0; i < nimg; i++) {
         int any = 0;
-        for (int c = 0; c < nc; c++) any |= lab[(size_t)k * nc + c];
+        for (int c = 0; c < nc; c++) any |= lab[(size_t)i * nc + c];
         if (!any) { unlabeled++; continue; }
-        entries[m] = entry_of[k];
-        names[m] = si.e[entry_of[k]].name;
-        memcpy(labels + (size_t)m * nc, lab + (size_t)k * nc, (size_t)nc);
+        entries[m] = img[i].entry;
+        names[m] = si.e[img[i].entry].name;
+        memcpy(labels + (size_t)m * nc, lab + (size_t)i * nc, (size_t)nc);
         m++;
     }
     info("flickr25k: %lld images, %d concepts; %lld without any concept dropped", (long long)n, nc, (long long)unlabeled);
@@ -738,7 +815,7 @@ void ingest_flickr25k(ingest_result *r, const ingest_opts *o, const char *images
     free(names);
     free(lab);
     free(cidx);
-    free(entry_of);
+    free(img);
     source_close(&si);
     source_close(&sa);
 }
@@ -935,11 +1012,9 @@ static int is_image_name(const char *name) {
 }
 
 static void folder_list(ingest_result *r, const ingest_opts *o, const char *images_path, source *s) {
-    FILE *f = fopen(o->label_list, "rb");
-    if (!f) die("%s: cannot open the label list: %s", o->label_list, strerror(errno));
-    fclose(f);
     src_entry le = {0};
-    if (read_file(o->label_list, &le.data, &le.len) != 0) die("%s: cannot read: %s", o->label_list, strerror(errno));
+    char err[4400];
+    if (read_file(o->label_list, &le.data, &le.len, err, sizeof err) != 0) die("the label list %s", err);
     char *text = entry_text(&le);
     if (!text) die("%s: not a text file", o->label_list);
     char **lines;

@@ -73,7 +73,9 @@ void ingest_nuswide(ingest_result *r, const ingest_opts *o, const char *images_p
  * are relative to the folder/archive, or to the root found as for NUS-WIDE. */
 void ingest_folder(ingest_result *r, const ingest_opts *o, const char *images_path);
 
-/* The whole file into *data (malloc'ed) and *len: 0, or -1 with errno. */
-int read_file(const char *path, uint8_t **data, size_t *len);
+/* The whole regular file (util.h open_input: a FIFO or device is refused)
+ * into *data (malloc'ed) and *len, at most dsah_limit.member_bytes: 0, or -1
+ * with a message naming the file in err. */
+int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen);
 
 #endif

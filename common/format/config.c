@@ -359,6 +359,15 @@ static int store(cfg *c, int ki, char **elems, int n, int from, int line, const 
             return fail(err, errn, "%s: %s: %s", where, k->key, why);
         }
         out[i] = xstrdup(buf);
+        /* A repeated value (canonical form: 16 and 0x10 alike) would plan
+         * the same run twice; layer lists (arch) repeat by design. */
+        for (int j = 0; j < i && k->type != CT_ARCH; j++)
+            if (!strcmp(out[j], out[i])) {
+                int r = fail(err, errn, "%s: %s: %s is listed twice", where, k->key, out[i]);
+                for (int q = 0; q <= i; q++) free(out[q]);
+                free(out);
+                return r;
+            }
     }
     val_clear(&c->vals[ki]);
     c->vals[ki].set = from;
@@ -487,8 +496,8 @@ int cfg_load(cfg *c, const char *path, const char *const *sets, int nsets, char 
     if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml"))) *dot = '\0';
     c->vals = xcalloc((size_t)cfg_nkeys, sizeof(cfg_val));
 
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return fail(err, errn, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = fopen_input(path, err, errn);
+    if (!fp) return -1;
     yaml_parser_t ps;
     yaml_document_t doc;
     CHECK(yaml_parser_initialize(&ps));

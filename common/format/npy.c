@@ -114,8 +114,8 @@ static int parse_dict(npy_array *a, const char *h, size_t hl, char *err, size_t 
 int npy_try_open(npy_array *a, const char *path, char *err, size_t en) {
     memset(a, 0, sizeof *a);
     a->path = xstrdup(path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { int r = fail(err, en, "%s: cannot open: %s", path, strerror(errno)); npy_close(a); return r; }
+    int fd = open_input(path, err, en);
+    if (fd < 0) { npy_close(a); return -1; }
     struct stat st;
     if (fstat(fd, &st) != 0) { close(fd); npy_close(a); return fail(err, en, "%s: cannot stat: %s", path, strerror(errno)); }
     size_t len = (size_t)st.st_size;
@@ -141,15 +141,17 @@ int npy_try_open(npy_array *a, const char *path, char *err, size_t en) {
     }
     if (off + hl > len) { npy_close(a); return fail(err, en, "%s: truncated .npy header (header says %zu bytes, file has %zu)", path, off + hl, len); }
     if (parse_dict(a, (const char *)b + off, hl, err, en) != 0) { npy_close(a); return -1; }
-    int64_t count = 1;
-    for (int i = 0; i < a->ndim; i++) {
-        if (a->shape[i] != 0 && count > INT64_MAX / a->shape[i]) { npy_close(a); return fail(err, en, "%s: shape overflows", path); }
-        count *= a->shape[i];
+    /* The payload size in bytes must fit (checked: a shape such as
+     * (2^31, 2^31) of f4 wraps to 0 otherwise) before it is compared. */
+    size_t count, nbytes;
+    if (size_prod(&count, 1, a->shape, a->ndim) || size_prod(&nbytes, size_table[a->dtype], a->shape, a->ndim)) {
+        npy_close(a);
+        return fail(err, en, "%s: shape overflows (the payload size does not fit in 64 bits)", path);
     }
-    a->count = count;
-    a->nbytes = (size_t)count * size_table[a->dtype];
-    if (off + hl + a->nbytes != len) {
-        size_t have = len - off - hl;
+    a->count = (int64_t)count;
+    a->nbytes = nbytes;
+    size_t have = len - off - hl;
+    if (a->nbytes != have) {
         int r = fail(err, en, "%s: %s .npy file: header promises %zu payload bytes, file has %zu",
                      path, have < a->nbytes ? "truncated" : "oversized", a->nbytes, have);
         npy_close(a);
@@ -228,10 +230,10 @@ size_t npy_header(char *buf, size_t cap, npy_dtype dtype, int ndim, const int64_
 void npy_writer_begin(npy_writer *w, const char *path, npy_dtype dtype, int ndim, const int64_t *shape) {
     char hdr[1024];
     size_t hl = npy_header(hdr, sizeof hdr, dtype, ndim, shape);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    size_t bytes;
+    if (size_prod(&bytes, size_table[dtype], shape, ndim)) die("%s: array shape overflows", path);
     w->af = af_open(path);
-    w->expect = count * size_table[dtype];
+    w->expect = bytes;
     w->written = 0;
     af_write(w->af, hdr, hl);
 }

@@ -330,8 +330,8 @@ static int cmp_begin(const void *a, const void *b) {
 int st_try_open(st_file *f, const char *path, char *err, size_t en) {
     memset(f, 0, sizeof *f);
     f->path = xstrdup(path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { int r = fail(err, en, "%s: cannot open: %s", path, strerror(errno)); st_close(f); return r; }
+    int fd = open_input(path, err, en);
+    if (fd < 0) { st_close(f); return -1; }
     struct stat sb;
     if (fstat(fd, &sb) != 0) { int r = fail(err, en, "%s: cannot stat: %s", path, strerror(errno)); close(fd); st_close(f); return r; }
     size_t len = (size_t)sb.st_size;
@@ -390,7 +390,12 @@ int st_try_open(st_file *f, const char *path, char *err, size_t en) {
             st_close(f);
             return r;
         }
-        need += t->nbytes;
+        if (__builtin_add_overflow(need, (uint64_t)t->nbytes, &need)) {
+            free(offs);
+            int r = fail(err, en, "%s: the tensor sizes add up to more than 2^64 bytes", path);
+            st_close(f);
+            return r;
+        }
     }
     /* Overlap: sort by begin; each must start at or after the previous end.
      * Empty tensors occupy no bytes and cannot overlap. */

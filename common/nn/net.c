@@ -93,7 +93,14 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
         } else if (!strncmp(tok, "fc-", 3)) {
             long k = strtol(tok + 3, &rest, 10);
             if (*rest || k < 1 || k > (1L << 24)) { fail(err, errlen, "arch: bad layer '%s' (fc-N with N >= 1)", tok); free(list); return -1; }
-            int in = C * H * W;
+            int64_t in64 = (int64_t)C * H * W;
+            if (in64 > INT32_MAX) {
+                fail(err, errlen, "arch: '%s' on a %dx%dx%d map: %lld inputs, more than 2^31-1 (input %d is too large for this arch)",
+                     tok, C, H, W, (long long)in64, input);
+                free(list);
+                return -1;
+            }
+            int in = (int)in64;
             flat = 1;
             nn_layer *l = push(n, &cap, NL_FC);
             l->C = in; l->H = l->W = 1; l->K = (int)k; l->OH = l->OW = 1;
@@ -118,6 +125,9 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
         }
     }
     free(list);
+    if ((int64_t)C * H * W > INT32_MAX)
+        return fail(err, errlen, "arch: the last map %dx%dx%d has more than 2^31-1 values (input %d is too large for this arch)",
+                    C, H, W, input);
     if (vgg) {
         nn_layer *l = push(n, &cap, NL_FC);
         l->C = C * H * W; l->H = l->W = 1; l->K = 1000; l->OH = l->OW = 1;
@@ -132,6 +142,22 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
     for (int i = 0; i < n->nl; i++) {
         n->L[i].in_n = (int64_t)n->L[i].C * n->L[i].H * n->L[i].W;
         n->L[i].out_n = (int64_t)n->L[i].K * n->L[i].OH * n->L[i].OW;
+        if (n->L[i].in_n > INT32_MAX || n->L[i].out_n > INT32_MAX) {
+            int64_t big = n->L[i].in_n > n->L[i].out_n ? n->L[i].in_n : n->L[i].out_n;
+            free(n->L);
+            n->L = NULL;
+            n->nl = 0;
+            return fail(err, errlen, "arch: layer %d has %lld activations per image, more than 2^31-1 (input %d is too large for this arch)",
+                        i, (long long)big, input);
+        }
+    }
+    if (n->np > dsah_limit.model_params) {
+        int64_t np = n->np;
+        free(n->L);
+        n->L = NULL;
+        n->nl = 0;
+        return fail(err, errlen, "arch %s at input %d has %lld parameters, more than the limit of %lld (raise it with DSAH_LIMITS=model_params=N)",
+                    arch, input, (long long)np, (long long)dsah_limit.model_params);
     }
     n->arch = xstrdup(arch);
     n->channels = channels;

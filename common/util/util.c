@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,8 +36,11 @@ static void on_signal(int sig) {
     raise(sig);
 }
 
+static void limits_from_env(void);
+
 void dsah_init(const char *prog) {
     dsah_prog = prog;
+    limits_from_env();
     atexit(cleanup_pending);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -129,7 +135,9 @@ void *xrealloc_(void *q, size_t n, const char *file, int line, const char *expr)
 }
 void *xaligned_(size_t n, const char *file, int line, const char *expr) {
     void *p = NULL;
-    size_t m = (n + 63) & ~(size_t)63;
+    size_t m;
+    if (size_add(&m, n, 63)) dsah_check_failed(file, line, expr, "size overflows");
+    m &= ~(size_t)63;
     if (posix_memalign(&p, 64, m ? m : 64) != 0) dsah_check_failed(file, line, expr, "out of memory");
     return p;
 }
@@ -137,6 +145,114 @@ char *xstrdup_(const char *s, const char *file, int line) {
     char *p = strdup(s);
     if (!p) dsah_check_failed(file, line, "strdup", "out of memory");
     return p;
+}
+
+/* ---- checked sizes and limits --------------------------------------------- */
+int size_prod(size_t *r, size_t elem, const int64_t *dims, int n) {
+    size_t p = elem;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] < 0 || (uint64_t)dims[i] > SIZE_MAX || size_mul(&p, p, (size_t)dims[i])) return -1;
+    }
+    if (p > (size_t)INT64_MAX) return -1;
+    *r = p;
+    return 0;
+}
+
+size_t xmul(size_t a, size_t b, const char *what) {
+    size_t r;
+    if (size_mul(&r, a, b)) die("%s: size overflows (%zu x %zu)", what, a, b);
+    return r;
+}
+
+dsah_limits dsah_limit = {
+    .pixels = 178956970,                 /* Pillow: 2 * (1024 * 1024 * 1024 // 4 // 3) */
+    .members = 10000000,
+    .member_bytes = (int64_t)256 << 20,
+    .model_params = (int64_t)1 << 30,
+};
+
+static const struct { const char *key; int64_t *v; } limit_keys[] = {
+    {"pixels", &dsah_limit.pixels},
+    {"members", &dsah_limit.members},
+    {"member_bytes", &dsah_limit.member_bytes},
+    {"model_params", &dsah_limit.model_params},
+};
+
+void limit_set(const char *flag, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    size_t kl = eq ? (size_t)(eq - kv) : 0;
+    for (size_t i = 0; eq && i < sizeof limit_keys / sizeof limit_keys[0]; i++)
+        if (strlen(limit_keys[i].key) == kl && !strncmp(kv, limit_keys[i].key, kl)) {
+            *limit_keys[i].v = parse_ll(flag, eq + 1, 1, INT64_MAX);
+            return;
+        }
+    die("%s %s: expected KEY=N with KEY one of pixels, members, member_bytes, model_params", flag, kv);
+}
+
+const char *limit_hint(const char *key) {
+    static char buf[160];
+    snprintf(buf, sizeof buf, "raise the limit with --limit %s=N (dsah-ingest) or DSAH_LIMITS=%s=N", key, key);
+    return buf;
+}
+
+static void limits_from_env(void) {
+    const char *e = getenv("DSAH_LIMITS");
+    if (!e || !*e) return;
+    char buf[512];
+    if (strlen(e) >= sizeof buf) die("DSAH_LIMITS: too long");
+    strcpy(buf, e);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) limit_set("DSAH_LIMITS", t);
+}
+
+/* ---- opening inputs ------------------------------------------------------- */
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+         : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
+}
+
+int open_input(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "%s: fcntl: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *fopen_input(const char *path, char *err, size_t errlen) {
+    int fd = open_input(path, err, errlen);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int xopen_input(const char *path) {
+    char err[4200];
+    int fd = open_input(path, err, sizeof err);
+    if (fd < 0) die("%s", err);
+    return fd;
 }
 
 /* ---- paths --------------------------------------------------------------- */
@@ -183,20 +299,57 @@ int file_exists(const char *path) {
 }
 
 /* ---- atomic files -------------------------------------------------------- */
+int af_remove_stale(const char *path) {
+    char dir[4096];
+    path_dirname(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp.", 5) != 0) continue;
+        const char *num = nm + bl + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(num, &end, 10);
+        if (errno || end == num || *end || pid <= 0 || pid == (long)getpid()) continue;
+        /* ESRCH: no such process. EPERM means it exists (another user's). */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *full = path_join(dir, nm);
+        if (unlinkat(dirfd(d), nm, 0) == 0) {
+            removed++;
+            info("removed %s, left by process %ld that no longer runs", full, pid);
+        }
+        free(full);
+    }
+    closedir(d);
+    return removed;
+}
+
 atomic_file *af_open(const char *path) {
     atomic_file *af = xcalloc(1, sizeof *af);
     char dir[4096];
     path_dirname(path, dir, sizeof dir);
     mkdir_p(dir);
+    af_remove_stale(path);
     af->path = xstrdup(path);
     size_t n = strlen(path) + 32;
     af->tmp = xmalloc(n);
     snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
     af->slot = -1;
+    /* Created (O_EXCL) before it is registered for cleanup, so that an
+     * existing file of that name (not ours) is never unlinked. */
+    int fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) die("%s: cannot create: %s", af->tmp, strerror(errno));
     for (int i = 0; i < MAX_PENDING; i++)
         if (!pending[i]) { pending[i] = af->tmp; af->slot = i; break; }
+    if (af->slot < 0) { close(fd); unlink(af->tmp); }
     CHECK(af->slot >= 0);
-    af->fp = fopen(af->tmp, "wb");
+    af->fp = fdopen(fd, "wb");
     if (!af->fp) die("%s: cannot create: %s", af->tmp, strerror(errno));
     return af;
 }
@@ -213,24 +366,90 @@ void af_write(atomic_file *af, const void *buf, size_t n) {
         die("%s: write failed: %s", af->path, strerror(errno));
 }
 
-void af_commit(atomic_file *af) {
-    if (fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0) {
+/* fsync the directory holding path, so that a rename survives a crash.
+ * EINVAL/ENOTSUP: the filesystem does not sync directories. */
+static void fsync_dir_of(const char *path) {
+    char dir[4096];
+    path_dirname(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) die("%s: cannot open directory to sync: %s", dir, strerror(errno));
+    if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) {
         int e = errno;
+        close(fd);
+        die("%s: fsync of the directory failed: %s", dir, strerror(e));
+    }
+    close(fd);
+}
+
+static int batch_on;
+static atomic_file *batch[MAX_PENDING];
+static int nbatch;
+
+/* Everything but the rename. */
+static void af_finish(atomic_file *af) {
+    int bad = ferror(af->fp);
+    if (bad || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0) {
+        int e = bad ? EIO : errno;
         fclose(af->fp);
+        af->fp = NULL;
         unlink(af->tmp);
         die("%s: write failed: %s", af->path, strerror(e));
     }
-    if (fclose(af->fp) != 0) {
+    int rc = fclose(af->fp);
+    af->fp = NULL;
+    if (rc != 0) {
         int e = errno;
         unlink(af->tmp);
         die("%s: close failed: %s", af->path, strerror(e));
+    }
+}
+
+void af_commit(atomic_file *af) {
+    af_finish(af);
+    if (batch_on) {
+        CHECK(nbatch < MAX_PENDING);
+        batch[nbatch++] = af;
+        return;
     }
     if (rename(af->tmp, af->path) != 0) {
         int e = errno;
         unlink(af->tmp);
         die("%s: rename failed: %s", af->path, strerror(e));
     }
+    fsync_dir_of(af->path);
     af_release(af);
+}
+
+void af_batch_begin(void) {
+    CHECK(!batch_on);
+    batch_on = 1;
+    nbatch = 0;
+}
+
+void af_batch_commit(void) {
+    CHECK(batch_on);
+    batch_on = 0;
+    for (int i = 0; i < nbatch; i++) {
+        if (rename(batch[i]->tmp, batch[i]->path) != 0) {
+            int e = errno;
+            char *failed = xstrdup(batch[i]->path);
+            for (int k = 0; k < i; k++) unlink(batch[k]->path);
+            for (int k = i; k < nbatch; k++) unlink(batch[k]->tmp);
+            die("%s: rename failed: %s (this stage's other outputs were removed)", failed, strerror(e));
+        }
+    }
+    for (int i = 0; i < nbatch; i++) {
+        int seen = 0;
+        char di[4096], dk[4096];
+        path_dirname(batch[i]->path, di, sizeof di);
+        for (int k = 0; k < i && !seen; k++) {
+            path_dirname(batch[k]->path, dk, sizeof dk);
+            seen = !strcmp(di, dk);
+        }
+        if (!seen) fsync_dir_of(batch[i]->path);
+    }
+    for (int i = 0; i < nbatch; i++) af_release(batch[i]);
+    nbatch = 0;
 }
 
 void af_abort(atomic_file *af) {

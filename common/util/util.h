@@ -8,7 +8,9 @@
  *
  * Output files are written to "<path>.tmp.<pid>" and renamed on commit; every
  * pending temporary is unlinked by an atexit hook and on SIGINT/SIGTERM, so a
- * failed stage never leaves a file that Make would take as done. */
+ * failed stage never leaves a file that Make would take as done. A process
+ * killed with SIGKILL cannot clean up: the next af_open of the same path
+ * removes the "<path>.tmp.<pid>" files whose process is gone. */
 #ifndef DSAH_UTIL_H
 #define DSAH_UTIL_H
 
@@ -62,6 +64,72 @@ char *xstrdup_(const char *s, const char *file, int line);
 #define xaligned(n) xaligned_((n), __FILE__, __LINE__, #n)
 #define xstrdup(s) xstrdup_((s), __FILE__, __LINE__)
 
+/* ---- checked sizes --------------------------------------------------------
+ * Every size computed from untrusted numbers (file headers, annotation
+ * lines, archive members, model metadata) goes through these: 0 and the
+ * result in *r, or -1 when it does not fit (nothing is written then). */
+static inline int size_mul(size_t *r, size_t a, size_t b) {
+    size_t t;
+    if (__builtin_mul_overflow(a, b, &t)) return -1;
+    *r = t;
+    return 0;
+}
+static inline int size_add(size_t *r, size_t a, size_t b) {
+    size_t t;
+    if (__builtin_add_overflow(a, b, &t)) return -1;
+    *r = t;
+    return 0;
+}
+static inline int i64_mul(int64_t *r, int64_t a, int64_t b) {
+    int64_t t;
+    if (__builtin_mul_overflow(a, b, &t)) return -1;
+    *r = t;
+    return 0;
+}
+static inline int i64_add(int64_t *r, int64_t a, int64_t b) {
+    int64_t t;
+    if (__builtin_add_overflow(a, b, &t)) return -1;
+    *r = t;
+    return 0;
+}
+/* elem * dims[0] * ... * dims[n-1] (each dim >= 0) in bytes; -1 on overflow
+ * of size_t or of int64_t, or on a negative dim. */
+int size_prod(size_t *r, size_t elem, const int64_t *dims, int n);
+/* a * b, or die("<what>: size overflows (a x b)"). */
+size_t xmul(size_t a, size_t b, const char *what);
+
+/* ---- limits on what untrusted input may size ------------------------------
+ * Checked before the allocation they bound; raised with --limit KEY=N
+ * (dsah-ingest) or the environment DSAH_LIMITS="KEY=N,KEY=N" (every stage).
+ *   pixels        pixels per decoded image (default 178956970, Pillow's
+ *                 DecompressionBombError threshold, 2 x MAX_IMAGE_PIXELS)
+ *   members       regular files listed in one archive or folder (10000000)
+ *   member_bytes  bytes of one archive member or file read into memory
+ *                 (images, annotation and list files; 268435456 = 256 MiB)
+ *   model_params  parameters of a network built from an arch string or
+ *                 model metadata (1073741824 = 4 GiB of f32)
+ * A value over a limit is an error naming the file, the value, the limit
+ * and the key to raise. */
+typedef struct dsah_limits {
+    int64_t pixels, members, member_bytes, model_params;
+} dsah_limits;
+extern dsah_limits dsah_limit;
+/* "KEY=N": set one limit; dies naming flag on an unknown key or a bad N. */
+void limit_set(const char *flag, const char *kv);
+/* The hint line of a limit error: "raise it with --limit KEY=N or DSAH_LIMITS=KEY=N". */
+const char *limit_hint(const char *key);
+
+/* ---- opening inputs ------------------------------------------------------
+ * Inputs are opened read-only with O_NONBLOCK (a FIFO or device never blocks
+ * the open) and must be regular files: anything else (FIFO, socket,
+ * device, directory) is refused with "PATH: not a regular file (a FIFO)".
+ * open_input: the descriptor (blocking mode restored), or -1 with the
+ * message in err. fopen_input: the same as a FILE* ("rb"). */
+int open_input(const char *path, char *err, size_t errlen);
+FILE *fopen_input(const char *path, char *err, size_t errlen);
+/* open_input or die with the message. */
+int xopen_input(const char *path);
+
 /* ---- atomic output files ------------------------------------------------ */
 typedef struct atomic_file {
     char *path;     /* final path */
@@ -70,12 +138,27 @@ typedef struct atomic_file {
     int slot;       /* index in the pending table */
 } atomic_file;
 
-/* Open path.tmp.<pid> for writing ("wb"); dies with the path on failure.
- * Creates missing parent directories. */
+/* Open path.tmp.<pid> for writing (O_CREAT|O_EXCL|O_NOFOLLOW: an existing
+ * file or symlink of that name is an error, never followed); dies with the
+ * path on failure. Creates missing parent directories and removes stale
+ * temporaries of path left by dead processes (path.tmp.<pid> with no such
+ * pid). */
 atomic_file *af_open(const char *path);
-/* fflush, fsync, fclose, rename to the final path. Dies on any failure
- * (after removing the temporary). Frees af. */
+/* Check ferror, fflush, fsync, fclose, rename to the final path, fsync the
+ * directory. Dies on any failure (after removing the temporary). Frees af.
+ * Inside af_batch_begin/af_batch_commit the rename is deferred. */
 void af_commit(atomic_file *af);
+/* A stage's outputs committed together: after af_batch_begin(), af_commit
+ * writes, flushes and fsyncs the temporary but leaves it pending;
+ * af_batch_commit() then renames every one and fsyncs their directories. A
+ * failure before af_batch_commit leaves no new output (the temporaries are
+ * removed on exit); a failed rename inside it removes the outputs it had
+ * already renamed, so a stage leaves either all of its new outputs or none. */
+void af_batch_begin(void);
+void af_batch_commit(void);
+/* Remove path.tmp.<pid> files whose process no longer exists (what a
+ * SIGKILL leaves); called by af_open. Returns the number removed. */
+int af_remove_stale(const char *path);
 /* Remove the temporary without committing. Frees af. */
 void af_abort(atomic_file *af);
 /* Write n bytes or die naming the file. */
