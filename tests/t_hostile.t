@@ -136,9 +136,11 @@ expect "10: FIFO as --train does not block" 1 "dsah-baseline: error: $T/fifo.npy
 expect "10: FIFO as --path of cifar10" 1 "dsah-ingest: error: $T/fifo.npy: not a regular file (a FIFO)" \
     "$BIN/dsah-ingest" -q --source cifar10 --path "$T/fifo.npy" --query 1 --train 1 --seed 1 --out "$T/c10i"
 mkdir -p "$T/c10s"; echo keep > "$T/victim"
-expect "10: symlink planted at query.npy.tmp.<pid>" 1 "dsah-baseline: error: $T/c10s/query.npy.tmp.PID: cannot create: File exists" \
-    bash -c 'ln -s "$1/victim" "$1/c10s/query.npy.tmp.$$"; exec "$2" -q --method lsh --bits 8 --train "$3" --query "$3" --db "$3" --seed 1 --out "$1/c10s" 2> >(sed "s/\.tmp\.[0-9]*/.tmp.PID/" >&2)' \
-    _ "$T" "$BIN/dsah-baseline" "$H/x.npy"
+bash -c 'echo $$ > "$1/pid"; ln -s "$1/victim" "$1/c10s/query.npy.tmp.$$"; exec "$2" -q --method lsh --bits 8 --train "$3" --query "$3" --db "$3" --seed 1 --out "$1/c10s"' \
+    _ "$T" "$BIN/dsah-baseline" "$H/x.npy" 2>"$T/err10"
+rc=$?; pid=$(cat "$T/pid")
+ok $([ $rc = 1 ] && [ "$(head -1 "$T/err10")" = "dsah-baseline: error: $T/c10s/query.npy.tmp.$pid: cannot create: File exists" ] && echo 0 || echo 1) \
+    "10: symlink planted at query.npy.tmp.<pid> refused (rc $rc: $(head -1 "$T/err10"))"
 ok $([ "$(cat "$T/victim")" = keep ] && echo 0 || echo 1) "10: the symlink's target is untouched"
 
 echo "1..$n"
