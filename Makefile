@@ -25,7 +25,7 @@ CC := gcc
 endif
 OPT ?= -O3 -march=native
 CFLAGS ?= $(OPT) -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fno-math-errno
-PKGS := yaml-0.1 libarchive libpng
+PKGS := yaml-0.1 libarchive libpng libmicrohttpd
 # Recursively expanded on purpose: evaluated when a recipe runs, i.e. after
 # the deps step has installed pkg-config and the -dev packages.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/x86_64-linux-gnu/openblas-pthread
