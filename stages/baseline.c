@@ -1,4 +1,4 @@
-/* dsah-baseline: shallow hashing baselines (LSH, ITQ, SH, 1-/2-AGH, SP) from feature vectors
+/* dsah-baseline: shallow hashing baselines (LSH, ITQ, SH, 1-/2-AGH, SP, SGH) from feature vectors
  * (common/hash/baseline*.h; docs/baselines.md). The command line is cli/baseline.c. */
 #include <cblas.h>
 #include <stdio.h>
@@ -10,12 +10,13 @@
 #include "hash/baseline_agh.h"
 #include "hash/baseline_sh.h"
 #include "hash/baseline_sp.h"
+#include "nn/sgh.h"
 #include "format/json.h"
 #include "format/npy.h"
 #include "util/util.h"
 
-static const char *const methods[] = {"lsh", "itq", "sh", "agh1", "agh2", "sp"};
-enum { M_LSH, M_ITQ, M_SH, M_AGH1, M_AGH2, M_SP, M_COUNT };
+static const char *const methods[] = {"lsh", "itq", "sh", "agh1", "agh2", "sp", "sgh"};
+enum { M_LSH, M_ITQ, M_SH, M_AGH1, M_AGH2, M_SP, M_SGH, M_COUNT };
 
 int main(int argc, char **argv) {
     dsah_init("dsah-baseline");
@@ -61,6 +62,7 @@ int main(int argc, char **argv) {
     baseline_ws ws;
     sh_model sh;
     agh_model ag;
+    sgh_model sg;
     int linear = method == M_LSH || method == M_ITQ || method == M_SP, with_loss = method == M_ITQ || method == M_SP;
     char err[256];
     double t0 = now_sec();
@@ -77,6 +79,10 @@ int main(int argc, char **argv) {
         sh_model_alloc(&sh, dim, (int)bits);
         rc = sh_fit(&sh, T.data, n, err, sizeof err);
         break;
+    case M_SGH:
+        sgh_model_alloc(&sg, dim, (int)bits, (int)a.sgh_epochs);
+        sgh_fit(&sg, T.data, n, (int)a.sgh_batch, a.sgh_lr, seed);
+        break;
     default:
         agh_model_alloc(&ag, dim, (int)bits, layers, (int)anchors, (int)nearest);
         rc = agh_fit(&ag, T.data, n, (int)kmeans_iters, (float)sigma, seed, err, sizeof err);
@@ -84,6 +90,8 @@ int main(int argc, char **argv) {
     if (rc != 0) die("%s: %s", tpath, err);
     double t_fit = now_sec() - t0;
     if (with_loss) info("%s: %lld iterations, loss %.6g -> %.6g", name, iters, lin.loss[0], lin.loss[iters]);
+    if (method == M_SGH)
+        info("sgh: %lld epochs, loss %.6g -> %.6g (rho^2 %.4g)", a.sgh_epochs, sg.loss[0], sg.loss[a.sgh_epochs], sg.rho2);
     if (agh) info("%s: sigma %.6g, eigenvalues %.6g .. %.6g", name, ag.sigma, ag.eig[0], ag.eig[ag.r - 1]);
     info("%s %lld bits fitted on %lld x %lld in %.3f s", name, bits, (long long)n, (long long)dim, t_fit);
 
@@ -94,6 +102,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
         if (linear) baseline_encode(codes[k], &lin, &ws, sets[k]->data, sets[k]->shape[0]);
         else if (method == M_SH) sh_encode(codes[k], &sh, sets[k]->data, sets[k]->shape[0]);
+        else if (method == M_SGH) sgh_encode(codes[k], &sg, sets[k]->data, sets[k]->shape[0]);
         else agh_encode(codes[k], &ag, sets[k]->data, sets[k]->shape[0]);
     }
 
@@ -146,6 +155,15 @@ int main(int argc, char **argv) {
         for (int k = 0; k < ag.r; k++) jw_num(&w, NULL, ag.eig[k]);
         jw_end(&w);
     }
+    if (method == M_SGH) {
+        jw_int(&w, "epochs", a.sgh_epochs);
+        jw_int(&w, "batch", a.sgh_batch);
+        jw_num(&w, "lr", a.sgh_lr);
+        jw_num(&w, "rho2", sg.rho2);
+        jw_arr(&w, "epoch_loss");
+        for (int t = 0; t <= a.sgh_epochs; t++) jw_num(&w, NULL, sg.loss[t]);
+        jw_end(&w);
+    }
     jw_num(&w, "seconds_fit", t_fit);
     jw_num(&w, "seconds", now_sec() - t_start);
     jw_finish(&w);
@@ -164,6 +182,8 @@ int main(int argc, char **argv) {
         baseline_model_free(&lin);
     } else if (method == M_SH) {
         sh_model_free(&sh);
+    } else if (method == M_SGH) {
+        sgh_model_free(&sg);
     } else {
         agh_model_free(&ag);
     }

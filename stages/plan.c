@@ -267,6 +267,8 @@ static void check_baselines(const cfg *c) {
         if (!strcmp(meth, "sp") && !(density > 0 && density <= 1))
             die("eval.sp_density %g: must be in (0, 1]", density);
         if (!strcmp(meth, "sp") && !(lambda >= 0)) die("eval.sp_lambda %g: must be >= 0", lambda);
+        if (!strcmp(meth, "sgh") && !(cfg_double(c, "eval.sgh_lr") > 0))
+            die("eval.sgh_lr %g: must be > 0", cfg_double(c, "eval.sgh_lr"));
         for (int i = 0; i < bits->n; i++) {
             long long L = atoll(bits->v[i]);
             if (agh && L / layers >= anchors)
@@ -297,6 +299,11 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
             arg(r, "--sp-iters", cfg_str(C, "eval.sp_iters"), 1);
             arg(r, "--density", cfg_str(C, "eval.sp_density"), 1);
             arg(r, "--lambda", cfg_str(C, "eval.sp_lambda"), 1);
+        }
+        if (!strcmp(method, "sgh")) {
+            arg(r, "--sgh-epochs", cfg_str(C, "eval.sgh_epochs"), 1);
+            arg(r, "--sgh-batch", cfg_str(C, "eval.sgh_batch"), 1);
+            arg(r, "--sgh-lr", cfg_str(C, "eval.sgh_lr"), 1);
         }
         if (!strncmp(method, "agh", 3)) {
             arg(r, "--anchors", cfg_str(C, "eval.agh_anchors"), 1);

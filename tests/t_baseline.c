@@ -1,5 +1,5 @@
 /* t_baseline: LSH layout and sign by hand, ITQ's monotone quantisation loss
- * and orthonormal projection, and ITQ, SH, 1-/2-AGH and SP beating LSH on
+ * and orthonormal projection, and ITQ, SH, 1-/2-AGH, SP and SGH beating LSH on
  * clustered data (each deterministic for a seed). */
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "hash/baseline_agh.h"
 #include "hash/baseline_sh.h"
 #include "hash/baseline_sp.h"
+#include "nn/sgh.h"
 #include "hash/eval.h"
 #include "util/rng.h"
 #include "tap.h"
@@ -88,7 +89,7 @@ static double map_of(const baseline_model *m, baseline_ws *ws, const float *xq, 
     return v;
 }
 
-/* codes of xq and xd by method (sh, agh1, agh2, sp) fitted on xt; twice, to
+/* codes of xq and xd by method (sh, agh1, agh2, sp, sgh) fitted on xt; twice, to
  * check that the same seed gives the same codes; returns the mAP */
 static double learned_map(const char *method, int bits, const float *xt, int64_t nt, const float *xq, int64_t nq,
                           const float *xd, int64_t nd, int64_t d, const uint8_t *labels, int classes, int *same) {
@@ -106,6 +107,17 @@ static double learned_map(const char *method, int bits, const float *xt, int64_t
             sh_encode(qc[rep], &m, xq, nq);
             sh_encode(dc[rep], &m, xd, nd);
             sh_model_free(&m);
+        } else if (!strcmp(method, "sgh")) {
+            sgh_model m;
+            sgh_model_alloc(&m, d, bits, 30);
+            sgh_fit(&m, xt, nt, 100, 1e-3, 3);
+            rc = 0;
+            if (rep == 0)
+                ok(m.loss[30] < 0.9 * m.loss[0], "sgh %d bits: training loss falls by > 10%% in 30 epochs (%.4f -> %.4f)",
+                   bits, m.loss[0], m.loss[30]);
+            sgh_encode(qc[rep], &m, xq, nq);
+            sgh_encode(dc[rep], &m, xd, nd);
+            sgh_model_free(&m);
         } else if (!strcmp(method, "sp")) {
             baseline_model m;
             baseline_ws ws;
@@ -135,23 +147,50 @@ static double learned_map(const char *method, int bits, const float *xt, int64_t
     return v;
 }
 
-static void itq_vs_lsh(void) {
-    const int64_t d = 64, nt = 1500, nq = 200, nd = 1500;
-    const int K = 10;
+/* 10 Gaussian clusters in 64-d (centres N(0, 1), the given noise): 1500
+ * training, 200 query and 1500 database rows, one-hot labels of query then db */
+enum { CD = 64, CT = 1500, CQ = 200, CB = 1500, CK = 10 };
+typedef struct cluster_set {
+    float *xt, *xq, *xd;
+    uint8_t *labels;
+} cluster_set;
+
+static cluster_set cluster_set_make(double noise) {
+    cluster_set c;
     rng g;
     rng_seed(&g, 7);
-    float *centres = malloc(sizeof(float) * (size_t)(K * d));
-    for (int64_t i = 0; i < K * d; i++) centres[i] = (float)rng_normal(&g);
-    float *xt = malloc(sizeof(float) * (size_t)(nt * d)), *xq = malloc(sizeof(float) * (size_t)(nq * d)),
-          *xd = malloc(sizeof(float) * (size_t)(nd * d));
-    int *yt = malloc(sizeof(int) * (size_t)nt), *yq = malloc(sizeof(int) * (size_t)nq),
-        *yd = malloc(sizeof(int) * (size_t)nd);
-    clustered(xt, yt, nt, d, centres, K, 1.0, &g);
-    clustered(xq, yq, nq, d, centres, K, 1.0, &g);
-    clustered(xd, yd, nd, d, centres, K, 1.0, &g);
-    uint8_t *labels = calloc((size_t)((nq + nd) * K), 1);
-    for (int64_t i = 0; i < nq; i++) labels[i * K + yq[i]] = 1;
-    for (int64_t i = 0; i < nd; i++) labels[(nq + i) * K + yd[i]] = 1;
+    float *centres = malloc(sizeof(float) * CK * CD);
+    for (int64_t i = 0; i < CK * CD; i++) centres[i] = (float)rng_normal(&g);
+    c.xt = malloc(sizeof(float) * CT * CD);
+    c.xq = malloc(sizeof(float) * CQ * CD);
+    c.xd = malloc(sizeof(float) * CB * CD);
+    int *yt = malloc(sizeof(int) * CT), *yq = malloc(sizeof(int) * CQ), *yd = malloc(sizeof(int) * CB);
+    clustered(c.xt, yt, CT, CD, centres, CK, noise, &g);
+    clustered(c.xq, yq, CQ, CD, centres, CK, noise, &g);
+    clustered(c.xd, yd, CB, CD, centres, CK, noise, &g);
+    c.labels = calloc((CQ + CB) * CK, 1);
+    for (int64_t i = 0; i < CQ; i++) c.labels[i * CK + yq[i]] = 1;
+    for (int64_t i = 0; i < CB; i++) c.labels[(CQ + i) * CK + yd[i]] = 1;
+    free(centres);
+    free(yt);
+    free(yq);
+    free(yd);
+    return c;
+}
+
+static void cluster_set_free(cluster_set *c) {
+    free(c->xt);
+    free(c->xq);
+    free(c->xd);
+    free(c->labels);
+}
+
+static void itq_vs_lsh(void) {
+    const int64_t d = CD, nt = CT, nq = CQ, nd = CB;
+    const int K = CK;
+    cluster_set cs = cluster_set_make(1.0);
+    const float *xt = cs.xt, *xq = cs.xq, *xd = cs.xd;
+    const uint8_t *labels = cs.labels;
 
     for (int bits = 16; bits <= 32; bits += 16) {
         baseline_model ml, mi;
@@ -190,35 +229,17 @@ static void itq_vs_lsh(void) {
         baseline_model_free(&mi);
         baseline_ws_free(&ws);
     }
-    free(centres);
-    free(xt);
-    free(xq);
-    free(xd);
-    free(yt);
-    free(yq);
-    free(yd);
-    free(labels);
+    cluster_set_free(&cs);
 }
 
-/* SH, 1-/2-AGH and SP at 16 bits on tighter clusters (noise 0.6: SH's and
+/* SH, 1-/2-AGH, SP and SGH at 16 bits on tighter clusters (noise 0.6: SH's and
  * SP's margins over LSH shrink to nothing by 32 bits on the looser set) */
 static void learned_vs_lsh(void) {
-    const int64_t d = 64, nt = 1500, nq = 200, nd = 1500;
-    const int K = 10;
-    rng g;
-    rng_seed(&g, 7);
-    float *centres = malloc(sizeof(float) * (size_t)(K * d));
-    for (int64_t i = 0; i < K * d; i++) centres[i] = (float)rng_normal(&g);
-    float *xt = malloc(sizeof(float) * (size_t)(nt * d)), *xq = malloc(sizeof(float) * (size_t)(nq * d)),
-          *xd = malloc(sizeof(float) * (size_t)(nd * d));
-    int *yt = malloc(sizeof(int) * (size_t)nt), *yq = malloc(sizeof(int) * (size_t)nq),
-        *yd = malloc(sizeof(int) * (size_t)nd);
-    clustered(xt, yt, nt, d, centres, K, 0.6, &g);
-    clustered(xq, yq, nq, d, centres, K, 0.6, &g);
-    clustered(xd, yd, nd, d, centres, K, 0.6, &g);
-    uint8_t *labels = calloc((size_t)((nq + nd) * K), 1);
-    for (int64_t i = 0; i < nq; i++) labels[i * K + yq[i]] = 1;
-    for (int64_t i = 0; i < nd; i++) labels[(nq + i) * K + yd[i]] = 1;
+    const int64_t d = CD, nt = CT, nq = CQ, nd = CB;
+    const int K = CK;
+    cluster_set cs = cluster_set_make(0.6);
+    const float *xt = cs.xt, *xq = cs.xq, *xd = cs.xd;
+    const uint8_t *labels = cs.labels;
 
     const int bits = 16;
     baseline_model ml;
@@ -229,22 +250,15 @@ static void learned_vs_lsh(void) {
     double map_l = map_of(&ml, &ws, xq, xd, nq, nd, labels, K);
     baseline_model_free(&ml);
     baseline_ws_free(&ws);
-    const char *learned[] = {"sh", "agh1", "agh2", "sp"};
-    for (int k = 0; k < 4; k++) {
+    const char *learned[] = {"sh", "agh1", "agh2", "sp", "sgh"};
+    for (int k = 0; k < 5; k++) {
         int same = 0;
         double v = learned_map(learned[k], bits, xt, nt, xq, nq, xd, nd, d, labels, K, &same);
         ok(v > map_l + 0.1, "%s %d bits: mAP@all %.4f > lsh %.4f + 0.1 on 10 clusters in 64-d (noise 0.6)", learned[k],
            bits, v, map_l);
         ok(same, "%s %d bits: same seed, same codes", learned[k], bits);
     }
-    free(centres);
-    free(xt);
-    free(xq);
-    free(xd);
-    free(yt);
-    free(yq);
-    free(yd);
-    free(labels);
+    cluster_set_free(&cs);
 }
 
 int main(void) {

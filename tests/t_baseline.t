@@ -52,7 +52,7 @@ bad "query of another dimension" "$T/x3.npy" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x3.npy" --db "$T/x.npy" --seed 1
 bad "NaN in the db features" "$T/xnan.npy: element 1 is NaN" \
   --method lsh --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/xnan.npy" --seed 1
-bad "unknown method" "--method pca: must be one of lsh|itq|sh|agh1|agh2|sp" \
+bad "unknown method" "--method pca: must be one of lsh|itq|sh|agh1|agh2|sp|sgh" \
   --method pca --bits 8 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
 bad "agh with anchors >= n" "$T/c.npy: agh1 needs --anchors < the training rows, but anchors 200 >= n 200" \
   --method agh1 --bits 8 --anchors 200 --train "$T/c.npy" --query "$T/c.npy" --db "$T/c.npy" --seed 1
@@ -63,7 +63,7 @@ bad "sp with bits > feature dimension" "$T/x.npy: sp needs --bits <= the feature
 bad "sp density out of range" "--density 1.5: must be in (0, 1]" \
   --method sp --bits 8 --density 1.5 --train "$T/x.npy" --query "$T/x.npy" --db "$T/x.npy" --seed 1
 # every method runs end to end on it (codes of the right size)
-for m in sh agh1 agh2 sp; do
+for m in sh agh1 agh2 sp sgh; do
   "$BIN/dsah-baseline" -q --method $m --bits 16 --anchors 30 --train "$T/c.npy" --query "$T/c.npy" --db "$T/c.npy" --seed 2 --out "$T/m_$m"
   ok $? "$m 16 bits on 200 x 16: exit 0"
   [ "$(stat -c %s "$T/m_$m/db.npy")" = $((128 + 200 * 2)) ] && grep -q "\"method\": \"$m\"" "$T/m_$m/baseline.json"

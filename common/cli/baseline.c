@@ -3,7 +3,7 @@
 
 #define A baseline_args
 static const opt baseline_opts[] = {
-    {"method", OPT_ENUM, OPT_FIELD(A, method), .choices = "lsh|itq|sh|agh1|agh2|sp", .required = 1,
+    {"method", OPT_ENUM, OPT_FIELD(A, method), .choices = "lsh|itq|sh|agh1|agh2|sp|sgh", .required = 1,
      .help = "the method (above; docs/baselines.md)"},
     {"bits", OPT_INT, OPT_FIELD(A, bits), .arg = "L", .range = "[8, 4096]", .multiple = 8, .required = 1,
      .key = "train.bits",
@@ -29,6 +29,12 @@ static const opt baseline_opts[] = {
      .key = "eval.sp_lambda", .help = "SP: weight of the orthogonality penalty ||W^T W - I||^2"},
     {"sp-iters", OPT_INT, OPT_FIELD(A, sp_iters), .range = "[0, 100000]", .def = "20", .key = "eval.sp_iters",
      .help = "SP: alternating iterations"},
+    {"sgh-epochs", OPT_INT, OPT_FIELD(A, sgh_epochs), .range = "[0, 100000]", .def = "30", .key = "eval.sgh_epochs",
+     .help = "SGH: training epochs"},
+    {"sgh-batch", OPT_INT, OPT_FIELD(A, sgh_batch), .range = "[1, 100000]", .def = "100", .key = "eval.sgh_batch",
+     .help = "SGH: rows per batch"},
+    {"sgh-lr", OPT_FLOAT, OPT_FIELD(A, sgh_lr), .arg = "X", .range = "(0, inf)", .def = "0.001", .key = "eval.sgh_lr",
+     .help = "SGH: Adam learning rate"},
     OPT_THREADS(A, threads),
     {"out", OPT_OUTDIR, OPT_FIELD(A, out), .required = 1, .files = "query.npy db.npy baseline.json",
      .help = "codes u1 [n, L/8] packed; baseline.json: method, bits, iters, seed,\n"
@@ -45,5 +51,6 @@ const opt_cmd baseline_cmd = {
     "  sh    spectral hashing: PCA + uniform-distribution eigenfunctions (Weiss et al.)\n"
     "  agh1  one-layer anchor graph hashing (Liu et al.)\n"
     "  agh2  two-layer anchor graph hashing: L/2 eigenfunctions, 2 bits each\n"
-    "  sp    sparse projections: l0-constrained projection, alternating (Xia et al.)\n",
+    "  sp    sparse projections: l0-constrained projection, alternating (Xia et al.)\n"
+    "  sgh   stochastic generative hashing: binary-unit encoder/decoder, Adam (Dai et al.)\n",
     baseline_opts, NULL};

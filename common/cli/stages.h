@@ -14,8 +14,8 @@ extern const opt_cmd *const stage_cmds[];
 /* dsah-baseline (cli/baseline.c) */
 typedef struct baseline_args {
     const char *method, *train, *query, *db, *out;
-    long long bits, seed, iters, threads, anchors, nearest, kmeans_iters, sp_iters;
-    double sigma, density, lambda;
+    long long bits, seed, iters, threads, anchors, nearest, kmeans_iters, sp_iters, sgh_epochs, sgh_batch;
+    double sigma, density, lambda, sgh_lr;
 } baseline_args;
 extern const opt_cmd baseline_cmd;
 

@@ -79,7 +79,7 @@ const cfg_key cfg_keys[] = {
     {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 1, 1e12, "eval", "K of mAP@K (\"all\" allowed)"},
     {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 1, 1e12, "eval", "N of P@N"},
     {"eval.pn_at", CT_INTS, NULL, CF_OPTIONAL, NULL, 1, 1e12, "eval", "N of the P@N curve (absent: eval's default)"},
-    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq|sh|agh1|agh2|sp", 0, 0, "baseline",
+    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq|sh|agh1|agh2|sp|sgh", 0, 0, "baseline",
      "baseline methods run at each code length (docs/baselines.md)"},
     {"eval.baseline_features", CT_ENUM, "pixels", 0, "pixels|graph", 0, 0, "baseline",
      "features of the baselines: pixels, or those the graph uses"},
@@ -91,6 +91,9 @@ const cfg_key cfg_keys[] = {
     {"eval.sp_density", CT_FLOAT, "0.1", 0, NULL, 0, 0, "baseline", "SP: fraction of non-zeros of the projection, (0, 1]"},
     {"eval.sp_lambda", CT_FLOAT, "1", 0, NULL, 0, 0, "baseline", "SP: weight of the orthogonality penalty, the squared Frobenius norm of W^T W - I"},
     {"eval.sp_iters", CT_INT, "20", 0, NULL, 0, 1e6, "baseline", "SP: alternating iterations"},
+    {"eval.sgh_epochs", CT_INT, "30", 0, NULL, 0, 1e5, "baseline", "SGH: training epochs"},
+    {"eval.sgh_batch", CT_INT, "100", 0, NULL, 1, 1e5, "baseline", "SGH: rows per batch"},
+    {"eval.sgh_lr", CT_FLOAT, "0.001", 0, NULL, 0, 0, "baseline", "SGH: Adam learning rate"},
     /* sweep */
     {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "gamma values of make sweep (absent: train.gamma)"},
     {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "tau values of make sweep (absent: train.tau)"},
