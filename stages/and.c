@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "  --out W_NEXT     the updated W (same format); and.json is written beside\n"
             "                   it: mu, sigma, m, n+ before and after, flipped pairs\n"
             "  --threads N      OpenMP threads (default: all cores); outputs are\n"
-            "                   byte-identical for every N\n"
+            "                   byte-identical for every N on one machine\n"
             "  --device D       auto|cpu (default auto = cpu: this build has no CUDA)\n"
             "  -q, --quiet      no progress or info lines\n"
             "  --help           this text\n");

@@ -32,7 +32,7 @@ static void usage(FILE *f) {
             "                   DIR/w0.npy u1 [n, ceil(n/8)] (bit j of row i = byte j/8,\n"
             "                   bit j%%8; 1 = similar), DIR/stats.json\n"
             "  --threads N      OpenMP threads (default: all cores); outputs are\n"
-            "                   byte-identical for every N\n"
+            "                   byte-identical for every N on one machine\n"
             "  --device D       auto|cpu (default auto = cpu: this build has no CUDA)\n"
             "  -q, --quiet      no progress or info lines\n"
             "  --help           this text\n"

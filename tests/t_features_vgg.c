@@ -12,8 +12,9 @@
  * the two fcs, all in double, with none of the library's code (no im2col, no
  * GEMM, no preprocess.c). Checked: relu7 rows (RGB and grey images, a partial
  * last batch, rows in index order) within 1e-4 relative to the row's largest
- * value; timm-named weights give byte-identical output; --threads 1 and 2
- * agree byte for byte; every bad input fails with a one-line error naming
+ * value; timm-named weights give byte-identical output (the same
+ * computation); --threads 1 with batch 32 and --threads 2 with batch 2 agree
+ * within float rounding (normalised error < 1e-5); every bad input fails with a one-line error naming
  * the problem and leaves no output. */
 #include <math.h>
 #include <stdio.h>
@@ -252,7 +253,20 @@ int main(void) {
     ok(run(a) == 0, "vgg19 on 2 grey images");
 
     ok(same_file(p("tv.npy"), p("timm.npy")), "timm-named weights give byte-identical features");
-    ok(same_file(p("tv.npy"), p("t1.npy")), "1 thread, batch 32 == 2 threads, batch 2, byte for byte");
+    /* Another thread count and batch size change how sgemm blocks (and so
+     * sums) each product, so the two agree within float rounding, not bit for
+     * bit (no BLAS promises that; which kernel runs is picked at run time). */
+    {
+        npy_array fa, fb;
+        npy_open(&fa, p("tv.npy"), NPY_F4, 2);
+        npy_open(&fb, p("t1.npy"), NPY_F4, 2);
+        int same_shape = fa.shape[0] == fb.shape[0] && fa.shape[1] == fb.shape[1];
+        double e = same_shape ? rel_err_f(fb.data, fa.data, fa.shape[0] * fa.shape[1]) : 1.0 / 0.0;
+        ok(same_shape && e < 1e-5, "1 thread, batch 32 == 2 threads, batch 2 within float rounding (rel err %.2g, tol 1e-5)",
+           e);
+        npy_close(&fa);
+        npy_close(&fb);
+    }
 
     /* against the reference forward */
     double *ref = xmalloc(sizeof(double) * 4096);

@@ -1,7 +1,8 @@
 /* t_graph: W_L, overlap ranking, W_H and W0 against a plain brute force
  * (full cosine matrix in double, full sorts, set intersections), for several
  * small n, k1, k2, block sizes and thread counts, with ties (integer-valued
- * features, duplicate rows, scaled rows); the tournament schedule; F_w,
+ * features, duplicate rows, scaled rows) and gaussian features whose cosines
+ * are apart by more than float rounding (see bf_margin); the tournament schedule; F_w,
  * alpha, beta on a hand-worked 4 x 4 case; input checks. */
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +19,19 @@
 static double *bf_cos; /* [n, n] for the comparator */
 static int64_t bf_n, bf_row;
 static const int64_t *bf_ov;
+/* The library sums each float dot product in sgemm's order, which depends
+ * on the block shape and on the BLAS kernel picked at run time. In any order
+ * (with or without FMA) |fl(x.y) - x.y| <= g_d sum_k |x_k y_k|, g_d =
+ * d u / (1 - d u), u = 2^-24 (Higham, Accuracy and Stability, 3.1), so the
+ * library's cosine of (i, j) lies within bnd_ij = g_d sum|x y| / (|x_i||x_j|)
+ * (+ 1e-12 for the double division) of the exact one. bf_margin is the
+ * smallest (gap - bnd - bnd') over consecutive cosines of each row's sorted
+ * order up to rank k1: where it is positive, no summation order can reorder
+ * a row, so W_L (order included), W_H and W0 are determined and an exact
+ * comparison is valid for real-valued features too. Integer-valued features
+ * sum exactly in float; their ties are exact and the tie rule (lower index
+ * first) decides them. */
+static double bf_margin;
 
 static int cmp_cos(const void *a, const void *b) {
     int64_t ja = *(const int64_t *)a, jb = *(const int64_t *)b;
@@ -42,16 +56,22 @@ static void brute(int64_t *wl, uint8_t *wh, uint8_t *w0, const float *x, int64_t
         for (int64_t k = 0; k < d; k++) s += (double)x[i * d + k] * x[i * d + k];
         nr[i] = sqrt(s);
     }
+    double *bnd = xmalloc((size_t)(n * n) * sizeof *bnd), u = 0x1p-24, gd = d * u / (1 - d * u);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++) {
-            double s = 0;
-            for (int64_t k = 0; k < d; k++) s += (double)x[i * d + k] * x[j * d + k];
+            double s = 0, a = 0;
+            for (int64_t k = 0; k < d; k++) {
+                s += (double)x[i * d + k] * x[j * d + k];
+                a += fabs((double)x[i * d + k] * x[j * d + k]);
+            }
             cs[i * n + j] = s / (nr[i] * nr[j]);
+            bnd[i * n + j] = gd * a / (nr[i] * nr[j]) + 1e-12;
         }
     uint8_t *L = xcalloc((size_t)(n * n), 1);
     int64_t *ord = xmalloc((size_t)n * sizeof *ord), *ov = xcalloc((size_t)(n * n), sizeof *ov);
     bf_cos = cs;
     bf_n = n;
+    bf_margin = INFINITY;
     for (int64_t i = 0; i < n; i++) {
         int64_t m = 0;
         for (int64_t j = 0; j < n; j++)
@@ -59,6 +79,9 @@ static void brute(int64_t *wl, uint8_t *wh, uint8_t *w0, const float *x, int64_t
         bf_row = i;
         qsort(ord, (size_t)m, sizeof *ord, cmp_cos);
         for (int64_t a = 0; a < k1; a++) { wl[i * k1 + a] = ord[a]; L[i * n + ord[a]] = 1; }
+        for (int64_t a = 0; a < k1 && a + 1 < m; a++)
+            bf_margin = fmin(bf_margin, cs[i * n + ord[a]] - cs[i * n + ord[a + 1]] - bnd[i * n + ord[a]] -
+                                            bnd[i * n + ord[a + 1]]);
     }
     /* Overlap as set intersections of the neighbour sets. */
     for (int64_t i = 0; i < n; i++)
@@ -82,7 +105,7 @@ static void brute(int64_t *wl, uint8_t *wh, uint8_t *w0, const float *x, int64_t
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++)
             if (w0[i * n + j] || w0[j * n + i] || i == j) w0[i * n + j] = w0[j * n + i] = 1;
-    free(cs); free(nr); free(L); free(ord); free(ov);
+    free(cs); free(bnd); free(nr); free(L); free(ord); free(ov);
 }
 
 /* ---- the C path ------------------------------------------------------------- */
@@ -169,7 +192,13 @@ static void check_case(int64_t n, int64_t d, int64_t k1, int64_t k2, int kind, u
             sym &= bits_get(ref.w0 + i * rb, j) == bits_get(ref.w0 + j * rb, i);
         }
     const char *kn = kind == 0 ? "integer+ties" : "gaussian";
-    ok(wl_ok, "W_L == brute force, n %lld d %lld k1 %lld (%s)", (long long)n, (long long)d, (long long)k1, kn);
+    int determined = kind == 0 || bf_margin > 0;
+    if (kind == 0)
+        ok(wl_ok, "W_L == brute force, n %lld d %lld k1 %lld (%s: float sums are exact)", (long long)n, (long long)d,
+           (long long)k1, kn);
+    else
+        ok(wl_ok && determined, "W_L == brute force, n %lld d %lld k1 %lld (%s; min cosine gap beyond rounding %.2g > 0)",
+           (long long)n, (long long)d, (long long)k1, kn, bf_margin);
     ok(w0_ok, "W0 == brute force (W_L and W_H by overlap ranking), n %lld k1 %lld k2 %lld (%s)", (long long)n,
        (long long)k1, (long long)k2, kn);
     int diag = 1, pad = 1;
@@ -203,7 +232,10 @@ static void check_case(int64_t n, int64_t d, int64_t k1, int64_t k2, int kind, u
        (long long)bitmat_same_count(ref.w0, &ls, 2), (long long)t0, (long long)label_same_pairs(&ls),
        (long long)same, (long long)bitmat_count(ref.w0, n), (long long)np0);
 
-    /* Same bytes for other block sizes and 2 threads. */
+    /* Same bytes for other block sizes and 2 threads: exact because the
+     * result is determined (integer features, or the margin above). The
+     * thread count alone never changes a BLAS call (graph.h), so --threads
+     * is compared byte for byte in t_graph.t on real-valued data too. */
     int same_bytes = 1;
     for (int b = 0; b < 3; b++)
         for (int th2 = 1; th2 <= 2; th2++) {

@@ -49,8 +49,11 @@ G="$BIN/dsah-graph"; A="$BIN/dsah-and"
 ok $? "dsah-graph runs (1 thread)"
 "$G" -q --features "$T/x.npy" --k1 30 --k2 20 --labels "$T/labels.npy" --indices "$T/idx.npy" --out "$T/g2" --threads 2 --device cpu
 ok $? "dsah-graph runs (2 threads, --device cpu)"
+# Exact on purpose: dsah-graph's blocking does not depend on --threads and
+# each sgemm runs single-threaded (graph.h), so both runs make the same BLAS
+# calls on this machine.
 cmp -s "$T/g1/wl.npy" "$T/g2/wl.npy" && cmp -s "$T/g1/w0.npy" "$T/g2/w0.npy"
-ok $? "wl.npy and w0.npy byte-identical for --threads 1 and 2"
+ok $? "wl.npy and w0.npy byte-identical for --threads 1 and 2 (the same BLAS calls)"
 $PY - "$T/g1" <<'PY'
 import numpy as np, json, sys
 g = sys.argv[1]; s = json.load(open(f"{g}/stats.json"))
@@ -64,9 +67,11 @@ assert 0 < s["f_w_w0"] <= 1 and abs(s["f_w_w0"] - 2 / (1 / s["alpha_w0"] + 1 / s
 PY
 ok $? "outputs: shapes, dtypes, symmetric W0 with diagonal, no self in W_L, stats consistent"
 $PY "$(dirname "$0")/bench/ref_graph.py" --features "$T/x.npy" --k1 30 --k2 20 --labels "$T/labels.npy" \
-    --indices "$T/idx.npy" --compare "$T/g1/stats.json" --w0 "$T/g1/w0.npy" --wl "$T/g1/wl.npy" >/dev/null 2>"$T/ref.txt" &&
-    grep -q "identical neighbour sets" "$T/ref.txt" && grep -q ": agree" "$T/ref.txt" && grep -q " 0 differing bits" "$T/ref.txt"
-ok $? "numpy reference agrees exactly: $(tr '\n' ' ' <"$T/ref.txt")"
+    --indices "$T/idx.npy" --compare "$T/g1/stats.json" --w0 "$T/g1/w0.npy" --wl "$T/g1/wl.npy" >/dev/null 2>"$T/ref.txt"
+# Exit 0: identical, or differing only by float32 near-ties (cosines within
+# 1e-5 of the k1-th), which the BLAS kernel picked at run time may order
+# either way (ref_graph.py explains).
+ok $? "numpy reference agrees: $(tr '\n' ' ' <"$T/ref.txt")"
 
 "$A" -q --codes "$T/codes.npy" --w "$T/g1/w0.npy" --gamma 1 --labels "$T/labels.npy" --indices "$T/idx.npy" --out "$T/r1/w.npy" --threads 1
 ok $? "dsah-and runs (1 thread)"

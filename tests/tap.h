@@ -43,6 +43,23 @@ static void skip(int n, const char *why) {
     fflush(stdout);
 }
 
+/* Normalised error ||got - ref||_2 / ||ref||_2 of two float arrays of n
+ * values (0 when both are all zero; infinite when ref is zero and got is not,
+ * or when got holds a NaN). For comparing results that go through BLAS with
+ * another batch size, thread count or kernel, which no BLAS promises to sum
+ * in the same order. */
+__attribute__((unused))
+static double rel_err_f(const float *got, const float *ref, long long n) {
+    double d2 = 0, r2 = 0;
+    for (long long i = 0; i < n; i++) {
+        double d = (double)got[i] - (double)ref[i];
+        d2 += d * d;
+        r2 += (double)ref[i] * ref[i];
+    }
+    if (d2 != d2) return 1.0 / 0.0;
+    return d2 == 0 ? 0 : r2 == 0 ? 1.0 / 0.0 : __builtin_sqrt(d2 / r2);
+}
+
 __attribute__((unused))
 static int done_testing(void) {
     printf("1..%d\n", tap_n);
