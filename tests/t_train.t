@@ -65,7 +65,9 @@ ok $? "round 2 from --init and --init-optim continues at step 120 -> 140"
 [ $? -ne 0 ] && grep -q "bits 16" "$T/R3.err" && [ ! -e "$T/R3/model.safetensors" ]
 ok $? "--init model of other bits refused: $(head -1 "$T/R3.err")"
 
-# Encode: packed codes are the signs of the real outputs.
+# Encode: packed codes are the signs of the real outputs. The two runs use
+# other batch sizes (default and 7), so sgemm may sum in another order: a sign
+# may differ only where |z| < 1e-5 (float rounding of z is ~1e-7 here).
 "$BIN/dsah-encode" -q --model "$T/A/model.safetensors" --images "$T/images.npy" --indices "$T/train.npy" --out "$T/codes.npy" \
  && "$BIN/dsah-encode" -q --model "$T/A/model.safetensors" --images "$T/images.npy" --indices "$T/train.npy" --real --batch 7 --out "$T/real.npy"
 ok $? "encode (packed, and --real with batch 7) exits 0"
@@ -74,9 +76,9 @@ sub rd { open(my $f,"<",$_[0]) or die; binmode $f; local $/; my $s=<$f>; my $hl=
 my ($hc,$c)=rd($ARGV[0]); my ($hr,$r)=rd($ARGV[1]);
 die "header $hc" unless $hc =~ /\x27\|u1\x27.*\(1000, 2\)/; die "header $hr" unless $hr =~ /<f4.*\(1000, 16\)/;
 my @z=unpack("f<*",$r); my $bad=0;
-for my $i (0..999) { for my $k (0..15) { my $bit=vec(substr($c,$i*2,2),$k,1); $bad++ if $bit != ($z[$i*16+$k] >= 0 ? 1 : 0); $bad++ if abs($z[$i*16+$k]) > 1 } }
+for my $i (0..999) { for my $k (0..15) { my $bit=vec(substr($c,$i*2,2),$k,1); $bad++ if $bit != ($z[$i*16+$k] >= 0 ? 1 : 0) && abs($z[$i*16+$k]) >= 1e-5; $bad++ if abs($z[$i*16+$k]) > 1 } }
 exit($bad ? 1 : 0)' "$T/codes.npy" "$T/real.npy"
-ok $? "packed codes [1000,2] == sgn of --real outputs [1000,16] (bit k LSB-first), all |z| <= 1"
+ok $? "packed codes [1000,2] == sgn of --real outputs [1000,16] (bit k LSB-first) except where |z| < 1e-5, all |z| <= 1"
 
 # Bad inputs: one line, non-zero exit, nothing written.
 "$BIN/dsah-train" "${ARGS[@]}" --w "$T/w_bad.npy" --out "$T/D" 2>"$T/D.err"

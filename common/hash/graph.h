@@ -14,13 +14,18 @@
  * power-of-two-scaled rows tie exactly, and (c) integer-valued features small
  * enough for float to sum exactly give exactly the double-precision cosine,
  * so tests can compare against a plain double brute force bit for bit.
+ * For real-valued features the float dot products depend on sgemm's
+ * summation order, i.e. on the block shape and on the BLAS kernel picked at
+ * run time: cosines closer than float rounding may then order either way
+ * (different machines may give W_L sets that differ at such near-ties).
  *
  * Block pairs (I, J), I <= J, are visited in rounds of a round-robin
  * tournament (circle method): within a round no two pairs share a row block,
  * so a callback may update the per-row state of both I and J without locks.
  * OpenMP runs the pairs of one round in parallel; OpenBLAS is set to one
- * thread, so each sgemm runs in its caller's thread with the same summation
- * order for any --threads.
+ * thread, so each sgemm runs in its caller's thread and the BLAS calls, with
+ * their shapes, are the same for any --threads: the output is byte-identical
+ * for any thread count on one machine.
  *
  * Bit matrices: u1 [n, ceil(n/8)], bit j of row i in byte j/8, bit j%8
  * (bits.h layout), 1 = similar (+1). Padding bits are 0. */

@@ -13,7 +13,11 @@
  *  - Parameter layouts are torch's: conv weight [K, C, 3, 3], fc weight
  *    [out, in], so torchvision weights load unchanged.
  * Threading: OpenMP inside (im2col, element-wise loops) and OpenBLAS for the
- * GEMMs. Results are deterministic for a fixed thread count. */
+ * GEMMs. Results are byte-identical for the same inputs, thread count and
+ * batch size on one machine; another thread count, batch size or BLAS
+ * kernel (OpenBLAS picks one at run time; OPENBLAS_CORETYPE overrides it)
+ * may sum the GEMMs in another order, so results then agree within float
+ * rounding only (README "Reproducibility"). */
 #ifndef DSAH_NN_H
 #define DSAH_NN_H
 

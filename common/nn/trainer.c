@@ -5,7 +5,8 @@
  * (so rounds that carry the optimiser state also draw new orders); dropout
  * masks are counter-based on (seed, layer, global step). Nothing else is
  * random, so the state after epoch e is (parameters, Adam moments, step) and
- * resuming from it gives byte-identical results for the same thread count.
+ * resuming from it gives byte-identical results for the same thread count
+ * on the same machine (the same BLAS kernel).
  * Only full batches are used: the n mod B remainder of each epoch's order is
  * dropped. The quantisation target b = sgn(z) is taken from the training
  * forward itself (dropout on); the official code runs a separate eval-mode
