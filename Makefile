@@ -143,7 +143,7 @@ fetch:
 #   make pipeline [DATASET=name | PIPELINE=path.yaml] [SET="key=value ..."]
 #   make stage STAGE=graph|train|...|<stage id>|<artifact path>
 #   make sweep [GAMMA="..."] [TAU="..."] [BITS="..."] [JOBS=N] [SSHLOGINFILE=file]
-#   make table, make fetch-vgg19, make smoke-data
+#   make table, make fetch-vgg19, make smoke-data, make serve [SERVE_BITS=64] [LISTEN=addr:port]
 WORK ?= work
 PIPELINE ?= pipelines/$(DATASET).yaml
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -177,7 +177,13 @@ export DSAH_VGG19_WEIGHTS := $(VGG19_WEIGHTS)
 # the summary and plots are skipped then.
 DRY := $(findstring n,$(firstword -$(MAKEFLAGS)))
 PLAN_CMD := pipelines/plan.sh
-.PHONY: stage sweep table fetch-vgg19 smoke-data
+.PHONY: stage sweep table fetch-vgg19 smoke-data serve
+# make serve [DATASET=...] [SERVE_BITS=64] [LISTEN=127.0.0.1:8080]: the search
+# page on the pipeline's indexes (pipelines/serve.sh; run make pipeline first)
+SERVE_BITS ?=
+LISTEN ?= 127.0.0.1:8080
+export DSAH_SERVE_BITS := $(SERVE_BITS)
+export DSAH_LISTEN := $(LISTEN)
 ifeq ($(DATASET),smoke)
 pipeline stage sweep table: smoke-data
 endif
@@ -190,6 +196,8 @@ stage: $(STAGES)
 sweep: $(STAGES)
 	@common/deps.sh pipeline
 	+@d=$$($(PLAN_CMD)) && $(if $(DRY),$(MAKE) --no-print-directory -f "$$d/plan.mk" sweep,MAKE='$(MAKE)' pipelines/sweep.sh "$$d")
+serve: $(STAGES)
+	+@d=$$($(PLAN_CMD)) && pipelines/serve.sh "$$d"
 table: $(STAGES)
 	@common/deps.sh pipeline
 	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" table $(if $(DRY),,&& pipelines/table.sh "$$d")

@@ -231,6 +231,21 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
     r->stamp = fmt("%s/eval/params.eval", dir);
 }
 
+/* The search index of a run's database codes (dsah-index; dsah-serve and
+ * dsah-search read it): <work>/<name>/index/<label>-b<bits>/. */
+static void plan_index(const char *label, long long bits, const char *dbcodes, unsigned groups) {
+    const char *dir = fmt("%s/index/%s-b%lld", W, label, bits);
+    rule *r = rule_new("index", fmt("index/%s-b%lld", label, bits), groups);
+    if (!r) return;
+    input(r, "--codes", dbcodes);
+    input(r, "--ids", P("data/db.npy"));
+    arg(r, "--out", fmt("%s/", dir), 1);
+    output(r, fmt("%s/index.faiss", dir));
+    output(r, fmt("%s/mih.bin", dir));
+    output(r, fmt("%s/index.json", dir));
+    r->stamp = fmt("%s/params.index", dir);
+}
+
 /* Feature dimension of the baselines where the YAML fixes it (vgg19 relu7:
  * 4096; pixels of a source with a known image shape), else 0. */
 static long long baseline_feature_dim(const cfg *c) {
@@ -317,6 +332,7 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
         r->stamp = fmt("%s/params.baseline", dir);
     }
     plan_eval(fmt("%s/eval", id), fmt("%s/query.npy", dir), fmt("%s/db.npy", dir), dir, groups);
+    if (groups & G_MAIN) plan_index(method, bits, fmt("%s/db.npy", dir), G_MAIN);
 }
 
 static void plan_run(const runp *p) {
@@ -400,6 +416,7 @@ static void plan_run(const runp *p) {
         e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
     }
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
+    if ((p->groups & G_MAIN) && !strcmp(p->label, "dsah")) plan_index("dsah", p->bits, codes[1], G_MAIN);
 }
 
 /* ---- emitting ------------------------------------------------------------ */
@@ -610,8 +627,8 @@ int main(int argc, char **argv) {
         if (!r->ok && (r->groups & G_MAIN)) missing_any = 1;
     }
     if (missing_any) {
-        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline"};
-        for (int i = 0; i < 8; i++)
+        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
+        for (int i = 0; i < 9; i++)
             if (!stage_built(st_all[i]))
                 info("note: %s/dsah-%s is not built: the stages that need it are left out of 'all'", bindir, st_all[i]);
     }
@@ -687,8 +704,8 @@ int main(int argc, char **argv) {
         sb_add(&b, "\n");
     }
     /* stage-<name>: every instance of that stage in the default goal, in order */
-    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline"};
-    for (int s = 0; s < 8; s++) {
+    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
+    for (int s = 0; s < 9; s++) {
         sb_add(&b, ".PHONY: stage-%s\nstage-%s:\n", st_all[s], st_all[s]);
         int any = 0;
         for (int i = 0; i < nrules; i++)

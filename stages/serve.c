@@ -64,6 +64,11 @@ int main(int argc, char **argv) {
     const int nidx = split(a.index, dirs, SERVE_MAX_COLUMNS, "--index");
     const int nmod = a.model ? split(a.model, models, SERVE_MAX_COLUMNS, "--model") : 0;
     if (nmod > nidx) die("--model: %d models for %d indexes", nmod, nidx);
+    char *qpaths[SERVE_MAX_COLUMNS] = {0};
+    const int nqc = a.query_codes ? split(a.query_codes, qpaths, SERVE_MAX_COLUMNS, "--query-codes") : 0;
+    if (nqc > nidx) die("--query-codes: %d files for %d indexes", nqc, nidx);
+    if (nqc && !a.queries) die("--query-codes needs --queries (the items its rows belong to)");
+    npy_array qc[SERVE_MAX_COLUMNS];
     for (int c = 0; c < nidx; c++) {
         char *eq = strchr(dirs[c], '='), *dir = eq ? eq + 1 : dirs[c];
         if (eq) *eq = 0;
@@ -71,7 +76,17 @@ int main(int argc, char **argv) {
         if (!*dir) die("--index: empty directory in '%s'", a.index);
         hindex ix;
         hindex_load(&ix, dir, 1);
-        serve_add_column(&s, name, &ix, c < nmod ? models[c] : NULL, a.images);
+        const uint8_t *codes = NULL;
+        if (c < nqc && *qpaths[c]) {
+            npy_open(&qc[c], qpaths[c], NPY_U1, 2);
+            if (qc[c].shape[0] != s.nq || qc[c].shape[1] != ix.row_bytes)
+                die("%s: shape [%lld, %lld], expected [%lld, %lld] (the --queries items, codes of index %s)", qpaths[c],
+                    (long long)qc[c].shape[0], (long long)qc[c].shape[1], (long long)s.nq, (long long)ix.row_bytes, dir);
+            char err[256];
+            if (hsearch_check_queries(&ix, qc[c].data, s.nq, err, sizeof err)) die("%s: %s", qpaths[c], err);
+            codes = qc[c].data;
+        }
+        serve_add_column(&s, name, &ix, c < nmod ? models[c] : NULL, codes, a.images);
     }
     char host[64];
     const char *colon = strrchr(a.listen, ':');

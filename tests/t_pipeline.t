@@ -6,7 +6,7 @@ set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DSAH_BIN:-$repo/bin}
 build=${DSAH_BUILD:-$repo/build}
-for s in plan ingest features graph train encode and eval baseline; do
+for s in plan ingest features graph train encode and eval baseline index search; do
   if [ ! -x "$bin/dsah-$s" ]; then echo "1..0 # SKIP $bin/dsah-$s is not built yet"; exit 0; fi
 done
 [ -x "$build/tests/gen_smoke" ] || { echo "1..0 # SKIP $build/tests/gen_smoke is not built"; exit 0; }
@@ -28,11 +28,14 @@ ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
 mk pipeline > "$tmp/o1" 2>&1; ok $? "smoke pipeline runs"
 [ $? = 0 ] || sed 's/^/#   /' "$tmp/o1" | tail -20
 test -s "$W/runs/dsah-b16/eval/metrics.json"; ok $? "DSAH metrics written"
+is "$(ls "$W/index" | tr '\n' ' ')" "dsah-b16 itq-b16 lsh-b16 " "make pipeline builds the indexes of its runs"
+"$bin/dsah-search" -q --index "$W/index/dsah-b16" --codes "$W/runs/dsah-b16/codes/query.npy" --k 5 --out "$tmp/s" \
+  && is "$(jq '[.queries[].results | length] | unique' -c "$tmp/s/results.json")" "[5]" "dsah-search on the pipeline's index"
 m=$(mark); mk pipeline > "$tmp/o2" 2>&1
 is "$(ran "$m")" "" "second run: no stage runs"
 
 m=$(mark); mk pipeline SET="train.gamma=1" > "$tmp/o3" 2>&1
-is "$(ran "$m" | tr '\n' ' ')" "runs/dsah-b16/codes/db runs/dsah-b16/codes/query runs/dsah-b16/eval runs/dsah-b16/round1/and runs/dsah-b16/round2/train " "changing gamma reruns AND, round 2, encode and eval"
+is "$(ran "$m" | tr '\n' ' ')" "index/dsah-b16 runs/dsah-b16/codes/db runs/dsah-b16/codes/query runs/dsah-b16/eval runs/dsah-b16/round1/and runs/dsah-b16/round2/train " "changing gamma reruns AND, round 2, encode, eval and the index"
 m=$(mark); mk pipeline SET="train.gamma=1 eval.topk=[100,1000]" > "$tmp/o4" 2>&1
 is "$(ran "$m" | tr '\n' ' ')" "baselines/itq-b16/eval baselines/lsh-b16/eval runs/dsah-b16/eval " "changing eval.topk reruns only eval"
 mk pipeline > /dev/null 2>&1

@@ -39,6 +39,8 @@ w = np.zeros((500, 500), np.uint8)
 for i in range(500): w[i, i % 10::10] = 1
 np.save(f"{T}/w.npy", np.packbits(w, axis=1, bitorder='little'))
 np.save(f"{T}/rand32.npy", r.integers(0, 256, (500, 4), dtype=np.uint8))
+np.save(f"{T}/randq.npy", r.integers(0, 256, (100, 4), dtype=np.uint8))
+np.save(f"{T}/randq50.npy", np.load(f"{T}/randq.npy")[50:51])
 Image.fromarray(im[7, :, :, 0]).save(f"{T}/item7.png")
 open(f"{T}/bad.png", "wb").write(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
 open(f"{T}/big.bin", "wb").write(os.urandom(150000))
@@ -51,7 +53,7 @@ PY
 ok $? "fixture: a trained 16-bit model's index and a 32-bit index"
 
 "$BIN/dsah-serve" --index "dsah=$T/ia,rand=$T/ib" --model "$T/m/model.safetensors" --images "$T/images.npy" \
-  --labels "$T/labels.npy" --queries "$T/query.npy" --listen 127.0.0.1:0 --max-upload 100000 --threads 4 \
+  --labels "$T/labels.npy" --queries "$T/query.npy" --query-codes ",$T/randq.npy" --listen 127.0.0.1:0 --max-upload 100000 --threads 4 \
   >"$T/serve.out" 2>"$T/serve.err" &
 SPID=$!
 for i in $(seq 1 200); do grep -q listening "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
@@ -80,9 +82,13 @@ ok $same "item=3&k=7: both columns equal dsah-search --items 3 --k 7 on their in
 ok $? "relevance marks follow the labels (item 3 is class 3)"
 code "${URL}api/search?item=550&k=5" >/dev/null; cp "$T/body" "$T/s550.json"
 "$BIN/dsah-search" -q --index "$T/ia" --items 550 --model "$T/m/model.safetensors" --data "$T/images.npy" --k 5 --out "$T/c550"
+"$BIN/dsah-search" -q --index "$T/ib" --codes "$T/randq50.npy" --k 5 --out "$T/d550"
 [ "$(jq -c '[.columns[0].results[] | [.id, .distance]]' "$T/s550.json")" = "$(jq -c '[.queries[0].results[] | [.id, .distance]]' "$T/c550/results.json")" ] \
-  && jq -e '.columns[1].error | test("not in this index")' "$T/s550.json" >/dev/null
-ok $? "item 550 (a query, not in the indexes): encoded by the model in column 1, an error in column 2 (no model)"
+  && [ "$(jq -c '[.columns[1].results[] | [.id, .distance]]' "$T/s550.json")" = "$(jq -c '[.queries[0].results[] | [.id, .distance]]' "$T/d550/results.json")" ]
+ok $? "item 550 (a query, not in the indexes): encoded by the model in column 1, its --query-codes row in column 2"
+[ "$(code "${URL}api/search?item=20&k=2")" = 200 ] && code "${URL}api/search?item=499&k=2" >/dev/null && cp "$T/body" "$T/s499.json" \
+  && [ "$(jq -c '(.columns[1].results | length)' "$T/s499.json")" = 2 ] && code "${URL}api/search?item=5&k=2" >/dev/null
+ok $? "items of the database answer in both columns"
 [ "$(code -X POST --data-binary @"$T/item7.png" "${URL}api/search?k=6")" = 200 ] && cp "$T/body" "$T/up.json" \
   && code "${URL}api/search?item=7&k=6" >/dev/null \
   && [ "$(jq -c '[.columns[0].results[] | [.id, .distance]]' "$T/up.json")" = "$(jq -c '[.columns[0].results[] | [.id, .distance]]' "$T/body")" ] \

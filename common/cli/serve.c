@@ -10,6 +10,9 @@ static const opt serve_opts[] = {
     {"model", OPT_STR, OPT_FIELD(A, model), .arg = "M[,M2]",
      .help = "model.safetensors per index (comma-separated), to encode uploads and items not in the index"},
     {"queries", OPT_IN, OPT_FIELD(A, queries), .help = "i8 [nq] items offered as queries (e.g. data/query.npy); default: all"},
+    {"query-codes", OPT_STR, OPT_FIELD(A, query_codes), .arg = "Q[,Q2]",
+     .help = "codes u1 [nq, bytes] of the --queries items per index (e.g. a baseline's query.npy): how a column\n"
+             "without a model answers those items"},
     {"listen", OPT_STR, OPT_FIELD(A, listen), .arg = "ADDR:PORT", .def = "127.0.0.1:8080", .nostamp = 1,
      .help = "address and port (port 0: any free port, printed)"},
     {"k", OPT_INT, OPT_FIELD(A, k), .range = "[1, 1000]", .def = "10", .help = "default results per query"},

@@ -44,7 +44,7 @@ extern const opt_cmd search_cmd;
 
 /* dsah-serve (cli/serve.c) */
 typedef struct serve_args {
-    const char *index, *images, *labels, *model, *queries, *listen;
+    const char *index, *images, *labels, *model, *queries, *query_codes, *listen;
     long long k, max_upload, threads;
 } serve_args;
 extern const opt_cmd serve_cmd;

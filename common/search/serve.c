@@ -75,10 +75,17 @@ static int cmp_pair(const void *a, const void *b) {
     return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const char *model, const char *images_path) {
+void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const char *model, const uint8_t *qcodes,
+                      const char *images_path) {
     CHECK(s->ncol < SERVE_MAX_COLUMNS);
     serve_column *c = &s->col[s->ncol++];
     memset(c, 0, sizeof *c);
+    c->qcodes = qcodes;
+    if (s->queries && !s->query_by_id) {
+        s->query_by_id = xmalloc(sizeof(int64_t) * 2 * (size_t)s->nq + 1);
+        for (int64_t i = 0; i < s->nq; i++) s->query_by_id[2 * i] = s->queries[i], s->query_by_id[2 * i + 1] = i;
+        qsort(s->query_by_id, (size_t)s->nq, 2 * sizeof(int64_t), cmp_pair);
+    }
     snprintf(c->name, sizeof c->name, "%s", name);
     c->ix = *ix;
     c->ix.nthreads = 1;
@@ -100,14 +107,15 @@ void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const ch
     CHECK_ZERO(pthread_mutex_init(&c->lock, NULL));
 }
 
-static int64_t column_find(const serve_column *c, int64_t id) {
-    int64_t lo = 0, hi = c->ix.n;
+/* The row paired with id in sorted (id, row) pairs [n, 2], or -1. */
+static int64_t pairs_find(const int64_t *pairs, int64_t n, int64_t id) {
+    int64_t lo = 0, hi = n;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (c->by_id[2 * mid] < id) lo = mid + 1;
+        if (pairs[2 * mid] < id) lo = mid + 1;
         else hi = mid;
     }
-    return lo < c->ix.n && c->by_id[2 * lo] == id ? c->by_id[2 * lo + 1] : -1;
+    return lo < n && pairs[2 * lo] == id ? pairs[2 * lo + 1] : -1;
 }
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -241,15 +249,18 @@ static void column_answer(const serve_ctx *s, serve_column *c, int64_t item, con
     char err[256] = "";
     int okq = 1;
     if (item >= 0) {
-        const int64_t p = column_find(c, item);
+        const int64_t p = pairs_find(c->by_id, c->ix.n, item);
+        const int64_t qr = p < 0 && c->qcodes ? pairs_find(s->query_by_id, s->nq, item) : -1;
         if (p >= 0) {
             memcpy(code, c->ix.codes + p * c->ix.row_bytes, (size_t)c->ix.row_bytes);
+        } else if (qr >= 0) {
+            memcpy(code, c->qcodes + qr * c->ix.row_bytes, (size_t)c->ix.row_bytes);
         } else if (c->have_model) {
             pthread_mutex_lock(&c->lock);
             qenc_item(&c->enc, item, code);
             pthread_mutex_unlock(&c->lock);
         } else {
-            snprintf(err, sizeof err, "item %lld is not in this index and it has no model to encode it", (long long)item);
+            snprintf(err, sizeof err, "item %lld is not in this index nor its query codes, and it has no model to encode it", (long long)item);
             okq = 0;
         }
     } else if (!c->have_model) {
