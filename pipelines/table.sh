@@ -1,7 +1,8 @@
 #!/bin/bash
-# table.sh RUNDIR: the Table-1-style table (LSH, ITQ, DSAH, DSAH-PIC0,
-# DSAH-noAND x code lengths; mAP@5000 and P@100) as RUNDIR/table.md and
-# table.csv, printed; and the PR and P@N curves of every method per code
+# table.sh RUNDIR: the Table-1-style table (the baselines of eval.baselines,
+# DSAH, DSAH-PIC0, DSAH-noAND x code lengths; mAP@5000 and P@100) as
+# RUNDIR/table.md and table.csv, printed; the fit time of each (seconds) as
+# RUNDIR/table-fit.md; and the PR and P@N curves of every method per code
 # length (the paper's Figure 3): RUNDIR/pr-b<L>.{png,svg}, pn-b<L>.{png,svg}.
 set -euo pipefail
 d=$1
@@ -24,6 +25,34 @@ methods=$(awk -F'\t' 'NR>1 && ($1=="main"||$1=="table") && !seen[$2]++ {print $2
 } > "$d/table.md.tmp.$$"
 mv "$d/table.md.tmp.$$" "$d/table.md"
 cat "$d/table.md"
+# fit time per method and length (the paper's Table 4 lists training times):
+# a baseline's baseline.json seconds_fit; a DSAH run's epoch seconds summed
+# over its rounds' train.jsonl
+fit_seconds() {
+  if [ -f "$1/baseline.json" ]; then
+    local v; v=$(jget "$1/baseline.json" seconds_fit)
+    case $v in ''|NA|*[!0-9.e+-]*) echo NA ;; *) echo "$v" ;; esac
+  else
+    local f=("$1"/round*/train.jsonl)
+    if [ -f "${f[0]}" ]; then cat "${f[@]}" | jq -rs 'if length > 0 and all(.[]; .seconds | type == "number") then map(.seconds) | add else "NA" end' 2>/dev/null || echo NA
+    else echo NA; fi
+  fi
+}
+{
+  printf '| method |'; for L in $bits; do printf ' fit s %s bits |' "$L"; done; printf '\n'
+  printf '| --- |'; for L in $bits; do printf ' --- |'; done; printf '\n'
+  for meth in $methods; do
+    printf '| %s |' "$meth"
+    for L in $bits; do
+      dir=$(awk -F'\t' -v m="$meth" -v L="$L" '($1=="main"||$1=="table") && $2==m && $3==L {print $6}' "$d/index.tsv")
+      v=$(fit_seconds "$dir")
+      case $v in NA|'') printf ' NA |' ;; *) LC_ALL=C printf ' %.2f |' "$v" ;; esac
+    done
+    printf '\n'
+  done
+} > "$d/table-fit.md.tmp.$$"
+mv "$d/table-fit.md.tmp.$$" "$d/table-fit.md"
+cat "$d/table-fit.md"
 for L in $bits; do
   for kind in pr pn; do
     files="" titles=""

@@ -149,6 +149,7 @@ is "$(awk -F, 'NR>1{print $2}' "$W/results.csv" | tr '\n' ' ')" "g0.5-t0.5-b16 g
 # table
 mk table > "$tmp/outt" 2>&1; ok $? "make table"
 grep -q '| DSAH-PIC0 |' "$W/table.md" && grep -q '| DSAH-noAND |' "$W/table.md" && grep -q '| lsh |' "$W/table.md"; ok $? "table.md has DSAH, the ablations and the baselines"
+head -1 "$W/table-fit.md" | grep -q '^| method | fit s 16 bits |' && grep -q '^| lsh | NA |' "$W/table-fit.md"; ok $? "table-fit.md: a fit-time row per method (NA where the stand-in stages wrote no times)"
 test -s "$W/pr-b16.png" && grep -q '<svg' "$W/pn-b16.svg"; ok $? "PR and P@N plots written"
 grep -q -- "--pic 'none'" "$W/plan.mk"; ok $? "PIC0 ablation trains with --pic none"
 

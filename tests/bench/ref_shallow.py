@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """ref_shallow.py: NumPy/SciPy implementations of the shallow baselines of
-docs/baselines.md (SH, 1-/2-AGH, SP), written from the same equations as
-common/hash/baseline_{sh,agh,sp}.c but with NumPy's and SciPy's own
+docs/baselines.md (SH, 1-/2-AGH, SP, SGH), written from the same equations as
+common/hash/baseline_{sh,agh,sp}.c and common/nn/sgh*.c but with NumPy's and SciPy's own
 routines, to time the C fits against and to cross-check SH's codes.
 
-    /usr/bin/python3 tests/bench/ref_shallow.py --method sh|agh1|agh2|sp \\
+    /usr/bin/python3 tests/bench/ref_shallow.py --method sh|agh1|agh2|sp|sgh \\
         --bits L --train X.npy [--seed S] [--codes OUT.npy]
 
 Prints one line "fit_seconds <s>" (the fit alone, after loading), and with
@@ -145,9 +145,45 @@ def sp_fit(x, bits, density=0.1, lam=1.0, iters=20):
     return mean, w
 
 
+def sgh_fit(x, bits, epochs=30, batch=100, lr=1e-3, seed=0):
+    """SGH as common/nn/sgh.h: encoder sigmoid(x We^T + be), neuron
+    h = [p >= xi], decoder h Wd^T + bd, loss ||x - xhat||^2 / (2 rho^2) + KL,
+    gradient p (1 - p) (dl/dh + dl/dp) through the neuron; Adam (TF form)."""
+    rng = np.random.default_rng(seed)
+    n, d = x.shape
+    mean = x.mean(0)
+    xc = (x - mean).astype(np.float32)
+    rho2 = float((xc.astype(np.float64) ** 2).mean())
+    P = [rng.standard_normal((bits, d)).astype(np.float32) / np.sqrt(d), np.zeros(bits, np.float32),
+         rng.standard_normal((d, bits)).astype(np.float32) / np.sqrt(bits), np.zeros(d, np.float32)]
+    m = [np.zeros_like(p) for p in P]
+    v = [np.zeros_like(p) for p in P]
+    t = 0
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for i0 in range(0, n, batch):
+            xb = xc[order[i0:i0 + batch]]
+            B = len(xb)
+            z = xb @ P[0].T + P[1]
+            p = 1 / (1 + np.exp(-z))
+            h = (p >= rng.random(p.shape, dtype=np.float32)).astype(np.float32)
+            xr = h @ P[2].T + P[3]
+            dxr = (xr - xb) / (rho2 * B)
+            dh = dxr @ P[2]
+            dz = p * (1 - p) * (dh + z / B)
+            g = [dz.T @ xb, dz.sum(0), dxr.T @ h, dxr.sum(0)]
+            t += 1
+            lr_t = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            for k in range(4):
+                m[k] = 0.9 * m[k] + 0.1 * g[k]
+                v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k]
+                P[k] -= lr_t * m[k] / (np.sqrt(v[k]) + 1e-8)
+    return mean, P
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--method", required=True, choices=["sh", "agh1", "agh2", "sp"])
+    ap.add_argument("--method", required=True, choices=["sh", "agh1", "agh2", "sp", "sgh"])
     ap.add_argument("--bits", type=int, required=True)
     ap.add_argument("--train", required=True)
     ap.add_argument("--seed", type=int, default=0)
@@ -159,6 +195,8 @@ def main():
         model = sh_fit(x, a.bits)
     elif a.method == "sp":
         model = sp_fit(x, a.bits)
+    elif a.method == "sgh":
+        model = sgh_fit(x, a.bits, seed=a.seed)
     else:
         model = agh_fit(x, a.bits, 2 if a.method == "agh2" else 1, seed=a.seed)
     dt = time.perf_counter() - t0
