@@ -136,6 +136,7 @@ typedef struct runp {
     const char *gamma, *tau, *pic;
     int and_on;
     unsigned groups;
+    int ssdh;            /* the SSDH baseline: one training of --loss ssdh against dsah-ssdh's S */
 } runp;
 
 static const cfg *C;
@@ -335,9 +336,27 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
     if (groups & G_MAIN) plan_index(method, bits, fmt("%s/db.npy", dir), G_MAIN);
 }
 
+/* dsah-ssdh: SSDH's ternary S from the graph's training features, once for
+ * every code length. */
+static const char *plan_ssdh_sim(unsigned groups) {
+    const char *ft = plan_features(cfg_str(C, "features.extractor"), "train", groups);
+    rule *r = rule_new("ssdh", "ssdh/sim", groups);
+    if (r) {
+        input(r, "--features", ft);
+        arg(r, "--alpha", cfg_str(C, "eval.ssdh_alpha"), 1);
+        arg(r, "--beta", cfg_str(C, "eval.ssdh_beta"), 1);
+        arg(r, "--out", fmt("%s/ssdh/", W), 1);
+        output(r, fmt("%s/ssdh/w.npy", W));
+        output(r, fmt("%s/ssdh/mask.npy", W));
+        output(r, fmt("%s/ssdh/stats.json", W));
+        r->stamp = fmt("%s/ssdh/params.ssdh", W);
+    }
+    return fmt("%s/ssdh/w.npy", W);
+}
+
 static void plan_run(const runp *p) {
-    int R = (int)cfg_int(C, "train.rounds");
-    const char *w0 = P("graph/w0.npy");
+    int R = p->ssdh ? 1 : (int)cfg_int(C, "train.rounds");
+    const char *w0 = p->ssdh ? plan_ssdh_sim(p->groups) : P("graph/w0.npy");
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
     for (int rr = 1; rr <= R; rr++) {
@@ -356,15 +375,20 @@ static void plan_run(const runp *p) {
         arg(r, "--arch", cfg_join(C, "network.arch", ","), 1);
         arg(r, "--input", cfg_str(C, "network.input"), 1);
         arg(r, "--bits", fmt("%lld", p->bits), 1);
-        arg(r, "--epochs", cfg_str(C, "train.epochs"), 1);
+        arg(r, "--epochs", cfg_str(C, p->ssdh ? "eval.ssdh_epochs" : "train.epochs"), 1);
         arg(r, "--batch", cfg_str(C, "train.batch"), 1);
         arg(r, "--lr", cfg_str(C, "train.lr"), 1);
         arg(r, "--adam-eps", cfg_str(C, "train.adam_eps"), 1);
         arg(r, "--lr-every", cfg_str(C, "train.lr_decay.every"), 1);
         arg(r, "--lr-factor", cfg_str(C, "train.lr_decay.factor"), 1);
-        arg(r, "--tau", p->tau, 1);
-        arg(r, "--lambda", cfg_str(C, "train.lambda"), 1);
-        arg(r, "--pic", p->pic, 1);
+        if (p->ssdh) {
+            arg(r, "--loss", "ssdh", 1);
+            input(r, "--mask", fmt("%s/ssdh/mask.npy", W));
+        } else {
+            arg(r, "--tau", p->tau, 1);
+            arg(r, "--lambda", cfg_str(C, "train.lambda"), 1);
+            arg(r, "--pic", p->pic, 1);
+        }
         arg(r, "--finetune", cfg_str(C, "train.finetune"), 1);
         arg(r, "--seed", cfg_str(C, "train.seed"), 1);
         add_device(r);
@@ -416,7 +440,7 @@ static void plan_run(const runp *p) {
         e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
     }
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
-    if ((p->groups & G_MAIN) && !strcmp(p->label, "dsah")) plan_index("dsah", p->bits, codes[1], G_MAIN);
+    if ((p->groups & G_MAIN) && (!strcmp(p->label, "dsah") || p->ssdh)) plan_index(p->label, p->bits, codes[1], G_MAIN);
 }
 
 /* ---- emitting ------------------------------------------------------------ */
@@ -582,17 +606,23 @@ int main(int argc, char **argv) {
     for (int i = 0; i < bits->n; i++) {
         long long L = atoll(bits->v[i]);
         for (int m = 0; m < bl->n; m++) {
+            if (!strcmp(bl->v[m], "ssdh")) { /* a deep baseline: the training engine with SSDH's loss */
+                runp sp = {"ssdh", fmt("%s/runs/ssdh-b%lld", W, L), L, g0, t0, pic0, 0, G_MAIN | G_TABLE, 1};
+                plan_run(&sp);
+                sb_add(&idx, "main\tssdh\t%lld\t-\t-\t%s\n", L, sp.dir);
+                continue;
+            }
             plan_baseline(bl->v[m], L, G_MAIN | G_TABLE);
             sb_add(&idx, "main\t%s\t%lld\t-\t-\t%s/baselines/%s-b%lld\n", bl->v[m], L, W, bl->v[m], L);
         }
-        runp p = {"dsah", fmt("%s/runs/dsah-b%lld", W, L), L, g0, t0, pic0, and0, G_MAIN | G_TABLE};
+        runp p = {"dsah", fmt("%s/runs/dsah-b%lld", W, L), L, g0, t0, pic0, and0, G_MAIN | G_TABLE, 0};
         plan_run(&p);
         sb_add(&idx, "main\tDSAH\t%lld\t%s\t%s\t%s\n", L, g0, t0, p.dir);
         /* ablations for make table: PIC0 (no pair weights), AND off */
-        runp a = {"pic0", fmt("%s/runs/pic0-b%lld", W, L), L, g0, t0, "none", and0, G_TABLE};
+        runp a = {"pic0", fmt("%s/runs/pic0-b%lld", W, L), L, g0, t0, "none", and0, G_TABLE, 0};
         plan_run(&a);
         sb_add(&idx, "table\tDSAH-PIC0\t%lld\t%s\t%s\t%s\n", L, g0, t0, a.dir);
-        runp n = {"noand", fmt("%s/runs/noand-b%lld", W, L), L, g0, t0, pic0, 0, G_TABLE};
+        runp n = {"noand", fmt("%s/runs/noand-b%lld", W, L), L, g0, t0, pic0, 0, G_TABLE, 0};
         plan_run(&n);
         sb_add(&idx, "table\tDSAH-noAND\t%lld\t%s\t%s\t%s\n", L, g0, t0, n.dir);
     }
@@ -608,7 +638,7 @@ int main(int argc, char **argv) {
                 const char *pid = fmt("g%s-t%s-b%s", G->v[ig], T->v[it], B->v[ib]);
                 if (strstr(points.s ? points.s : "", fmt(" %s ", pid))) continue; /* duplicate grid values */
                 runp p = {pid, fmt("%s/sweep/%s", W, pid), atoll(B->v[ib]), G->v[ig], T->v[it], pic0, and0,
-                          G_SWEEP};
+                          G_SWEEP, 0};
                 plan_run(&p);
                 sb_add(&points, " %s ", pid);
                 sb_add(&idx, "sweep\t%s\t%s\t%s\t%s\t%s\n", pid, B->v[ib], G->v[ig], T->v[it], p.dir);
@@ -627,8 +657,8 @@ int main(int argc, char **argv) {
         if (!r->ok && (r->groups & G_MAIN)) missing_any = 1;
     }
     if (missing_any) {
-        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
-        for (int i = 0; i < 9; i++)
+        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index", "ssdh"};
+        for (int i = 0; i < (int)(sizeof st_all / sizeof st_all[0]); i++)
             if (!stage_built(st_all[i]))
                 info("note: %s/dsah-%s is not built: the stages that need it are left out of 'all'", bindir, st_all[i]);
     }
@@ -704,8 +734,8 @@ int main(int argc, char **argv) {
         sb_add(&b, "\n");
     }
     /* stage-<name>: every instance of that stage in the default goal, in order */
-    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
-    for (int s = 0; s < 9; s++) {
+    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index", "ssdh"};
+    for (int s = 0; s < (int)(sizeof st_all / sizeof st_all[0]); s++) {
         sb_add(&b, ".PHONY: stage-%s\nstage-%s:\n", st_all[s], st_all[s]);
         int any = 0;
         for (int i = 0; i < nrules; i++)

@@ -44,6 +44,9 @@ static void usage(void) {
         "  --seed S          seed of init, shuffling, dropout (default 0)\n"
         "  --threads N       OpenMP/OpenBLAS threads (default: all cores)\n"
         "  --device D        auto | cpu (this build has no CUDA training) (default auto)\n"
+        "  --loss L          dsah | ssdh: DSAH's loss against --w, or SSDH's (Yang et al.,\n"
+        "                    docs/baselines.md) against the ternary S of dsah-ssdh (default dsah)\n"
+        "  --mask F          with --loss ssdh: dsah-ssdh's mask.npy (S != 0); --w is its w.npy\n"
         "  --out DIR         output directory (created)\n"
         "  -q, --quiet       no info or progress lines\n");
 }
@@ -55,7 +58,8 @@ int main(int argc, char **argv) {
     c.tau = 1; c.lambda = 0; c.pic = PIC_PIC; c.quant = QUANT_Z; c.finetune = "all"; c.seed = 0; c.threads = 0;
     const char *device = "auto";
     enum { O_IMAGES = 256, O_INDICES, O_W, O_INIT, O_INITOPT, O_WEIGHTS, O_ARCH, O_INPUT, O_BITS, O_EPOCHS, O_BATCH,
-           O_LR, O_EPS, O_EVERY, O_FACTOR, O_TAU, O_LAMBDA, O_QUANT, O_PIC, O_FT, O_SEED, O_THREADS, O_DEVICE, O_OUT, O_HELP };
+           O_LR, O_EPS, O_EVERY, O_FACTOR, O_TAU, O_LAMBDA, O_QUANT, O_PIC, O_FT, O_SEED, O_THREADS, O_DEVICE, O_OUT, O_HELP,
+           O_LOSS, O_MASK };
     static const struct option opts[] = {
         {"images", 1, 0, O_IMAGES}, {"indices", 1, 0, O_INDICES}, {"w", 1, 0, O_W}, {"init", 1, 0, O_INIT},
         {"init-optim", 1, 0, O_INITOPT}, {"weights", 1, 0, O_WEIGHTS}, {"arch", 1, 0, O_ARCH},
@@ -63,7 +67,7 @@ int main(int argc, char **argv) {
         {"lr", 1, 0, O_LR}, {"adam-eps", 1, 0, O_EPS}, {"lr-every", 1, 0, O_EVERY}, {"lr-factor", 1, 0, O_FACTOR},
         {"tau", 1, 0, O_TAU}, {"lambda", 1, 0, O_LAMBDA}, {"quant", 1, 0, O_QUANT}, {"pic", 1, 0, O_PIC}, {"finetune", 1, 0, O_FT},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"device", 1, 0, O_DEVICE}, {"out", 1, 0, O_OUT},
-        {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"loss", 1, 0, O_LOSS}, {"mask", 1, 0, O_MASK}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
         switch (o) {
@@ -91,6 +95,12 @@ int main(int argc, char **argv) {
         case O_THREADS: c.threads = (int)parse_ll("--threads", optarg, 1, 4096); break;
         case O_DEVICE: device = optarg; break;
         case O_OUT: c.out = optarg; break;
+        case O_LOSS:
+            if (!strcmp(optarg, "dsah")) c.loss = LOSS_DSAH;
+            else if (!strcmp(optarg, "ssdh")) c.loss = LOSS_SSDH;
+            else die("--loss: '%s' is not one of dsah, ssdh", optarg);
+            break;
+        case O_MASK: c.mask = optarg; break;
         case 'q': dsah_quiet = 1; break;
         case O_HELP: usage(); return 0;
         default: die_hint("dsah-train --help lists the flags", "bad command line");
@@ -100,6 +110,8 @@ int main(int argc, char **argv) {
     if (!c.images || !c.indices || !c.w || !c.arch || !c.input || !c.bits || !c.out)
         die_hint("dsah-train --help", "--images, --indices, --w, --arch, --input, --bits and --out are required");
     if (c.init && c.weights) die("--init and --weights exclude each other");
+    if (c.loss == LOSS_SSDH && !c.mask) die("--loss ssdh needs --mask (dsah-ssdh's mask.npy)");
+    if (c.loss != LOSS_SSDH && c.mask) die("--mask is only for --loss ssdh");
     if (!(c.lr > 0)) die("--lr must be > 0");
     if (!(c.adam_eps > 0)) die("--adam-eps must be > 0");
     if (!(c.tau > 0)) die("--tau must be > 0");

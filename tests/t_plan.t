@@ -177,6 +177,17 @@ make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/evil2.yaml" WORK
 make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$tmp/work4" STAGE_BIN="$fake" BIN="$bin" SET='name=$(touch '"$tmp"'/pwned3)' > "$tmp/oute3" 2>&1
 [ $? != 0 ] && ! test -e "$tmp/pwned3"; ok $? "SET with \$(...) on the command line is rejected and runs nothing"
 
+# SSDH: one dsah-ssdh on the graph's training features, then per length one
+# training with --loss ssdh against its w.npy and mask.npy, encoded and evaluated
+printf 'name: sd\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {bits: [16, 32]}\neval: {baselines: [lsh, ssdh]}\n' "$tmp/data" > "$tmp/sd.yaml"
+"$bin/dsah-plan" -q --config "$tmp/sd.yaml" --work "$tmp/work6" --bin "$bin" > /dev/null
+pm="$tmp/work6/sd/plan.mk"
+grep -q "dsah-ssdh --features '$tmp/work6/sd/features/pixels_train.npy' --alpha '2' --beta '0'" "$pm" \
+  && grep -q "dsah-train .*--w '$tmp/work6/sd/ssdh/w.npy' .*--epochs '30' .*--loss 'ssdh' --mask '$tmp/work6/sd/ssdh/mask.npy' .*--out '$tmp/work6/sd/runs/ssdh-b32/round1/'" "$pm" \
+  && ! grep -q "runs/ssdh-b16/round2" "$pm" && grep -q "runs/ssdh-b16/eval/metrics.json" "$pm" \
+  && grep -q "^main	ssdh	32	-	-	$tmp/work6/sd/runs/ssdh-b32\$" "$tmp/work6/sd/index.tsv"
+ok $? "ssdh: dsah-ssdh on the training features, one --loss ssdh round per length against its S, evaluated, in index.tsv"
+
 # baseline settings that cannot work fail at plan time, naming the key
 badbl() { # label, expected message, extra YAML
   printf 'name: bl\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\n%s\n' "$tmp/data" "$3" > "$tmp/bl.yaml"

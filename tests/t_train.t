@@ -99,5 +99,26 @@ ok $? "encode with a non-model file: $(head -1 "$T/H.err")"
 "$BIN/dsah-train" --help | grep -q -- "--init-optim" && "$BIN/dsah-encode" --help | grep -q -- "--real"
 ok $? "--help lists the flags"
 
+# --loss ssdh: S with its mask (the fixture's W as the sign, every third
+# pair masked out); the loss falls; a mask of the wrong shape and a missing
+# mask are refused.
+perl -e '
+sub npy { my ($p,$d,$s,$x)=@_; my $h="{\x27descr\x27: \x27$d\x27, \x27fortran_order\x27: False, \x27shape\x27: $s, }";
+  my $t=10+length($h)+1; $h .= " " x ((64 - $t % 64) % 64) . "\n";
+  open(my $f, ">", $p) or die; binmode $f; print $f "\x93NUMPY\x01\x00", pack("v", length $h), $h, $x; close $f }
+my $N=1000; my $m=""; for my $i (0..$N-1) { my $r="\0" x 125; for my $j (0..$N-1) { vec($r,$j,1)=1 if ($i+$j)%3 } $m.=$r }
+npy("$ARGV[0]/mask.npy", "|u1", "($N, 125)", $m);
+npy("$ARGV[0]/mask_bad.npy", "|u1", "(999, 125)", substr($m,0,999*125));
+' "$T"
+"$BIN/dsah-train" "${ARGS[@]}" --epochs 3 --loss ssdh --mask "$T/mask.npy" --out "$T/S" 2>"$T/S.err"
+[ $? = 0 ] && perl -ne '$l{$1}=$2 if /"epoch": (\d+), "loss": ([0-9.e+-]+)/; END { exit(($l{3} < $l{1}) ? 0 : 1) }' "$T/S/train.jsonl"
+ok $? "--loss ssdh: trains, loss falls over 3 epochs ($(grep -o '"loss": [0-9.]*' "$T/S/train.jsonl" | tr '\n' ' '))"
+"$BIN/dsah-train" "${ARGS[@]}" --loss ssdh --mask "$T/mask_bad.npy" --out "$T/S2" 2>"$T/S2.err"
+[ $? -ne 0 ] && [ "$(wc -l < "$T/S2.err")" = 1 ] && grep -q "^dsah-train: error: .*mask_bad.npy" "$T/S2.err" && [ ! -e "$T/S2/model.safetensors" ]
+ok $? "--loss ssdh with a mask of the wrong shape: $(cat "$T/S2.err")"
+"$BIN/dsah-train" "${ARGS[@]}" --loss ssdh --out "$T/S3" 2>"$T/S3.err"
+[ $? -ne 0 ] && grep -q "^dsah-train: error: --loss ssdh needs --mask" "$T/S3.err"
+ok $? "--loss ssdh without --mask: $(cat "$T/S3.err")"
+
 echo "1..$n"
 [ $fails = 0 ]

@@ -19,6 +19,14 @@ typedef struct baseline_args {
 } baseline_args;
 extern const opt_cmd baseline_cmd;
 
+/* dsah-ssdh (cli/ssdh.c) */
+typedef struct ssdh_args {
+    const char *features, *out;
+    double alpha, beta;
+    long long threads;
+} ssdh_args;
+extern const opt_cmd ssdh_cmd;
+
 /* dsah-eval (cli/eval.c) */
 typedef struct eval_args {
     const char *query_codes, *db_codes, *labels, *query_indices, *db_indices, *device, *out;

@@ -112,3 +112,27 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
         }
     }
 }
+
+double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const real *m, int B, int l) {
+    real *r = ws; /* [B,B] m_ij r_ij */
+    double loss = 0, count = 0;
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < B; j++) {
+            double dot = 0;
+            for (int k = 0; k < l; k++) dot += (double)z[(int64_t)i * l + k] * z[(int64_t)j * l + k];
+            double e = (double)s[(int64_t)i * B + j] - dot / l, w = m[(int64_t)i * B + j];
+            loss += w * e * e;
+            count += w;
+            r[(int64_t)i * B + j] = (real)(w * e);
+        }
+    const double C = count > 1 ? count : 1;
+    if (dz)
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < l; k++) {
+                double a = 0;
+                for (int j = 0; j < B; j++)
+                    a += ((double)r[(int64_t)i * B + j] + r[(int64_t)j * B + i]) * z[(int64_t)j * l + k];
+                dz[(int64_t)i * l + k] = (real)(-2.0 * a / ((double)l * C));
+            }
+    return loss / C;
+}

@@ -50,4 +50,12 @@ int64_t NN(dsah_loss_ws)(int B, int l);
 void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
                    int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
 
+/* The SSDH loss (Yang et al., IJCAI 2018; docs/baselines.md) on the same
+ * network output z [B,l] (tanh), against the batch's block of the ternary
+ * similarity: s [B,B] = +-1, m [B,B] = 1 where S != 0 (hash/ssdh.h):
+ *   L = sum_ij m_ij (s_ij - z_i . z_j / l)^2 / max(1, sum_ij m_ij)
+ *   dL/dz_i = -(2 / (l C)) sum_j (m_ij r_ij + m_ji r_ji) z_j,  r = s - z z^T / l.
+ * Returns L; dz [B,l] overwritten (NULL: value only); ws: B*B reals. */
+double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const real *m, int B, int l);
+
 #endif

@@ -71,11 +71,11 @@ static char *fingerprint(const train_cfg *c) {
     snprintf(s, 2048,
              "images=%s indices=%s w=%s init=%s init_optim=%s weights=%s arch=%s input=%d bits=%d epochs=%d "
              "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g quant=%s pic=%s finetune=%s "
-             "seed=%llu",
+             "seed=%llu loss=%s mask=%s",
              c->images, c->indices, c->w, c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
              c->weights ? c->weights : "-", c->arch, c->input, c->bits, c->epochs, c->batch, c->lr, c->adam_eps,
              (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, quant_name(c->quant), pic_name(c->pic), c->finetune,
-             (unsigned long long)c->seed);
+             (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : "dsah", c->mask ? c->mask : "-");
     return s;
 }
 
@@ -148,6 +148,13 @@ void train_run(const train_cfg *c) {
     npy_open(&im, c->images, NPY_U1, 4);
     npy_open(&ix, c->indices, NPY_I8, 1);
     npy_open(&wa, c->w, NPY_U1, 2);
+    npy_array ma = {0};
+    if (c->loss == LOSS_SSDH) {
+        if (!c->mask) die("--loss ssdh needs --mask (dsah-ssdh's mask.npy)");
+        npy_open(&ma, c->mask, NPY_U1, 2);
+        npy_expect_dim(&ma, 0, wa.shape[0], "rows (those of --w)");
+        npy_expect_dim(&ma, 1, wa.shape[1], "bytes per row (those of --w)");
+    }
     const int64_t N = im.shape[0], H = im.shape[1], Wd = im.shape[2], C = im.shape[3], n = ix.shape[0];
     if (C != 1 && C != 3) die("%s: images have %lld channels, expected 1 or 3", c->images, (long long)C);
     const int vgg = !strcmp(c->arch, "vgg19"), NC = net_input_channels((int)C, vgg), S = c->input;
@@ -216,8 +223,9 @@ void train_run(const train_cfg *c) {
     int64_t *perm = xmalloc(sizeof(int64_t) * n), *bimg = xmalloc(sizeof(int64_t) * B);
     float *x = xaligned(sizeof(float) * (size_t)B * NC * S * S),
           *scr = xaligned(sizeof(float) * (size_t)net_input_scratch(B, (int)H, (int)Wd, (int)C, S, vgg)), *wb = xmalloc(sizeof(float) * B * B),
-          *dz = xmalloc(sizeof(float) * B * L), *lws = xmalloc(sizeof(float) * dsah_loss_ws(B, L));
-    const uint8_t *W = wa.data;
+          *dz = xmalloc(sizeof(float) * B * L), *lws = xmalloc(sizeof(float) * dsah_loss_ws(B, L)),
+          *mb = xmalloc(sizeof(float) * B * B);
+    const uint8_t *W = wa.data, *Mk = ma.data;
     for (int e = k.epoch; e < c->epochs; e++) {
         double t_start = now_sec(), sum = 0, sp = 0, sq = 0;
         rng r;
@@ -232,12 +240,16 @@ void train_run(const train_cfg *c) {
             const int64_t *pb = perm + bi * B;
             for (int i = 0; i < B; i++) bimg[i] = idx[pb[i]];
             for (int i = 0; i < B; i++)
-                for (int j = 0; j < B; j++) wb[i * B + j] = bits_get(W + pb[i] * rb, pb[j]) ? 1.0f : -1.0f;
+                for (int j = 0; j < B; j++) {
+                    wb[i * B + j] = bits_get(W + pb[i] * rb, pb[j]) ? 1.0f : -1.0f;
+                    if (Mk) mb[i * B + j] = bits_get(Mk + pb[i] * rb, pb[j]) ? 1.0f : 0.0f;
+                }
             net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
             const uint64_t step = (uint64_t)opt.t;
             const float *z = net_forward(&nt, x, B, 1, c->seed, step);
-            loss_parts lp;
-            dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
+            loss_parts lp = {0};
+            if (c->loss == LOSS_SSDH) lp.total = lp.pair = ssdh_loss(dz, lws, z, wb, mb, B, L);
+            else dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
             if (!isfinite(lp.total)) die("loss is %g at epoch %d, batch %lld: lower --lr?", lp.total, e + 1, (long long)bi);
             sum += lp.total;
             sp += lp.pair;
@@ -269,7 +281,8 @@ void train_run(const train_cfg *c) {
     net_save(&nt, p_m);
     unlink(ck_path);
     free(p_opt); free(p_j); free(p_m); free(ck_path); free(fp); free(k.jsonl);
-    free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws);
+    free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb);
+    if (Mk) npy_close(&ma);
     adam_free(&opt);
     net_free(&nt);
     npy_close(&im); npy_close(&ix); npy_close(&wa);

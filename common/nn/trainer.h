@@ -1,6 +1,7 @@
 /* trainer.h: one DSAH training round (paper Algorithm 1, lines 4-10): the
  * network is trained for T epochs on the training images against a fixed
- * similarity matrix W, then saved. See trainer.c for the file formats. */
+ * similarity matrix W, then saved. See trainer.c for the file formats.
+ * With loss = LOSS_SSDH the same engine trains the SSDH baseline. */
 #ifndef DSAH_TRAINER_H
 #define DSAH_TRAINER_H
 
@@ -9,11 +10,17 @@
 #include "nn/loss.h"
 #include "nn/net.h"
 
+/* The training objective: DSAH's loss against W (loss.h), or SSDH's against
+ * the ternary S of dsah-ssdh (W = its sign bits, mask = where S != 0). */
+typedef enum { LOSS_DSAH = 0, LOSS_SSDH } train_loss;
+
 typedef struct train_cfg {
     const char *images, *indices, *w;   /* data/images.npy, data/train.npy, W */
     const char *init, *init_optim;      /* previous round's model / optim state (optional) */
     const char *weights;                /* VGG ImageNet weights (optional) */
     const char *arch, *finetune, *out;
+    const char *mask;                   /* loss ssdh: bits where S != 0 (dsah-ssdh's mask.npy) */
+    train_loss loss;                    /* dsah (default) | ssdh */
     int input, bits, epochs, batch, threads;
     double lr, adam_eps, lr_factor, tau, lambda;
     int64_t lr_every;
