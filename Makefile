@@ -105,7 +105,10 @@ test: $(STAGES) $(TESTS)
 # tests/bench/*.sh each print their figures; results are collected in
 # $(BUILD)/bench.log.
 BENCH_SCRIPTS := $(sort $(wildcard tests/bench/*.sh))
-bench: $(STAGES) $(TESTS)
+BENCH_BINS := $(BUILD)/tests/bench_index
+$(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIB)
+	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
+bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 	@common/deps.sh bench
 	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BUILD)/bench.log
 
@@ -136,7 +139,7 @@ fetch:
 	  *) echo "fetch: error: no fetch rule for DATASET=$(DATASET) (cifar10, fashion-mnist)" >&2; exit 1 ;; \
 	esac
 
--include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+-include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d) $(BENCH_BINS:$(BUILD)/tests/bench_%=$(BUILD)/tests/bench/bench_%.d)
 
 # ==== pipelines: plan, stage, sweep, table, fetch =============================
 # (section owned by the pipeline work; see pipelines/README.md)

@@ -22,12 +22,38 @@
 #include "util/util.h"
 
 /* The auto method's work budget: a bucket probe or a verified candidate
- * (each about one cache miss) costs one unit; the scan costs
+ * (each about one cache miss, ~100 ns) costs one unit; the scan costs
  * HINDEX_SCAN_UNITS_PER_ITEM units per item and 64 code bits (bit-sliced
- * kernel), HINDEX_LOOP_UNITS_PER_ITEM per item and code word (popcount
- * loop). Measured with make bench (tests/bench/index.sh). */
-#define HINDEX_SCAN_UNITS_PER_ITEM 0.05
-#define HINDEX_LOOP_UNITS_PER_ITEM 0.15
+ * kernel, ~1 ns), HINDEX_LOOP_UNITS_PER_ITEM per item and code word
+ * (popcount loop, ~2 ns). Measured with tests/bench/index.sh (1M uniform
+ * 64-bit codes: scan 0.9 ms a query; a unit 100-200 ns on the shared VM). */
+#define HINDEX_SCAN_UNITS_PER_ITEM 0.01
+#define HINDEX_LOOP_UNITS_PER_ITEM 0.02
+
+/* What auto learned per kind of query (k <= 1, <= 10, <= 100, more, a
+ * radius): MIH tries and fall-backs, halved every 64 tries. MIH is skipped
+ * while more than half of the last tries fell back, except every 16th query
+ * (to notice a change). Shared by concurrent searches: the updates are
+ * atomic, a lost halving only slows the forgetting. */
+#define AUTO_BUCKETS 5
+static int auto_bucket(int64_t k, int radius) {
+    return radius >= 0 ? 4 : k <= 1 ? 0 : k <= 10 ? 1 : k <= 100 ? 2 : 3;
+}
+static int auto_try_mih(const hindex *ix, int b) {
+    const int64_t tries = __atomic_load_n(&ix->auto_stat[3 * b], __ATOMIC_RELAXED),
+                  fails = __atomic_load_n(&ix->auto_stat[3 * b + 1], __ATOMIC_RELAXED),
+                  seq = __atomic_fetch_add(&ix->auto_stat[3 * b + 2], 1, __ATOMIC_RELAXED);
+    return tries < 8 || 2 * fails <= tries || seq % 16 == 0;
+}
+static void auto_record(const hindex *ix, int b, int fell_back) {
+    int64_t tries = __atomic_add_fetch(&ix->auto_stat[3 * b], 1, __ATOMIC_RELAXED);
+    if (fell_back) __atomic_add_fetch(&ix->auto_stat[3 * b + 1], 1, __ATOMIC_RELAXED);
+    if (tries >= 64) {
+        __atomic_store_n(&ix->auto_stat[3 * b], tries / 2, __ATOMIC_RELAXED);
+        __atomic_store_n(&ix->auto_stat[3 * b + 1], __atomic_load_n(&ix->auto_stat[3 * b + 1], __ATOMIC_RELAXED) / 2,
+                         __ATOMIC_RELAXED);
+    }
+}
 
 static const char MIH_MAGIC[8] = {'D', 'S', 'A', 'H', 'M', 'I', 'H', '1'};
 #define MIH_VERSION 1u
@@ -110,6 +136,7 @@ void hindex_build(hindex *ix, const uint8_t *codes, int64_t n, int64_t row_bytes
     ix->row_bytes = row_bytes;
     ix->n = n;
     ix->nthreads = nthreads > 0 ? nthreads : 1;
+    ix->auto_stat = xcalloc(3 * AUTO_BUCKETS, sizeof(int64_t));
     uint8_t *c = xmalloc((size_t)(n * row_bytes) + 1);
     memcpy(c, codes, (size_t)(n * row_bytes));
     ix->codes = c;
@@ -164,6 +191,7 @@ void hindex_free(hindex *ix) {
     if (ix->faiss_map) munmap(ix->faiss_map, ix->faiss_len);
     if (ix->mih_map) munmap(ix->mih_map, ix->mih_len);
     for (int i = 0; i < 3; i++) free(ix->own[i]);
+    free(ix->auto_stat);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -333,6 +361,7 @@ static int get_header(const uint8_t *p, size_t len, const char *want, int32_t *d
 int hindex_try_load(hindex *ix, const char *dir, int nthreads, char *err, size_t errlen) {
     memset(ix, 0, sizeof *ix);
     ix->nthreads = nthreads > 0 ? nthreads : 1;
+    ix->auto_stat = xcalloc(3 * AUTO_BUCKETS, sizeof(int64_t));
     char *fp = path_join(dir, "index.faiss"), *mp = path_join(dir, "mih.bin");
     int rc = -1;
     if (map_file(fp, &ix->faiss_map, &ix->faiss_len, err, errlen)) goto out;
@@ -512,18 +541,60 @@ int hsearch_check_queries(const hindex *ix, const uint8_t *queries, int64_t nq, 
     return 0;
 }
 
-/* Per-thread scratch. */
+/* Per-thread scratch, kept between calls (thread-local) so that a single
+ * query pays no allocation or zeroing of n-sized buffers: seen is all zero
+ * between queries (each query clears the bits it set). Grown as needed. */
 typedef struct hs_thread {
     hamming_scratch hs;
+    int hs_bits, hs_depth;   /* what hs was sized for */
     uint8_t *dist8;          /* [nblk * 512] bit-sliced distances */
     uint16_t *dist16;        /* [n] popcount-loop distances */
     uint32_t *cnt;           /* [bits + 1] */
     int64_t *start;          /* [bits + 1] */
     uint64_t *seen;          /* [n / 64 + 1] MIH: found items */
-    uint32_t *touched;       /* MIH: found positions (to clear seen) */
-    uint64_t *keys;          /* MIH: distance << 32 | position */
-    int64_t ncap;            /* capacity of touched and keys */
+    uint32_t *touched;       /* [ncap] MIH: found positions (to clear seen) */
+    uint64_t *keys;          /* [ncap] MIH: distance << 32 | position */
+    int64_t dist8_cap, dist16_cap, bits_cap, seen_cap, ncap;
 } hs_thread;
+
+static __thread hs_thread tls_scratch;
+
+static hs_thread *hs_thread_get(const hindex *ix, int mih) {
+    hs_thread *t = &tls_scratch;
+    if (t->bits_cap < ix->bits + 1) {
+        free(t->cnt), free(t->start);
+        t->bits_cap = ix->bits + 1;
+        t->cnt = xcalloc((size_t)t->bits_cap, sizeof(uint32_t));
+        t->start = xcalloc((size_t)t->bits_cap, sizeof(int64_t));
+    }
+    if (ix->have_planes) {
+        if (t->hs_bits != ix->hp.bits || t->hs_depth != ix->hp.depth) {
+            if (t->hs_bits) hamming_scratch_free(&t->hs);
+            hamming_scratch_alloc(&t->hs, &ix->hp);
+            t->hs_bits = ix->hp.bits, t->hs_depth = ix->hp.depth;
+        }
+        if (t->dist8_cap < ix->hp.nblk * 512) {
+            free(t->dist8);
+            t->dist8_cap = ix->hp.nblk * 512;
+            t->dist8 = xaligned((size_t)t->dist8_cap);
+        }
+    } else if (t->dist16_cap < ix->n + 1) {
+        free(t->dist16);
+        t->dist16_cap = ix->n + 1;
+        t->dist16 = xmalloc(sizeof(uint16_t) * (size_t)t->dist16_cap);
+    }
+    if (mih && t->seen_cap < ix->n / 64 + 1) {
+        free(t->seen);
+        t->seen_cap = ix->n / 64 + 1;
+        t->seen = xcalloc((size_t)t->seen_cap, sizeof(uint64_t));
+    }
+    if (mih && t->ncap < 4096) {
+        t->ncap = 4096;
+        t->touched = xrealloc(t->touched, sizeof(uint32_t) * (size_t)t->ncap);
+        t->keys = xrealloc(t->keys, sizeof(uint64_t) * (size_t)t->ncap);
+    }
+    return t;
+}
 
 /* One query's answer. */
 typedef struct hs_answer {
@@ -645,6 +716,11 @@ static int mih_query(hs_answer *a, const hindex *ix, hs_thread *t, const uint8_t
                         uint64_t *w = t->seen + (p >> 6), bit = 1ULL << (p & 63);
                         if (*w & bit) continue;
                         *w |= bit;
+                        if (nfound == t->ncap) {
+                            t->ncap *= 2;
+                            t->touched = xrealloc(t->touched, sizeof(uint32_t) * (size_t)t->ncap);
+                            t->keys = xrealloc(t->keys, sizeof(uint64_t) * (size_t)t->ncap);
+                        }
                         const int d = bits_hamming(q, ix->codes + (int64_t)p * rb, rb);
                         t->touched[nfound] = p;
                         t->keys[nfound] = (uint64_t)d << 32 | p;
@@ -709,65 +785,29 @@ void hsearch(hsearch_result *res, const hindex *ix, const uint8_t *queries, int6
     hs_answer *ans = xcalloc((size_t)nq + 1, sizeof(hs_answer));
     res->nq = nq;
     res->used = xcalloc((size_t)nq + 1, 1);
-    int64_t tried = 0, fell = 0;
+    const int bucket = auto_bucket(k, p->radius);
     const int nth = ix->nthreads < nq ? ix->nthreads : (nq > 0 ? (int)nq : 1);
 #pragma omp parallel num_threads(nth)
     {
-        hs_thread t;
-        memset(&t, 0, sizeof t);
-        t.cnt = xcalloc((size_t)ix->bits + 1, sizeof(uint32_t));
-        t.start = xcalloc((size_t)ix->bits + 1, sizeof(int64_t));
-        if (ix->have_planes) {
-            hamming_scratch_alloc(&t.hs, &ix->hp);
-            t.dist8 = xaligned((size_t)(ix->hp.nblk * 512));
-        } else {
-            t.dist16 = xmalloc(sizeof(uint16_t) * (size_t)n + 1);
-        }
-        if (can_mih && method != HSEARCH_SCAN) {
-            t.seen = xcalloc((size_t)(n / 64 + 1), sizeof(uint64_t));
-            t.touched = xmalloc(sizeof(uint32_t) * (size_t)n + 1);
-            t.keys = xmalloc(sizeof(uint64_t) * (size_t)n + 1);
-        }
+        hs_thread *t = hs_thread_get(ix, can_mih && method != HSEARCH_SCAN);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t qi = 0; qi < nq; qi++) {
             const uint8_t *q = queries + qi * ix->row_bytes;
             int use_mih = can_mih && method != HSEARCH_SCAN;
-            if (use_mih && method == HSEARCH_AUTO) {
-                int64_t tr, fl;
-#pragma omp atomic read
-                tr = tried;
-#pragma omp atomic read
-                fl = fell;
-                if (tr >= 8 && 2 * fl > tr) use_mih = 0;
-            }
+            if (use_mih && method == HSEARCH_AUTO) use_mih = auto_try_mih(ix, bucket);
             int done = 0;
             if (use_mih) {
                 const double b = method == HSEARCH_AUTO ? budget : 0.0;
-                done = mih_query(&ans[qi], ix, &t, q, k, p->radius, b) == 0;
-                if (method == HSEARCH_AUTO) {
-#pragma omp atomic
-                    tried++;
-                    if (!done) {
-#pragma omp atomic
-                        fell++;
-                    }
-                }
+                done = mih_query(&ans[qi], ix, t, q, k, p->radius, b) == 0;
+                if (method == HSEARCH_AUTO) auto_record(ix, bucket, !done);
             }
             if (done) {
                 res->used[qi] = HSEARCH_MIH;
             } else {
-                scan_query(&ans[qi], ix, &t, q, k, p->radius);
+                scan_query(&ans[qi], ix, t, q, k, p->radius);
                 res->used[qi] = HSEARCH_SCAN;
             }
         }
-        if (ix->have_planes) hamming_scratch_free(&t.hs);
-        free(t.dist8);
-        free(t.dist16);
-        free(t.cnt);
-        free(t.start);
-        free(t.seen);
-        free(t.touched);
-        free(t.keys);
     }
     res->lims = xmalloc(sizeof(int64_t) * (size_t)(nq + 1));
     res->lims[0] = 0;

@@ -27,9 +27,11 @@
  *   auto   mih under a work budget equal to the scan's expected cost
  *          (bucket probes and verifications against n times the scan's cost
  *          per item, constants measured by make bench); a query that runs
- *          out falls back to the scan. Within one call, after 8 queries of
- *          which more than half fell back, the rest scan directly. MIH is
- *          not built when the substrings would be longer than 24 bits or
+ *          out falls back to the scan. The index remembers, per kind of
+ *          query (k <= 1, 10, 100, more, radius), how often MIH fell back:
+ *          while more than half of the recent tries did, queries scan
+ *          directly, except every 16th (which tries MIH again). MIH is not
+ *          built when the substrings would be longer than 24 bits or
  *          n > 2^32 - 1; auto then scans.
  *
  * Directory (dsah-index --out DIR), every file written atomically:
@@ -77,6 +79,7 @@ typedef struct hindex {
     void *faiss_map, *mih_map;
     size_t faiss_len, mih_len;
     void *own[3];
+    int64_t *auto_stat;         /* [5, 3] what auto learned (index.c), updated atomically */
     int nthreads;
 } hindex;
 
