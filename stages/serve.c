@@ -110,6 +110,14 @@ int main(int argc, char **argv) {
     int sig;
     sigwait(&set, &sig);
     info("signal %d: stopping", sig);
-    serve_stop(&s);
+    serve_free(&s);
+    for (int c = 0; c < nqc; c++)
+        if (*qpaths[c]) npy_close(&qc[c]);
+    for (int c = 0; c < nidx; c++) free(dirs[c]);
+    for (int c = 0; c < nmod; c++) free(models[c]);
+    for (int c = 0; c < nqc; c++) free(qpaths[c]);
+    if (a.queries) npy_close(&qs);
+    if (a.labels) npy_close(&lb);
+    npy_close(&im);
     return 0;
 }

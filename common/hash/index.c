@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,10 +558,26 @@ typedef struct hs_thread {
     int64_t dist8_cap, dist16_cap, bits_cap, seen_cap, ncap;
 } hs_thread;
 
-static __thread hs_thread tls_scratch;
+/* One per thread, freed when the thread exits (a pthread key, not
+ * __thread, so that the buffers are released: servers start and stop
+ * threads). */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static void hs_thread_free(void *p) {
+    hs_thread *t = p;
+    if (t->hs_bits) hamming_scratch_free(&t->hs);
+    free(t->dist8), free(t->dist16), free(t->cnt), free(t->start), free(t->seen), free(t->touched), free(t->keys);
+    free(t);
+}
+static void tls_init(void) { CHECK_ZERO(pthread_key_create(&tls_key, hs_thread_free)); }
 
 static hs_thread *hs_thread_get(const hindex *ix, int mih) {
-    hs_thread *t = &tls_scratch;
+    CHECK_ZERO(pthread_once(&tls_once, tls_init));
+    hs_thread *t = pthread_getspecific(tls_key);
+    if (!t) {
+        t = xcalloc(1, sizeof *t);
+        CHECK_ZERO(pthread_setspecific(tls_key, t));
+    }
     if (t->bits_cap < ix->bits + 1) {
         free(t->cnt), free(t->start);
         t->bits_cap = ix->bits + 1;

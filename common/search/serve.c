@@ -501,3 +501,17 @@ void serve_stop(serve_ctx *s) {
     if (s->daemon) MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
 }
+
+void serve_free(serve_ctx *s) {
+    serve_stop(s);
+    for (int c = 0; c < s->ncol; c++) {
+        serve_column *col = &s->col[c];
+        hindex_free(&col->ix);
+        free(col->by_id);
+        if (col->have_model) qenc_close(&col->enc);
+        pthread_mutex_destroy(&col->lock);
+    }
+    free(s->query_by_id);
+    s->ncol = 0;
+    s->query_by_id = NULL;
+}

@@ -67,5 +67,7 @@ void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const ch
  * after). 0, or -1 with a message in err. */
 int serve_start(serve_ctx *s, const char *addr, int port, char *err, size_t errlen);
 void serve_stop(serve_ctx *s);
+/* serve_stop, then release the columns (indexes, models). */
+void serve_free(serve_ctx *s);
 
 #endif

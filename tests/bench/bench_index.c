@@ -2,10 +2,10 @@
  *
  *   bench_index build CODES.npy DIR             build + save; prints
  *       {"build_s", "save_s", "bytes_faiss", "bytes_mih", "m"}
- *   bench_index search DIR QUERIES.npy K NLAT OUT
+ *   bench_index search DIR QUERIES.npy K NLAT NTPUT OUT
  *       for each method (mih, scan, auto): single-query latency (the first
  *       NLAT queries one at a time, one thread: median and p99 in ms) and
- *       throughput (all queries in one call, all threads: queries/s); checks
+ *       throughput (the first NTPUT queries in one call, all threads: queries/s); checks
  *       that the three methods return identical ids and distances; writes
  *       the ids (i8, database positions) and distances (i4) of the
  *       throughput run to OUT.ids.npy / OUT.dist.npy for the FAISS
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
         npy_close(&C);
         return 0;
     }
-    if (argc != 7 || strcmp(argv[1], "search")) die("usage: bench_index build CODES DIR | search DIR QUERIES K NLAT OUT");
+    if (argc != 8 || strcmp(argv[1], "search")) die("usage: bench_index build CODES DIR | search DIR QUERIES K NLAT NTPUT OUT");
     const int threads = omp_get_max_threads();
     hindex ix;
     double tl = now_sec();
@@ -63,7 +63,8 @@ int main(int argc, char **argv) {
     npy_array Q;
     npy_open(&Q, argv[3], NPY_U1, 2);
     if (Q.shape[1] != ix.row_bytes) die("%s: codes of another length", argv[3]);
-    const int64_t nq = Q.shape[0], k = atoll(argv[4]), nlat = atoll(argv[5]) < nq ? atoll(argv[5]) : nq;
+    const int64_t nq = atoll(argv[6]) < Q.shape[0] ? atoll(argv[6]) : Q.shape[0], k = atoll(argv[4]),
+                  nlat = atoll(argv[5]) < nq ? atoll(argv[5]) : nq;
     const uint8_t *qs = Q.data;
     hsearch_result ref = {0};
     const int methods[3] = {HSEARCH_MIH, HSEARCH_SCAN, HSEARCH_AUTO};
@@ -94,9 +95,9 @@ int main(int argc, char **argv) {
         int same = 1;
         if (method == HSEARCH_MIH) {
             ref = r;
-            char *pi = xmalloc(strlen(argv[6]) + 16), *pd = xmalloc(strlen(argv[6]) + 16);
-            sprintf(pi, "%s.ids.npy", argv[6]);
-            sprintf(pd, "%s.dist.npy", argv[6]);
+            char *pi = xmalloc(strlen(argv[7]) + 16), *pd = xmalloc(strlen(argv[7]) + 16);
+            sprintf(pi, "%s.ids.npy", argv[7]);
+            sprintf(pd, "%s.dist.npy", argv[7]);
             int64_t shape[2] = {nq, r.lims[nq] / (nq ? nq : 1)};
             npy_save(pi, NPY_I8, 2, shape, r.pos);
             npy_save(pd, NPY_I4, 2, shape, r.dist);
