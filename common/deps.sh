@@ -15,7 +15,7 @@ case $what in
         # elsewhere that brings its own npm is kept
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
   pipeline) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist" ;;
-  bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy time" ;;
+  bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy time python3-faiss wrk" ;;
   *) echo "deps.sh: error: unknown target '$what' (build|pipeline|test|bench)" >&2; exit 2 ;;
 esac
 missing=""
