@@ -137,6 +137,7 @@ typedef struct runp {
     int and_on;
     unsigned groups;
     int ssdh;            /* the SSDH baseline: one training of --loss ssdh against dsah-ssdh's S */
+    int greedy;          /* the GreedyHash baseline: one training of --loss greedyhash on the graph's features */
 } runp;
 
 static const cfg *C;
@@ -355,8 +356,8 @@ static const char *plan_ssdh_sim(unsigned groups) {
 }
 
 static void plan_run(const runp *p) {
-    int R = p->ssdh ? 1 : (int)cfg_int(C, "train.rounds");
-    const char *w0 = p->ssdh ? plan_ssdh_sim(p->groups) : P("graph/w0.npy");
+    int R = p->ssdh || p->greedy ? 1 : (int)cfg_int(C, "train.rounds");
+    const char *w0 = p->ssdh ? plan_ssdh_sim(p->groups) : p->greedy ? NULL : P("graph/w0.npy");
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
     for (int rr = 1; rr <= R; rr++) {
@@ -365,7 +366,7 @@ static void plan_run(const runp *p) {
         CHECK(r);
         input(r, "--images", P("data/images.npy"));
         input(r, "--indices", P("data/train.npy"));
-        input(r, "--w", p->and_on ? wprev : w0);
+        if (w0) input(r, "--w", p->and_on ? wprev : w0);
         /* Adam's moments, step and lr schedule carry across rounds, as in the
          * paper's code (one optimiser for the whole run) */
         if (model) {
@@ -375,7 +376,7 @@ static void plan_run(const runp *p) {
         arg(r, "--arch", cfg_join(C, "network.arch", ","), 1);
         arg(r, "--input", cfg_str(C, "network.input"), 1);
         arg(r, "--bits", fmt("%lld", p->bits), 1);
-        arg(r, "--epochs", cfg_str(C, p->ssdh ? "eval.ssdh_epochs" : "train.epochs"), 1);
+        arg(r, "--epochs", cfg_str(C, p->ssdh ? "eval.ssdh_epochs" : p->greedy ? "eval.greedyhash_epochs" : "train.epochs"), 1);
         arg(r, "--batch", cfg_str(C, "train.batch"), 1);
         arg(r, "--lr", cfg_str(C, "train.lr"), 1);
         arg(r, "--adam-eps", cfg_str(C, "train.adam_eps"), 1);
@@ -384,6 +385,10 @@ static void plan_run(const runp *p) {
         if (p->ssdh) {
             arg(r, "--loss", "ssdh", 1);
             input(r, "--mask", fmt("%s/ssdh/mask.npy", W));
+        } else if (p->greedy) {
+            arg(r, "--loss", "greedyhash", 1);
+            input(r, "--features", plan_features(cfg_str(C, "features.extractor"), "train", p->groups));
+            arg(r, "--gh-alpha", cfg_str(C, "eval.greedyhash_alpha"), 1);
         } else {
             arg(r, "--tau", p->tau, 1);
             arg(r, "--lambda", cfg_str(C, "train.lambda"), 1);
@@ -440,7 +445,7 @@ static void plan_run(const runp *p) {
         e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
     }
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
-    if ((p->groups & G_MAIN) && (!strcmp(p->label, "dsah") || p->ssdh)) plan_index(p->label, p->bits, codes[1], G_MAIN);
+    if ((p->groups & G_MAIN) && (!strcmp(p->label, "dsah") || p->ssdh || p->greedy)) plan_index(p->label, p->bits, codes[1], G_MAIN);
 }
 
 /* ---- emitting ------------------------------------------------------------ */
@@ -606,23 +611,25 @@ int main(int argc, char **argv) {
     for (int i = 0; i < bits->n; i++) {
         long long L = atoll(bits->v[i]);
         for (int m = 0; m < bl->n; m++) {
-            if (!strcmp(bl->v[m], "ssdh")) { /* a deep baseline: the training engine with SSDH's loss */
-                runp sp = {"ssdh", fmt("%s/runs/ssdh-b%lld", W, L), L, g0, t0, pic0, 0, G_MAIN | G_TABLE, 1};
-                plan_run(&sp);
-                sb_add(&idx, "main\tssdh\t%lld\t-\t-\t%s\n", L, sp.dir);
+            int ssdh = !strcmp(bl->v[m], "ssdh"), greedy = !strcmp(bl->v[m], "greedyhash");
+            if (ssdh || greedy) { /* the deep baselines: the training engine with their losses */
+                runp dp = {bl->v[m], fmt("%s/runs/%s-b%lld", W, bl->v[m], L), L, g0, t0, pic0, 0, G_MAIN | G_TABLE,
+                           ssdh, greedy};
+                plan_run(&dp);
+                sb_add(&idx, "main\t%s\t%lld\t-\t-\t%s\n", bl->v[m], L, dp.dir);
                 continue;
             }
             plan_baseline(bl->v[m], L, G_MAIN | G_TABLE);
             sb_add(&idx, "main\t%s\t%lld\t-\t-\t%s/baselines/%s-b%lld\n", bl->v[m], L, W, bl->v[m], L);
         }
-        runp p = {"dsah", fmt("%s/runs/dsah-b%lld", W, L), L, g0, t0, pic0, and0, G_MAIN | G_TABLE, 0};
+        runp p = {"dsah", fmt("%s/runs/dsah-b%lld", W, L), L, g0, t0, pic0, and0, G_MAIN | G_TABLE, 0, 0};
         plan_run(&p);
         sb_add(&idx, "main\tDSAH\t%lld\t%s\t%s\t%s\n", L, g0, t0, p.dir);
         /* ablations for make table: PIC0 (no pair weights), AND off */
-        runp a = {"pic0", fmt("%s/runs/pic0-b%lld", W, L), L, g0, t0, "none", and0, G_TABLE, 0};
+        runp a = {"pic0", fmt("%s/runs/pic0-b%lld", W, L), L, g0, t0, "none", and0, G_TABLE, 0, 0};
         plan_run(&a);
         sb_add(&idx, "table\tDSAH-PIC0\t%lld\t%s\t%s\t%s\n", L, g0, t0, a.dir);
-        runp n = {"noand", fmt("%s/runs/noand-b%lld", W, L), L, g0, t0, pic0, 0, G_TABLE, 0};
+        runp n = {"noand", fmt("%s/runs/noand-b%lld", W, L), L, g0, t0, pic0, 0, G_TABLE, 0, 0};
         plan_run(&n);
         sb_add(&idx, "table\tDSAH-noAND\t%lld\t%s\t%s\t%s\n", L, g0, t0, n.dir);
     }
@@ -638,7 +645,7 @@ int main(int argc, char **argv) {
                 const char *pid = fmt("g%s-t%s-b%s", G->v[ig], T->v[it], B->v[ib]);
                 if (strstr(points.s ? points.s : "", fmt(" %s ", pid))) continue; /* duplicate grid values */
                 runp p = {pid, fmt("%s/sweep/%s", W, pid), atoll(B->v[ib]), G->v[ig], T->v[it], pic0, and0,
-                          G_SWEEP, 0};
+                          G_SWEEP, 0, 0};
                 plan_run(&p);
                 sb_add(&points, " %s ", pid);
                 sb_add(&idx, "sweep\t%s\t%s\t%s\t%s\t%s\n", pid, B->v[ib], G->v[ig], T->v[it], p.dir);

@@ -44,9 +44,12 @@ static void usage(void) {
         "  --seed S          seed of init, shuffling, dropout (default 0)\n"
         "  --threads N       OpenMP/OpenBLAS threads (default: all cores)\n"
         "  --device D        auto | cpu (this build has no CUDA training) (default auto)\n"
-        "  --loss L          dsah | ssdh: DSAH's loss against --w, or SSDH's (Yang et al.,\n"
-        "                    docs/baselines.md) against the ternary S of dsah-ssdh (default dsah)\n"
+        "  --loss L          dsah | ssdh | greedyhash: DSAH's loss against --w; SSDH's (Yang et\n"
+        "                    al.) against the ternary S of dsah-ssdh; GreedyHash's (Su et al.),\n"
+        "                    no --w, against --features (docs/baselines.md) (default dsah)\n"
         "  --mask F          with --loss ssdh: dsah-ssdh's mask.npy (S != 0); --w is its w.npy\n"
+        "  --features F      with --loss greedyhash: f4 [n, d], the features of the --indices rows\n"
+        "  --gh-alpha X      with --loss greedyhash: weight of the |u - sgn(u)|^3 penalty (default 0.1)\n"
         "  --out DIR         output directory (created)\n"
         "  -q, --quiet       no info or progress lines\n");
 }
@@ -55,11 +58,11 @@ int main(int argc, char **argv) {
     dsah_init("dsah-train");
     train_cfg c = {0};
     c.epochs = 10; c.batch = 50; c.lr = 1e-4; c.adam_eps = 1e-8; c.lr_every = 200; c.lr_factor = 0.99;
-    c.tau = 1; c.lambda = 0; c.pic = PIC_PIC; c.quant = QUANT_Z; c.finetune = "all"; c.seed = 0; c.threads = 0;
+    c.tau = 1; c.lambda = 0; c.gh_alpha = 0.1; c.pic = PIC_PIC; c.quant = QUANT_Z; c.finetune = "all"; c.seed = 0; c.threads = 0;
     const char *device = "auto";
     enum { O_IMAGES = 256, O_INDICES, O_W, O_INIT, O_INITOPT, O_WEIGHTS, O_ARCH, O_INPUT, O_BITS, O_EPOCHS, O_BATCH,
            O_LR, O_EPS, O_EVERY, O_FACTOR, O_TAU, O_LAMBDA, O_QUANT, O_PIC, O_FT, O_SEED, O_THREADS, O_DEVICE, O_OUT, O_HELP,
-           O_LOSS, O_MASK };
+           O_LOSS, O_MASK, O_FEATURES, O_GHALPHA };
     static const struct option opts[] = {
         {"images", 1, 0, O_IMAGES}, {"indices", 1, 0, O_INDICES}, {"w", 1, 0, O_W}, {"init", 1, 0, O_INIT},
         {"init-optim", 1, 0, O_INITOPT}, {"weights", 1, 0, O_WEIGHTS}, {"arch", 1, 0, O_ARCH},
@@ -67,7 +70,8 @@ int main(int argc, char **argv) {
         {"lr", 1, 0, O_LR}, {"adam-eps", 1, 0, O_EPS}, {"lr-every", 1, 0, O_EVERY}, {"lr-factor", 1, 0, O_FACTOR},
         {"tau", 1, 0, O_TAU}, {"lambda", 1, 0, O_LAMBDA}, {"quant", 1, 0, O_QUANT}, {"pic", 1, 0, O_PIC}, {"finetune", 1, 0, O_FT},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"device", 1, 0, O_DEVICE}, {"out", 1, 0, O_OUT},
-        {"loss", 1, 0, O_LOSS}, {"mask", 1, 0, O_MASK}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"loss", 1, 0, O_LOSS}, {"mask", 1, 0, O_MASK}, {"features", 1, 0, O_FEATURES}, {"gh-alpha", 1, 0, O_GHALPHA},
+        {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
         switch (o) {
@@ -98,17 +102,27 @@ int main(int argc, char **argv) {
         case O_LOSS:
             if (!strcmp(optarg, "dsah")) c.loss = LOSS_DSAH;
             else if (!strcmp(optarg, "ssdh")) c.loss = LOSS_SSDH;
-            else die("--loss: '%s' is not one of dsah, ssdh", optarg);
+            else if (!strcmp(optarg, "greedyhash")) c.loss = LOSS_GREEDYHASH;
+            else die("--loss: '%s' is not one of dsah, ssdh, greedyhash", optarg);
             break;
         case O_MASK: c.mask = optarg; break;
+        case O_FEATURES: c.features = optarg; break;
+        case O_GHALPHA:
+            c.gh_alpha = parse_double("--gh-alpha", optarg);
+            if (!(c.gh_alpha >= 0)) die("--gh-alpha must be >= 0");
+            break;
         case 'q': dsah_quiet = 1; break;
         case O_HELP: usage(); return 0;
         default: die_hint("dsah-train --help lists the flags", "bad command line");
         }
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
-    if (!c.images || !c.indices || !c.w || !c.arch || !c.input || !c.bits || !c.out)
-        die_hint("dsah-train --help", "--images, --indices, --w, --arch, --input, --bits and --out are required");
+    if (!c.images || !c.indices || (!c.w && c.loss != LOSS_GREEDYHASH) || !c.arch || !c.input || !c.bits || !c.out)
+        die_hint("dsah-train --help", "--images, --indices, --w (but with --loss greedyhash), --arch, --input, --bits and "
+                                      "--out are required");
+    if (c.loss == LOSS_GREEDYHASH && !c.features) die("--loss greedyhash needs --features");
+    if (c.loss == LOSS_GREEDYHASH && c.w) die("--w is not used by --loss greedyhash");
+    if (c.loss != LOSS_GREEDYHASH && c.features) die("--features is only for --loss greedyhash");
     if (c.init && c.weights) die("--init and --weights exclude each other");
     if (c.loss == LOSS_SSDH && !c.mask) die("--loss ssdh needs --mask (dsah-ssdh's mask.npy)");
     if (c.loss != LOSS_SSDH && c.mask) die("--mask is only for --loss ssdh");

@@ -179,7 +179,7 @@ make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$t
 
 # SSDH: one dsah-ssdh on the graph's training features, then per length one
 # training with --loss ssdh against its w.npy and mask.npy, encoded and evaluated
-printf 'name: sd\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {bits: [16, 32]}\neval: {baselines: [lsh, ssdh]}\n' "$tmp/data" > "$tmp/sd.yaml"
+printf 'name: sd\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {bits: [16, 32]}\neval: {baselines: [lsh, ssdh, greedyhash]}\n' "$tmp/data" > "$tmp/sd.yaml"
 "$bin/dsah-plan" -q --config "$tmp/sd.yaml" --work "$tmp/work6" --bin "$bin" > /dev/null
 pm="$tmp/work6/sd/plan.mk"
 grep -q "dsah-ssdh --features '$tmp/work6/sd/features/pixels_train.npy' --alpha '2' --beta '0'" "$pm" \
@@ -187,6 +187,10 @@ grep -q "dsah-ssdh --features '$tmp/work6/sd/features/pixels_train.npy' --alpha 
   && ! grep -q "runs/ssdh-b16/round2" "$pm" && grep -q "runs/ssdh-b16/eval/metrics.json" "$pm" \
   && grep -q "^main	ssdh	32	-	-	$tmp/work6/sd/runs/ssdh-b32\$" "$tmp/work6/sd/index.tsv"
 ok $? "ssdh: dsah-ssdh on the training features, one --loss ssdh round per length against its S, evaluated, in index.tsv"
+grep -q "dsah-train .*--arch .*--epochs '30' .*--loss 'greedyhash' --features '$tmp/work6/sd/features/pixels_train.npy' --gh-alpha '0.1' .*--out '$tmp/work6/sd/runs/greedyhash-b16/round1/'" "$pm" \
+  && ! grep "runs/greedyhash-b16/round1/" "$pm" | grep -q -- "--w '" && grep -q "runs/greedyhash-b32/eval/metrics.json" "$pm" \
+  && grep -q "^main	greedyhash	16	-	-	$tmp/work6/sd/runs/greedyhash-b16\$" "$tmp/work6/sd/index.tsv"
+ok $? "greedyhash: one --loss greedyhash round per length on the training features, no W, evaluated, in index.tsv"
 
 # baseline settings that cannot work fail at plan time, naming the key
 badbl() { # label, expected message, extra YAML

@@ -120,5 +120,24 @@ ok $? "--loss ssdh with a mask of the wrong shape: $(cat "$T/S2.err")"
 [ $? -ne 0 ] && grep -q "^dsah-train: error: --loss ssdh needs --mask" "$T/S3.err"
 ok $? "--loss ssdh without --mask: $(cat "$T/S3.err")"
 
+# --loss greedyhash: no W, the training rows' features (8-d, random); the
+# loss falls; features of the wrong row count are refused.
+perl -e '
+sub npy { my ($p,$d,$s,$x)=@_; my $h="{\x27descr\x27: \x27$d\x27, \x27fortran_order\x27: False, \x27shape\x27: $s, }";
+  my $t=10+length($h)+1; $h .= " " x ((64 - $t % 64) % 64) . "\n";
+  open(my $f, ">", $p) or die; binmode $f; print $f "\x93NUMPY\x01\x00", pack("v", length $h), $h, $x; close $f }
+srand(3); npy("$ARGV[0]/feat.npy", "<f4", "(1000, 8)", pack("f<*", map { rand() - 0.5 } 1..8000));
+npy("$ARGV[0]/feat_bad.npy", "<f4", "(999, 8)", pack("f<*", map { rand() - 0.5 } 1..7992));
+' "$T"
+GARGS=(--images "$T/images.npy" --indices "$T/train.npy" --arch conv3-16,pool,fc-64,dropout-0.5 --input 28 --bits 16
+       --batch 50 --lr 1e-3 --seed 5 --threads 2 -q --loss greedyhash)
+"$BIN/dsah-train" "${GARGS[@]}" --epochs 3 --features "$T/feat.npy" --out "$T/GH" 2>"$T/GH.err"
+[ $? = 0 ] && perl -ne '$l{$1}=$2 if /"epoch": (\d+), "loss": ([0-9.e+-]+)/; END { exit(($l{3} < $l{1}) ? 0 : 1) }' "$T/GH/train.jsonl" \
+  && "$BIN/dsah-encode" -q --model "$T/GH/model.safetensors" --images "$T/images.npy" --indices "$T/train.npy" --out "$T/GH/c.npy"
+ok $? "--loss greedyhash: trains without --w, loss falls over 3 epochs ($(grep -o '"loss": [0-9.]*' "$T/GH/train.jsonl" | tr '\n' ' ')), encodes"
+"$BIN/dsah-train" "${GARGS[@]}" --features "$T/feat_bad.npy" --out "$T/GH2" 2>"$T/GH2.err"
+[ $? -ne 0 ] && [ "$(wc -l < "$T/GH2.err")" = 1 ] && grep -q "^dsah-train: error: .*feat_bad.npy" "$T/GH2.err" && [ ! -e "$T/GH2/model.safetensors" ]
+ok $? "--loss greedyhash with features of 999 rows: $(cat "$T/GH2.err")"
+
 echo "1..$n"
 [ $fails = 0 ]

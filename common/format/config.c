@@ -79,7 +79,7 @@ const cfg_key cfg_keys[] = {
     {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 1, 1e12, "eval", "K of mAP@K (\"all\" allowed)"},
     {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 1, 1e12, "eval", "N of P@N"},
     {"eval.pn_at", CT_INTS, NULL, CF_OPTIONAL, NULL, 1, 1e12, "eval", "N of the P@N curve (absent: eval's default)"},
-    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq|sh|agh1|agh2|sp|sgh|ssdh", 0, 0, "baseline",
+    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq|sh|agh1|agh2|sp|sgh|ssdh|greedyhash", 0, 0, "baseline",
      "baseline methods run at each code length (docs/baselines.md)"},
     {"eval.baseline_features", CT_ENUM, "pixels", 0, "pixels|graph", 0, 0, "baseline",
      "features of the baselines: pixels, or those the graph uses"},
@@ -98,6 +98,9 @@ const cfg_key cfg_keys[] = {
     {"eval.ssdh_beta", CT_FLOAT, "0", 0, NULL, 0, 0, "ssdh", "SSDH: dissimilar above mode + beta sigma_r"},
     {"eval.ssdh_epochs", CT_INT, "30", 0, NULL, 1, 1e6, "train",
      "SSDH: epochs of its one training (the network and the other settings are train.*)"},
+    {"eval.greedyhash_alpha", CT_FLOAT, "0.1", 0, NULL, 0, 0, "train", "GreedyHash: weight of the |u - sgn(u)|^3 penalty"},
+    {"eval.greedyhash_epochs", CT_INT, "30", 0, NULL, 1, 1e6, "train",
+     "GreedyHash: epochs of its one training (the network and the other settings are train.*)"},
     /* sweep */
     {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "gamma values of make sweep (absent: train.gamma)"},
     {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "tau values of make sweep (absent: train.tau)"},

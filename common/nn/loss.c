@@ -136,3 +136,42 @@ double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const rea
             }
     return loss / C;
 }
+
+int64_t NN(greedyhash_loss_ws)(int B, int64_t d) { return (int64_t)B * d + 2 * (int64_t)B * B; }
+
+double NN(greedyhash_loss)(real *du, real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha) {
+    real *fn = ws, *cf = fn + (int64_t)B * d, *g = cf + (int64_t)B * B; /* unit features, cos(F), C_b - C_f */
+    for (int i = 0; i < B; i++) {
+        double s2 = 0;
+        for (int64_t k = 0; k < d; k++) s2 += (double)f[(int64_t)i * d + k] * f[(int64_t)i * d + k];
+        double inv = s2 > 0 ? 1.0 / sqrt(s2) : 0.0;
+        for (int64_t k = 0; k < d; k++) fn[(int64_t)i * d + k] = (real)(f[(int64_t)i * d + k] * inv);
+    }
+    double fit = 0, pen = 0;
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < B; j++) {
+            double c = 0, cb = 0;
+            for (int64_t k = 0; k < d; k++) c += (double)fn[(int64_t)i * d + k] * fn[(int64_t)j * d + k];
+            for (int k = 0; k < l; k++)
+                cb += (u[(int64_t)i * l + k] >= 0 ? 1.0 : -1.0) * (u[(int64_t)j * l + k] >= 0 ? 1.0 : -1.0);
+            cb /= l;
+            cf[(int64_t)i * B + j] = (real)c;
+            g[(int64_t)i * B + j] = (real)(cb - c);
+            fit += (cb - c) * (cb - c);
+        }
+    for (int64_t i = 0; i < (int64_t)B * l; i++) {
+        double e = fabs((double)u[i] - (u[i] >= 0 ? 1.0 : -1.0));
+        pen += e * e * e;
+    }
+    const double bb = (double)B * B, bl = (double)B * l;
+    if (du)
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < l; k++) {
+                double a = 0;
+                for (int j = 0; j < B; j++)
+                    a += ((double)g[(int64_t)i * B + j] + g[(int64_t)j * B + i]) * (u[(int64_t)j * l + k] >= 0 ? 1.0 : -1.0);
+                double x = u[(int64_t)i * l + k], e = x - (x >= 0 ? 1.0 : -1.0);
+                du[(int64_t)i * l + k] = (real)(2.0 * a / (bb * l) + alpha / bl * 3.0 * e * fabs(e));
+            }
+    return fit / bb + alpha * pen / bl;
+}

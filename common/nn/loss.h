@@ -58,4 +58,16 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
  * Returns L; dz [B,l] overwritten (NULL: value only); ws: B*B reals. */
 double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const real *m, int B, int l);
 
+/* The unsupervised GreedyHash loss (Su et al., NeurIPS 2018; docs/baselines.md)
+ * on the pre-tanh output u [B,l] (net linear_head) and the batch's input
+ * features f [B,d]: b = sgn(u) (sgn(0) = +1) in the forward pass,
+ *   L = (1/B^2) sum_ij (cos(f_i, f_j) - b_i . b_j / l)^2
+ *       + alpha / (B l) sum_ik |u_ik - b_ik|^3,
+ * and the straight-through gradient: dL/du = dL/db (the first term, b
+ * treated as the identity of u) + alpha / (B l) 3 (u - b) |u - b|.
+ * Returns L; du [B,l] overwritten (NULL: value only); ws:
+ * NN(greedyhash_loss_ws)(B, d) reals. A zero feature row has cosine 0. */
+int64_t NN(greedyhash_loss_ws)(int B, int64_t d);
+double NN(greedyhash_loss)(real *du, real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha);
+
 #endif

@@ -287,7 +287,9 @@ const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed
         case NL_DROPOUT:
             if (train && l->p > 0) dropout_forward(l->out, l->out, cnt, l->p, drop_seed(seed, i), step);
             break;
-        case NL_TANH: tanh_forward(l->out, l->out, cnt); break;
+        case NL_TANH:
+            if (!n->linear_head) tanh_forward(l->out, l->out, cnt);
+            break;
         }
         cur = l->out;
     }
@@ -331,7 +333,9 @@ void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step) 
         case NL_DROPOUT:
             if (l->p > 0) dropout_backward(g, g, cnt, l->p, drop_seed(seed, i), step);
             break;
-        case NL_TANH: tanh_backward(g, l->out, g, cnt); break;
+        case NL_TANH:
+            if (!n->linear_head) tanh_backward(g, l->out, g, cnt);
+            break;
         }
         if (l->type == NL_CONV || l->type == NL_POOL || l->type == NL_FC) {
             float *t = g; g = o; o = t;

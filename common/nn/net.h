@@ -60,6 +60,9 @@ typedef struct net {
     int first_train;      /* index of the first trainable layer */
     int64_t train_off;    /* params[train_off..np) are trainable */
     float *grads;         /* [np - train_off], valid after net_backward */
+    int linear_head;      /* 1: net_forward returns hash.fc's output u, the final
+                             tanh is skipped in forward and backward (GreedyHash's
+                             sign layer works on u; sgn(u) = sgn(tanh(u))) */
     /* runtime buffers (net_alloc) */
     int B, train;
     float *ws;

@@ -71,11 +71,12 @@ static char *fingerprint(const train_cfg *c) {
     snprintf(s, 2048,
              "images=%s indices=%s w=%s init=%s init_optim=%s weights=%s arch=%s input=%d bits=%d epochs=%d "
              "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g quant=%s pic=%s finetune=%s "
-             "seed=%llu loss=%s mask=%s",
-             c->images, c->indices, c->w, c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
+             "seed=%llu loss=%s mask=%s features=%s gh_alpha=%.17g",
+             c->images, c->indices, c->w ? c->w : "-", c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
              c->weights ? c->weights : "-", c->arch, c->input, c->bits, c->epochs, c->batch, c->lr, c->adam_eps,
              (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, quant_name(c->quant), pic_name(c->pic), c->finetune,
-             (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : "dsah", c->mask ? c->mask : "-");
+             (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : c->loss == LOSS_GREEDYHASH ? "greedyhash" : "dsah", c->mask ? c->mask : "-",
+             c->features ? c->features : "-", c->gh_alpha);
     return s;
 }
 
@@ -144,11 +145,18 @@ static void jsonl_append(char **s, size_t *cap, const char *line) {
 }
 
 void train_run(const train_cfg *c) {
-    npy_array im, ix, wa;
+    npy_array im, ix;
     npy_open(&im, c->images, NPY_U1, 4);
     npy_open(&ix, c->indices, NPY_I8, 1);
-    npy_open(&wa, c->w, NPY_U1, 2);
-    npy_array ma = {0};
+    npy_array wa = {0}, ma = {0}, fa = {0};
+    const int greedy = c->loss == LOSS_GREEDYHASH;
+    if (greedy) {
+        if (!c->features) die("--loss greedyhash needs --features (the training rows' features)");
+        npy_open(&fa, c->features, NPY_F4, 2);
+        npy_expect_finite(&fa);
+    } else {
+        npy_open(&wa, c->w, NPY_U1, 2);
+    }
     if (c->loss == LOSS_SSDH) {
         if (!c->mask) die("--loss ssdh needs --mask (dsah-ssdh's mask.npy)");
         npy_open(&ma, c->mask, NPY_U1, 2);
@@ -161,8 +169,12 @@ void train_run(const train_cfg *c) {
     const int64_t *idx = ix.data;
     for (int64_t i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= N) die("%s: index %lld at position %lld is outside [0, %lld)", c->indices, (long long)idx[i], (long long)i, (long long)N);
-    npy_expect_dim(&wa, 0, n, "rows (one per training index)");
-    npy_expect_dim(&wa, 1, bits_row_bytes(n), "bytes per row (ceil(n/8))");
+    if (greedy) {
+        npy_expect_dim(&fa, 0, n, "rows (one per training index)");
+    } else {
+        npy_expect_dim(&wa, 0, n, "rows (one per training index)");
+        npy_expect_dim(&wa, 1, bits_row_bytes(n), "bytes per row (ceil(n/8))");
+    }
     if (n < c->batch) die("%s: %lld training images, fewer than one batch of %d", c->indices, (long long)n, c->batch);
 
     net nt;
@@ -226,6 +238,11 @@ void train_run(const train_cfg *c) {
           *dz = xmalloc(sizeof(float) * B * L), *lws = xmalloc(sizeof(float) * dsah_loss_ws(B, L)),
           *mb = xmalloc(sizeof(float) * B * B);
     const uint8_t *W = wa.data, *Mk = ma.data;
+    const int64_t fd = greedy ? fa.shape[1] : 0;
+    const float *Fe = fa.data;
+    float *fb = greedy ? xmalloc(sizeof(float) * (size_t)B * (size_t)fd) : NULL,
+          *gws = greedy ? xmalloc(sizeof(float) * (size_t)greedyhash_loss_ws(B, fd)) : NULL;
+    nt.linear_head = greedy;
     for (int e = k.epoch; e < c->epochs; e++) {
         double t_start = now_sec(), sum = 0, sp = 0, sq = 0;
         rng r;
@@ -239,16 +256,20 @@ void train_run(const train_cfg *c) {
         for (int64_t bi = 0; bi < nb; bi++) {
             const int64_t *pb = perm + bi * B;
             for (int i = 0; i < B; i++) bimg[i] = idx[pb[i]];
-            for (int i = 0; i < B; i++)
-                for (int j = 0; j < B; j++) {
-                    wb[i * B + j] = bits_get(W + pb[i] * rb, pb[j]) ? 1.0f : -1.0f;
-                    if (Mk) mb[i * B + j] = bits_get(Mk + pb[i] * rb, pb[j]) ? 1.0f : 0.0f;
-                }
+            for (int i = 0; i < B; i++) {
+                if (greedy) memcpy(fb + (int64_t)i * fd, Fe + pb[i] * fd, sizeof(float) * (size_t)fd);
+                else
+                    for (int j = 0; j < B; j++) {
+                        wb[i * B + j] = bits_get(W + pb[i] * rb, pb[j]) ? 1.0f : -1.0f;
+                        if (Mk) mb[i * B + j] = bits_get(Mk + pb[i] * rb, pb[j]) ? 1.0f : 0.0f;
+                    }
+            }
             net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
             const uint64_t step = (uint64_t)opt.t;
             const float *z = net_forward(&nt, x, B, 1, c->seed, step);
             loss_parts lp = {0};
             if (c->loss == LOSS_SSDH) lp.total = lp.pair = ssdh_loss(dz, lws, z, wb, mb, B, L);
+            else if (greedy) lp.total = lp.pair = greedyhash_loss(dz, gws, z, fb, B, L, fd, c->gh_alpha);
             else dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
             if (!isfinite(lp.total)) die("loss is %g at epoch %d, batch %lld: lower --lr?", lp.total, e + 1, (long long)bi);
             sum += lp.total;
@@ -281,9 +302,11 @@ void train_run(const train_cfg *c) {
     net_save(&nt, p_m);
     unlink(ck_path);
     free(p_opt); free(p_j); free(p_m); free(ck_path); free(fp); free(k.jsonl);
-    free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb);
+    free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb); free(fb); free(gws);
     if (Mk) npy_close(&ma);
+    if (greedy) npy_close(&fa);
+    else npy_close(&wa);
     adam_free(&opt);
     net_free(&nt);
-    npy_close(&im); npy_close(&ix); npy_close(&wa);
+    npy_close(&im); npy_close(&ix);
 }

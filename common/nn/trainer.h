@@ -10,9 +10,11 @@
 #include "nn/loss.h"
 #include "nn/net.h"
 
-/* The training objective: DSAH's loss against W (loss.h), or SSDH's against
- * the ternary S of dsah-ssdh (W = its sign bits, mask = where S != 0). */
-typedef enum { LOSS_DSAH = 0, LOSS_SSDH } train_loss;
+/* The training objective: DSAH's loss against W (loss.h), SSDH's against
+ * the ternary S of dsah-ssdh (W = its sign bits, mask = where S != 0), or
+ * GreedyHash's (no W: the batch's input features, the net's pre-tanh output
+ * with sign forward and straight-through backward). */
+typedef enum { LOSS_DSAH = 0, LOSS_SSDH, LOSS_GREEDYHASH } train_loss;
 
 typedef struct train_cfg {
     const char *images, *indices, *w;   /* data/images.npy, data/train.npy, W */
@@ -20,7 +22,9 @@ typedef struct train_cfg {
     const char *weights;                /* VGG ImageNet weights (optional) */
     const char *arch, *finetune, *out;
     const char *mask;                   /* loss ssdh: bits where S != 0 (dsah-ssdh's mask.npy) */
-    train_loss loss;                    /* dsah (default) | ssdh */
+    train_loss loss;                    /* dsah (default) | ssdh | greedyhash */
+    const char *features;               /* loss greedyhash: f4 [n, d], one row per training index */
+    double gh_alpha;                    /* loss greedyhash: weight of the |u - sgn(u)|^3 penalty */
     int input, bits, epochs, batch, threads;
     double lr, adam_eps, lr_factor, tau, lambda;
     int64_t lr_every;
