@@ -702,7 +702,7 @@ static int cmp_u64(const void *x, const void *y) {
 
 /* MIH; returns 0, or -1 when the work budget ran out (nothing written). */
 static int mih_query(hs_answer *a, const hindex *ix, hs_thread *t, const uint8_t *q, int64_t k, int radius,
-                     double budget) {
+                     int64_t budget) {
     const int bits = ix->bits, m = ix->m;
     const int64_t n = ix->n, rb = ix->row_bytes;
     uint32_t qs[HINDEX_MAX_M];
@@ -714,7 +714,7 @@ static int mih_query(hs_answer *a, const hindex *ix, hs_thread *t, const uint8_t
     uint32_t *cnt = t->cnt;
     memset(cnt, 0, sizeof(uint32_t) * (size_t)(bits + 1));
     int64_t nfound = 0;
-    double work = 0.0;
+    int64_t work = 0;
     int done = 0, G = -1, aborted = 0;
     const int64_t want = radius >= 0 ? INT64_MAX : k;
     for (int r = 0; r <= maxlen && !done && !aborted; r++) {
@@ -722,37 +722,70 @@ static int mih_query(hs_answer *a, const hindex *ix, hs_thread *t, const uint8_t
             const int len = ix->sub_len[j];
             if (r <= len) {
                 const uint32_t *off = ix->tab_off[j], *pos = ix->tab_pos[j];
-                const uint32_t lim = len == 32 ? 0 : 1u << len;
+                const uint32_t lim = 1u << len; /* len <= HINDEX_MAX_SUB */
                 uint32_t mask = r == 0 ? 0 : (1u << r) - 1;
-                for (;;) {
-                    const uint32_t v = qs[j] ^ mask;
-                    const uint32_t b0 = off[v], b1 = off[v + 1];
-                    work += 1.0 + (double)(b1 - b0);
-                    for (uint32_t i = b0; i < b1; i++) {
-                        const uint32_t p = pos[i];
-                        uint64_t *w = t->seen + (p >> 6), bit = 1ULL << (p & 63);
-                        if (*w & bit) continue;
-                        *w |= bit;
-                        if (nfound == t->ncap) {
-                            t->ncap *= 2;
-                            t->touched = xrealloc(t->touched, sizeof(uint32_t) * (size_t)t->ncap);
-                            t->keys = xrealloc(t->keys, sizeof(uint64_t) * (size_t)t->ncap);
+                int more = 1;
+                while (more && !aborted) {
+                    /* up to 16 buckets at a time, their offsets prefetched
+                     * (each is about one cache miss) */
+                    uint32_t vs[16];
+                    int nb = 0;
+                    while (nb < 16 && more) {
+                        vs[nb++] = qs[j] ^ mask;
+                        if (r == 0) {
+                            more = 0;
+                            break;
                         }
-                        const int d = bits_hamming(q, ix->codes + (int64_t)p * rb, rb);
-                        t->touched[nfound] = p;
-                        t->keys[nfound] = (uint64_t)d << 32 | p;
-                        nfound++;
-                        cnt[d]++;
+                        /* the next mask of len bits with r bits set */
+                        const uint32_t t1 = mask | (mask - 1);
+                        const uint32_t nx = (t1 + 1) | (((~t1 & (t1 + 1)) - 1) >> (__builtin_ctz(mask) + 1));
+                        if (nx >= lim) more = 0;
+                        else mask = nx;
                     }
-                    if (budget > 0 && work > budget) {
-                        aborted = 1;
-                        break;
+                    for (int b = 0; b < nb; b++) __builtin_prefetch(off + vs[b]);
+                    /* the buckets' positions, their codes and seen words
+                     * prefetched, then verified (the code fetch is the
+                     * other cache miss) */
+                    uint32_t cand[256];
+                    int nc = 0;
+                    for (int b = 0; b <= nb; b++) {
+                        uint32_t b0 = 0, b1 = 0;
+                        if (b < nb) {
+                            b0 = off[vs[b]], b1 = off[vs[b] + 1];
+                            work += 1 + (int64_t)(b1 - b0);
+                        }
+                        for (uint32_t i = b0;; i++) {
+                            if (i < b1 && nc < 256) {
+                                const uint32_t p = pos[i];
+                                __builtin_prefetch(ix->codes + (int64_t)p * rb);
+                                __builtin_prefetch(t->seen + (p >> 6));
+                                cand[nc++] = p;
+                                continue;
+                            }
+                            if (nc && (b == nb || nc == 256)) { /* verify */
+                                for (int c = 0; c < nc; c++) {
+                                    const uint32_t p = cand[c];
+                                    uint64_t *w = t->seen + (p >> 6), bit = 1ULL << (p & 63);
+                                    if (*w & bit) continue;
+                                    *w |= bit;
+                                    if (nfound == t->ncap) {
+                                        t->ncap *= 2;
+                                        t->touched = xrealloc(t->touched, sizeof(uint32_t) * (size_t)t->ncap);
+                                        t->keys = xrealloc(t->keys, sizeof(uint64_t) * (size_t)t->ncap);
+                                    }
+                                    const int d = bits_hamming(q, ix->codes + (int64_t)p * rb, rb);
+                                    t->touched[nfound] = p;
+                                    t->keys[nfound] = (uint64_t)d << 32 | p;
+                                    nfound++;
+                                    cnt[d]++;
+                                }
+                                nc = 0;
+                            }
+                            if (i >= b1) break;
+                            i--; /* the bucket has more: take them after the flush */
+                        }
                     }
-                    if (r == 0) break;
-                    /* next mask of len bits with r bits set (Gosper) */
-                    const uint32_t lo = mask & (0u - mask), hi = mask + lo;
-                    mask = (((hi ^ mask) >> 2) / lo) | hi;
-                    if (mask >= lim || hi == 0) break;
+                    if (budget > 0 && work > budget) aborted = 1;
                 }
                 if (aborted) break;
             }
@@ -797,8 +830,8 @@ void hsearch(hsearch_result *res, const hindex *ix, const uint8_t *queries, int6
     const int can_mih = ix->m > 0;
     const int method = p->method == HSEARCH_MIH && !can_mih ? (n > 0 ? -1 : HSEARCH_SCAN) : p->method;
     if (method < 0) die("index has no MIH tables (built with --mih-m -1, or too many codes); use --method scan or auto");
-    const double budget = ix->have_planes ? (double)n * HINDEX_SCAN_UNITS_PER_ITEM * ((ix->bits + 63) / 64)
-                                          : (double)n * HINDEX_LOOP_UNITS_PER_ITEM * ((ix->row_bytes + 7) / 8);
+    const int64_t budget = 16 + (int64_t)(ix->have_planes ? (double)n * HINDEX_SCAN_UNITS_PER_ITEM * ((ix->bits + 63) / 64)
+                                                           : (double)n * HINDEX_LOOP_UNITS_PER_ITEM * ((ix->row_bytes + 7) / 8));
     hs_answer *ans = xcalloc((size_t)nq + 1, sizeof(hs_answer));
     res->nq = nq;
     res->used = xcalloc((size_t)nq + 1, 1);
@@ -814,7 +847,7 @@ void hsearch(hsearch_result *res, const hindex *ix, const uint8_t *queries, int6
             if (use_mih && method == HSEARCH_AUTO) use_mih = auto_try_mih(ix, bucket);
             int done = 0;
             if (use_mih) {
-                const double b = method == HSEARCH_AUTO ? budget : 0.0;
+                const int64_t b = method == HSEARCH_AUTO ? budget : 0;
                 done = mih_query(&ans[qi], ix, t, q, k, p->radius, b) == 0;
                 if (method == HSEARCH_AUTO) auto_record(ix, bucket, !done);
             }
