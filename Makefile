@@ -13,7 +13,9 @@ SHELL := /bin/bash
 # ... is never expanded (make help SET='$(shell touch F)' creates nothing).
 LITERAL_VARS := DATASET PIPELINE WORK BUILD BIN JOBS GAMMA TAU BITS STAGE SET SSHLOGINFILE \
                 VGG19_URL VGG19_WEIGHTS SMOKE_DATA DATASETS_DIR STAGE_BIN CUDA FUZZ_SECONDS
-$(foreach v,$(LITERAL_VARS),$(if $(filter command line environment,$(origin $v)),$(eval override $v := $$(value $v))))
+# (exported again: a variable redefined in a makefile loses the automatic
+# export that command-line and environment values have.)
+$(foreach v,$(LITERAL_VARS),$(if $(filter command line environment,$(origin $v)),$(eval override $v := $$(value $v))$(eval export $v)))
 BUILD ?= build
 BIN ?= bin
 DATASET ?= fashion-mnist
@@ -101,6 +103,57 @@ test: $(STAGES) $(TESTS)
 	@common/deps.sh test
 	DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) prove -j2 --timer $(TESTS) $(TEST_SCRIPTS)
 
+# ---- sanitizers ---------------------------------------------------------------
+# make test-asan: the whole suite (C tests and shell tests through the stage
+# binaries) built with AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-asan/ and bin-asan/, leak detection on. Any report fails the test
+# that triggered it: the sanitizers exit with 86 (ASan, LeakSanitizer) or 87
+# (UBSan, which does not recover), never with a stage's own 1 or 2.
+ASAN_BUILD ?= build-asan
+ASAN_BIN ?= bin-asan
+ASAN_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fno-math-errno \
+               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: test-asan
+test-asan:
+	+@ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
+	 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 DSAH_ASAN=1 \
+	 $(MAKE) --no-print-directory test BUILD=$(ASAN_BUILD) BIN=$(ASAN_BIN) CFLAGS='$(ASAN_CFLAGS)'
+
+# ---- fuzzing ------------------------------------------------------------------
+# tests/fuzz/fuzz_*.c: one libFuzzer target per parser of untrusted input.
+# make test builds them with $(CC) and tests/fuzz/driver.c as main, and
+# tests/t_fuzz_regress.t runs the seed corpus (tests/fuzz/make_seeds.py) and
+# the saved crash inputs (tests/fuzz/regress/<target>/) through them.
+# make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="npy image"]: builds them with
+# clang -fsanitize=fuzzer,address,undefined in $(FUZZ_BUILD)/ and runs each
+# for N seconds (default 60) on its seeds with its dictionary
+# (tests/fuzz/<target>.dict); the corpus grows in $(FUZZ_BUILD)/corpus/,
+# crashes land in $(FUZZ_BUILD)/crashes/<target>/, and the figures (runs,
+# crashes, leaks, edge coverage) go to $(FUZZ_BUILD)/fuzz.tsv.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_ALL := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_TARGETS ?= $(FUZZ_ALL:fuzz_%=%)
+FUZZ_DRIVERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -fopenmp -fno-math-errno -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h tests/fuzz/fuzz_ingest.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icommon $(DEP_CFLAGS) $< tests/fuzz/driver.c $(LIB) $(DEP_LIBS) -o $@
+test: $(FUZZ_DRIVERS)
+.PHONY: fuzz
+fuzz:
+	@common/deps.sh fuzz
+	+@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS='$(FUZZ_CFLAGS)' $(FUZZ_BUILD)/libdsah.a
+	@set -e; mkdir -p $(FUZZ_BUILD)/bin; for t in $(FUZZ_TARGETS); do \
+	  echo "clang ... -fsanitize=fuzzer tests/fuzz/fuzz_$$t.c -o $(FUZZ_BUILD)/bin/fuzz_$$t"; \
+	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icommon $(DEP_CFLAGS) tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libdsah.a \
+	    $(DEP_LIBS) -o $(FUZZ_BUILD)/bin/fuzz_$$t; done
+	@rm -rf $(FUZZ_BUILD)/seeds && /usr/bin/python3 tests/fuzz/make_seeds.py $(FUZZ_BUILD)/seeds
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
+
 # ---- benchmarks ---------------------------------------------------------------
 # tests/bench/*.sh each print their figures; results are collected in
 # $(BUILD)/bench.log.
@@ -113,7 +166,7 @@ bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BUILD)/bench.log
 
 clean:
-	rm -rf $(BUILD) $(BIN)
+	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(ASAN_BIN) $(FUZZ_BUILD)
 
 # ---- datasets -------------------------------------------------------------------
 # make fetch DATASET=cifar10: the official cifar-10-binary.tar.gz (checked by

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh: make sure the Debian packages the project needs are installed.
-# Usage: common/deps.sh build|pipeline|test|bench
+# Usage: common/deps.sh build|pipeline|test|bench|fuzz
 #   Installs what is missing with apt-get (through sudo when not root), or,
 #   where that is impossible, prints the exact command and exits 1.
 set -u
@@ -16,7 +16,8 @@ case $what in
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
   pipeline) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist" ;;
   bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy time python3-faiss wrk" ;;
-  *) echo "deps.sh: error: unknown target '$what' (build|pipeline|test|bench)" >&2; exit 2 ;;
+  fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-dev python3-numpy python3-pil" ;;
+  *) echo "deps.sh: error: unknown target '$what' (build|pipeline|test|bench|fuzz)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

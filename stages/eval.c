@@ -137,5 +137,13 @@ int main(int argc, char **argv) {
     free(mpath);
     free(prpath);
     free(pnpath);
+    free(topk);
+    free(pat);
+    free(pn);
+    npy_close(&Q);
+    npy_close(&D);
+    npy_close(&L);
+    npy_close(&QI);
+    npy_close(&DI);
     return 0;
 }

@@ -52,13 +52,22 @@ static const char *W;    /* <work>/<name> */
 static const char *bindir = "bin";
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+/* The planner's strings live until exit: kept here, reachable (so that
+ * make test-asan's leak check does not count them after main returns). */
+static char **kept;
+static size_t nkept, capkept;
+static char *keep(char *s) {
+    if (nkept == capkept) kept = xrealloc(kept, sizeof *kept * (capkept = capkept ? 2 * capkept : 256));
+    return kept[nkept++] = s;
+}
+
 static char *fmt(const char *f, ...) {
     va_list ap;
     char *s;
     va_start(ap, f);
     if (vasprintf(&s, f, ap) < 0) die("out of memory");
     va_end(ap);
-    return s;
+    return keep(s);
 }
 
 static rule *find_rule(const char *id) {
@@ -221,10 +230,10 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
     input(r, "--labels", P("data/labels.npy"));
     input(r, "--query-indices", P("data/query.npy"));
     input(r, "--db-indices", P("data/db.npy"));
-    char *topk = cfg_join(C, "eval.topk", ","), *pat = cfg_join(C, "eval.precision_at", ",");
+    char *topk = keep(cfg_join(C, "eval.topk", ",")), *pat = keep(cfg_join(C, "eval.precision_at", ","));
     arg(r, "--topk", topk, 1);
     arg(r, "--precision-at", pat, 1);
-    if (cfg_get(C, "eval.pn_at")->set) arg(r, "--pn-at", cfg_join(C, "eval.pn_at", ","), 1);
+    if (cfg_get(C, "eval.pn_at")->set) arg(r, "--pn-at", keep(cfg_join(C, "eval.pn_at", ",")), 1);
     add_device(r);
     arg(r, "--out", fmt("%s/eval/", dir), 1);
     output(r, fmt("%s/eval/metrics.json", dir));
@@ -373,7 +382,7 @@ static void plan_run(const runp *p) {
             input(r, "--init", model);
             input(r, "--init-optim", optim);
         } else if (cfg_get(C, "network.weights")->set) arg(r, "--weights", cfg_str(C, "network.weights"), 1);
-        arg(r, "--arch", cfg_join(C, "network.arch", ","), 1);
+        arg(r, "--arch", keep(cfg_join(C, "network.arch", ",")), 1);
         arg(r, "--input", cfg_str(C, "network.input"), 1);
         arg(r, "--bits", fmt("%lld", p->bits), 1);
         arg(r, "--epochs", cfg_str(C, p->ssdh ? "eval.ssdh_epochs" : p->greedy ? "eval.greedyhash_epochs" : "train.epochs"), 1);
@@ -754,5 +763,10 @@ int main(int argc, char **argv) {
     info("%s: %d rules, %d sweep points", plan, nrules, npoints);
     printf("%s\n", W);
     cfg_free(&c);
+    free(b.s);
+    free(idx.s);
+    free(points.s);
+    free(sets);
+    free(prints);
     return 0;
 }

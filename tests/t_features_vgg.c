@@ -345,6 +345,8 @@ int main(void) {
     free(im);
     free(ix);
     free(out);
+    free(rgb);
+    free(grey);
     snprintf(a, sizeof a, "rm -rf '%s'", dir);
     CHECK(system(a) == 0);
     return done_testing();

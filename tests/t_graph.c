@@ -314,6 +314,7 @@ int main(void) {
            (long long)np, (long long)ns);
         ok(fabs(a - 0.75) < 1e-15 && fabs(b - 0.5) < 1e-15 && fabs(f - 0.6) < 1e-15,
            "4x4: alpha %.17g (0.75), beta %.17g (0.5), F_w %.17g (0.6)", a, b, f);
+        label_sets_free(&ls);
         fw_score(&a, &b, &f, 0, 8, 12);
         ok(a == 0 && b == 0 && f == 0, "tp = 0 gives alpha = beta = F_w = 0");
         fw_score(&a, &b, &f, 0, 8, 0);

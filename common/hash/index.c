@@ -76,7 +76,9 @@ static uint64_t checksum(const uint8_t *p, size_t n) {
             h[l] ^= h[l] >> 29;
         }
     uint64_t t = 0;
-    for (int s = 0; i < n; i++, s += 8) t |= (uint64_t)p[i] << s;
+    /* up to 31 tail bytes: the shift wraps at 64 (what x86's shl did with
+     * the unmasked shift, which is undefined behaviour in C) */
+    for (int s = 0; i < n; i++, s += 8) t |= (uint64_t)p[i] << (s & 63);
     uint64_t r = (h[0] ^ t) * M;
     for (int l = 1; l < 4; l++) r = (r ^ h[l] ^ (r >> 31)) * M;
     return r ^ (uint64_t)n ^ (r >> 33);

@@ -57,7 +57,20 @@ static void add_params(net *n, nn_layer *l, int64_t wn, int64_t bn, const char *
     snprintf(l->bname, sizeof l->bname, "%s.bias", prefix);
 }
 
+static int build(net *n, const char *arch, int channels, int input, int bits, char *err, size_t errlen);
+
+/* On failure nothing stays allocated. */
 int net_build(net *n, const char *arch, int channels, int input, int bits, char *err, size_t errlen) {
+    int r = build(n, arch, channels, input, bits, err, errlen);
+    if (r) {
+        free(n->L);
+        n->L = NULL;
+        n->nl = 0;
+    }
+    return r;
+}
+
+static int build(net *n, const char *arch, int channels, int input, int bits, char *err, size_t errlen) {
     memset(n, 0, sizeof *n);
     if (channels < 1 || input < 1 || bits < 1) return fail(err, errlen, "channels, input and bits must be >= 1");
     int vgg = !strcmp(arch, "vgg19");
@@ -144,18 +157,12 @@ int net_build(net *n, const char *arch, int channels, int input, int bits, char 
         n->L[i].out_n = (int64_t)n->L[i].K * n->L[i].OH * n->L[i].OW;
         if (n->L[i].in_n > INT32_MAX || n->L[i].out_n > INT32_MAX) {
             int64_t big = n->L[i].in_n > n->L[i].out_n ? n->L[i].in_n : n->L[i].out_n;
-            free(n->L);
-            n->L = NULL;
-            n->nl = 0;
             return fail(err, errlen, "arch: layer %d has %lld activations per image, more than 2^31-1 (input %d is too large for this arch)",
                         i, (long long)big, input);
         }
     }
     if (n->np > dsah_limit.model_params) {
         int64_t np = n->np;
-        free(n->L);
-        n->L = NULL;
-        n->nl = 0;
         return fail(err, errlen, "arch %s at input %d has %lld parameters, more than the limit of %lld (raise it with DSAH_LIMITS=model_params=N)",
                     arch, input, (long long)np, (long long)dsah_limit.model_params);
     }

@@ -117,6 +117,19 @@ static int in_choices(const char *choices, const char *s) {
 }
 
 /* Check text s for o; when dst is not NULL store the value there. */
+/* OPT_INTS arrays live until exit (opt.h); they are kept reachable here so
+ * that LeakSanitizer (make test-asan) does not count them once main has
+ * returned, and a default replaced by a given value is freed. */
+static long long *kept_lists[64];
+
+static void keep_list(opt_list *dst, long long *v) {
+    for (int i = 0; dst->v && i < 64; i++)
+        if (kept_lists[i] == dst->v) { free(kept_lists[i]); kept_lists[i] = NULL; break; }
+    for (int i = 0; i < 64; i++)
+        if (!kept_lists[i]) { kept_lists[i] = v; break; }
+    dst->v = v;
+}
+
 static const char *check_store(const opt *o, const char *s, void *dst) {
     static char why[256];
     switch (o->type) {
@@ -155,8 +168,12 @@ static const char *check_store(const opt *o, const char *s, void *dst) {
             if (*p == ',') p++;
         }
         if (n == 0) { free(v); return "empty list"; }
-        if (dst) *(opt_list *)dst = (opt_list){n, v};
-        else free(v);
+        if (dst) {
+            keep_list(dst, v);
+            ((opt_list *)dst)->n = n;
+        } else {
+            free(v);
+        }
         return NULL;
     }
     case OPT_FLOAT: {
@@ -234,7 +251,7 @@ void opt_parse(const opt_cmd *cmd, void *args, int argc, char **argv) {
         if (c == 'q') dsah_quiet = 1;
         else if (c == O_HELP) {
             opt_help(cmd, stdout);
-            exit(0);
+            dsah_exit(0);
         } else if (c >= O_BASE && c < O_BASE + n) {
             const opt *o = &cmd->opts[c - O_BASE];
             set_value(cmd, o, optarg, args, 0);

@@ -38,12 +38,22 @@ __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 /* die() with a second line "hint: ..." */
 __attribute__((noreturn, format(printf, 2, 3))) void die_hint(const char *hint, const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void warnx_(const char *fmt, ...);
+/* exit(status) for an early end by design (--help): like die(), it skips
+ * the leak check of make test-asan. */
+__attribute__((noreturn)) void dsah_exit(int status);
 /* Informational line on stderr, prefixed with the program name; silenced by
  * dsah_quiet = 1. */
 extern int dsah_quiet;
 __attribute__((format(printf, 1, 2))) void info(const char *fmt, ...);
 
 __attribute__((noreturn)) void dsah_check_failed(const char *file, int line, const char *expr, const char *why);
+
+/* Fuzz harnesses only (tests/fuzz): called by die() (status 1) and by the
+ * CHECK macros (status 2) after the message, instead of exit; it must not
+ * return (longjmp or abort). Then dsah_reset_after_die() removes the pending
+ * temporaries and ends an open output batch. */
+extern void (*dsah_die_hook)(int status);
+void dsah_reset_after_die(void);
 
 /* CHECK(expr): expr must be true; on failure prints file:line, expr and errno. */
 #define CHECK(expr) \
