@@ -2,6 +2,8 @@
 #
 #   make                build bin/dsah-* (CPU; CUDA parts when found, see below)
 #   make test           unit and pipeline tests under prove (TAP)
+#   make test-asan      the same under ASan + UBSan + LeakSanitizer
+#   make fuzz           libFuzzer targets (FUZZ_SECONDS=N each, FUZZ_TARGETS=...)
 #   make bench          the measured figures (long; never part of make test)
 #   make pipeline       run pipelines/$(DATASET).yaml (default fashion-mnist)
 #
@@ -74,7 +76,7 @@ DEPS_STAMP := $(BUILD)/.deps-build
 all: $(STAGES)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,10p' Makefile
 
 $(DEPS_STAMP): common/deps.sh
 	@mkdir -p $(@D)
@@ -138,7 +140,7 @@ FUZZ_DRIVERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -fopenmp -fno-math-errno -fsanitize=fuzzer-no-link,address,undefined \
-               -fno-sanitize-recover=all -fno-omit-frame-pointer
+               -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-pass-failed
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h tests/fuzz/fuzz_ingest.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icommon $(DEP_CFLAGS) $< tests/fuzz/driver.c $(LIB) $(DEP_LIBS) -o $@

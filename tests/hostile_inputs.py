@@ -83,18 +83,17 @@ zipw(f"{d}/c5-ann-huge.zip", [("README.txt", "concepts\n"), ("animals.txt", "1\n
 zipw(f"{d}/c5-zipsize.zip", [("a/x.jpg", jpeg()), ("b/y.jpg", jpeg())])
 z = bytearray(open(f"{d}/c5-zipsize.zip", "rb").read())
 lie = 4200000000
-off = 0
-while True:
-    i = z.find(b"PK\x03\x04", off)
-    if i < 0: break
-    struct.pack_into("<I", z, i + 22, lie)
-    off = i + 4
-off = 0
-while True:
-    i = z.find(b"PK\x01\x02", off)
-    if i < 0: break
-    struct.pack_into("<I", z, i + 24, lie)
-    off = i + 4
+
+
+def patch_all(sig, field):
+    off = 0
+    while (i := z.find(sig, off)) >= 0:
+        struct.pack_into("<I", z, i + field, lie)
+        off = i + 4
+
+
+patch_all(b"PK\x03\x04", 22)   # local headers: uncompressed size
+patch_all(b"PK\x01\x02", 24)   # central directory: uncompressed size
 write("c5-zipsize.zip", bytes(z))
 
 # 5c. CIFAR tar whose data_batch_1.bin header claims 999,999 records (3 GB)

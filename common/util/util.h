@@ -51,7 +51,8 @@ __attribute__((noreturn)) void dsah_check_failed(const char *file, int line, con
 /* Fuzz harnesses only (tests/fuzz): called by die() (status 1) and by the
  * CHECK macros (status 2) after the message, instead of exit; it must not
  * return (longjmp or abort). Then dsah_reset_after_die() removes the pending
- * temporaries and ends an open output batch. */
+ * temporaries and ends an open output batch; the process is then not
+ * leak-checked at exit (make test-asan), as for a die. */
 extern void (*dsah_die_hook)(int status);
 void dsah_reset_after_die(void);
 
