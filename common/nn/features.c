@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn/net.h"
+#include "nn/prefix.h"
 #include "data/preprocess.h"
 #include "format/safetensors.h"
 #include "util/util.h"
@@ -91,51 +92,74 @@ void features_vgg19_load(net *nt, const char *weights, int S) {
     st_close(&f);
 }
 
-/* vgg19: relu7 rows, batch by batch: preprocess (pre_imagenet), forward to
- * the ReLU after fc7 (net_forward_to, eval mode), write. */
-static void write_vgg19(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
-                        const features_opts *o) {
+/* vgg19: rows of layer o->layer (relu7 by default), batch by batch:
+ * preprocess (pre_imagenet) and forward from the image, or gather the cached
+ * prefix rows and forward from the layer after it; eval mode; write. */
+static int64_t write_vgg19(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
+                           const features_opts *o) {
     const int H = (int)images->shape[1], W = (int)images->shape[2], C = (int)images->shape[3], S = o->input;
     if (C != 1 && C != 3) die("%s: images have %d channels; vgg19 takes 1 (grey, replicated) or 3", images->path, C);
     net nt;
     features_vgg19_load(&nt, o->weights, S);
     const int relu7 = net_layer_index(&nt, "classifier.3.weight") + 1;
     CHECK(relu7 > 0 && nt.L[relu7].type == NL_RELU && nt.L[relu7].out_n == FEAT_VGG19_DIM);
+    int last = relu7;
+    if (o->layer) {
+        last = net_layer_by_label(&nt, o->layer);
+        if (last < 0 || last > relu7)
+            die("--layer '%s': not a VGG-19 layer up to relu7 (e.g. pool5, relu6, relu7)", o->layer);
+    }
+    const int64_t d = nt.L[last].out_n;
     int64_t b = o->batch > 0 ? o->batch : 32;
     if (b > n) b = n;
     if (b < 1) b = 1;
     const int B = (int)b;
     net_alloc(&nt, B, 0);
+    prefix_cache pc = {0};
+    int first = 0;
+    if (o->prefix_cache) {
+        if (!o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
+        prefix_cache_open(&pc, o->prefix_cache, o->prefix_layer, &nt, n);
+        if (pc.layer >= last) die("--prefix-layer %s: not before the layer written", o->prefix_layer);
+        first = pc.layer + 1;
+    }
     /* the weights are loaded and checked before the output is begun */
-    int64_t shape[2] = {n, FEAT_VGG19_DIM};
+    int64_t shape[2] = {n, d};
     npy_writer w;
     npy_writer_begin(&w, out_path, NPY_F4, 2, shape);
-    float *x = xaligned(sizeof(float) * (size_t)B * 3 * S * S);
-    float *scr = xaligned(sizeof(float) * (size_t)pre_imagenet_scratch(B, H, W, C, S));
+    float *x = xaligned(sizeof(float) * (size_t)B * (size_t)(first ? pc.d : 3 * S * S));
+    float *scr = first ? NULL : xaligned(sizeof(float) * (size_t)pre_imagenet_scratch(B, H, W, C, S));
+    int64_t *pos = xmalloc(sizeof(int64_t) * (size_t)B);
     progress p;
     progress_begin(&p, "vgg19", n);
     for (int64_t k0 = 0; k0 < n; k0 += B) {
         int m = n - k0 < B ? (int)(n - k0) : B;
-        pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
-        const float *f = net_forward_to(&nt, x, m, relu7);
-        check_finite(f, m, FEAT_VGG19_DIM, k0, out_path);
-        npy_writer_write(&w, f, sizeof(float) * (size_t)m * FEAT_VGG19_DIM);
+        if (first) {
+            for (int i = 0; i < m; i++) pos[i] = k0 + i;
+            prefix_cache_gather(x, &pc, pos, m);
+        } else {
+            pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
+        }
+        const float *f = net_forward_range(&nt, x, first, last, m);
+        check_finite(f, m, d, k0, out_path);
+        npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
         progress_update(&p, k0 + m);
     }
     progress_end(&p);
     npy_writer_commit(&w);
+    if (first) prefix_cache_close(&pc);
     free(x);
     free(scr);
+    free(pos);
     net_free(&nt);
+    return d;
 }
 
-void features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
-                    const features_opts *o) {
+int64_t features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
+                       const features_opts *o) {
     if (images->ndim != 4) die("%s: expected u1 [N,H,W,C], found %d dims", images->path, images->ndim);
-    if (o->extractor == FEAT_VGG19) {
-        write_vgg19(out_path, images, idx, n, o);
-        return;
-    }
+    if (o->extractor == FEAT_VGG19) return write_vgg19(out_path, images, idx, n, o);
+    if (o->layer || o->prefix_cache) die("--layer and --prefix-cache: only with --extractor vgg19");
     int64_t d = features_dim(images, o);
     int64_t shape[2] = {n, d};
     npy_writer w;
@@ -154,4 +178,5 @@ void features_write(const char *out_path, const npy_array *images, const int64_t
     progress_end(&p);
     free(buf);
     npy_writer_commit(&w);
+    return d;
 }

@@ -39,6 +39,11 @@ typedef struct features_opts {
     const char *weights;   /* vgg19: safetensors weights */
     int input;             /* vgg19: network input side (224) */
     int64_t batch;         /* rows per block written; <= 0: 1024 (pixels), 32 (vgg19) */
+    const char *layer;     /* vgg19: the layer written (net_layer_label: pool5, relu6, ...);
+                              NULL: relu7. A layer before relu7 is a frozen-prefix cache
+                              (prefix.h), features/vgg19_<layer>_<split>.npy */
+    const char *prefix_cache, *prefix_layer;  /* vgg19, optional: read layer prefix_layer's
+                              rows (one per index) instead of running the layers up to it */
 } features_opts;
 
 /* "pixels" | "vgg19" -> extractor; dies naming --extractor otherwise. */
@@ -62,8 +67,9 @@ int64_t features_dim(const npy_array *images, const features_opts *o);
  * and the found shape; for fc6 also the inputs the file fits). */
 void features_vgg19_load(struct net *nt, const char *weights, int S);
 
-/* Stream f4 [n, d] features of images->data[idx] to out_path (atomic). */
-void features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
+/* Stream f4 [n, d] features of images->data[idx] to out_path (atomic);
+ * returns d. */
+int64_t features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
                     const features_opts *o);
 
 #endif

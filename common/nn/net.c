@@ -278,11 +278,24 @@ void net_alloc(net *n, int B, int train) {
 static uint64_t drop_seed(uint64_t seed, int layer) { return seed ^ rng_hash64(0x44524f50ULL + (uint64_t)layer); }
 
 const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed, uint64_t step) {
+    return net_forward_from(n, x, 0, B, train, seed, step);
+}
+
+const float *net_forward_from(net *n, const float *h, int first, int B, int train, uint64_t seed, uint64_t step) {
     CHECK(B >= 1 && B <= n->B);
     CHECK(!train || n->train);
-    const float *cur = x;
-    n->x = x;
-    for (int i = 0; i < n->nl; i++) {
+    CHECK(first >= 0 && first < n->nl);
+    const float *cur = h;
+    if (first > 0) {
+        /* h becomes layer first-1's output buffer: in-place layers (ReLU,
+         * dropout) write there, and backward reads layer first's input there */
+        nn_layer *p = &n->L[first - 1];
+        memcpy(p->out, h, sizeof(float) * (size_t)B * (size_t)p->out_n);
+        cur = p->out;
+    } else {
+        n->x = h;
+    }
+    for (int i = first; i < n->nl; i++) {
         nn_layer *l = &n->L[i];
         const float *w = l->woff >= 0 ? n->params + l->woff : NULL, *b = l->boff >= 0 ? n->params + l->boff : NULL;
         int64_t cnt = (int64_t)B * l->out_n;
@@ -303,14 +316,62 @@ const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed
     return cur;
 }
 
-const float *net_forward_to(net *n, const float *x, int B, int last) {
-    CHECK(last >= 0 && last < n->nl);
-    /* net_forward runs layers [0, n->nl): shorten the list for the call */
+const float *net_forward_to(net *n, const float *x, int B, int last) { return net_forward_range(n, x, 0, last, B); }
+
+const float *net_forward_range(net *n, const float *h, int first, int last, int B) {
+    CHECK(last >= first && last < n->nl);
+    /* net_forward_from runs layers [first, n->nl): shorten the list for the call */
     const int nl = n->nl;
     n->nl = last + 1;
-    const float *y = net_forward(n, x, B, 0, 0, 0);
+    const float *y = net_forward_from(n, h, first, B, 0, 0, 0);
     n->nl = nl;
     return y;
+}
+
+void net_layer_label(const net *n, int i, char *buf, size_t len) {
+    /* VGG's names: block b = pools before + 1, conv k within the block, fcs
+     * numbered on from the pools (fc6 after VGG's five blocks) */
+    int pools = 0, conv = 0, fcs = 0;
+    for (int j = 0; j <= i; j++) {
+        const nn_layer *l = &n->L[j];
+        if (l->type == NL_CONV) conv++;
+        if (l->type == NL_FC) fcs++;
+        if (j == i) break;
+        if (l->type == NL_POOL) { pools++; conv = 0; }
+    }
+    const nn_layer *l = &n->L[i];
+    int after_fc = fcs > 0;
+    switch (l->type) {
+    case NL_CONV: snprintf(buf, len, "conv%d_%d", pools + 1, conv); break;
+    case NL_POOL: snprintf(buf, len, "pool%d", pools + 1); break;
+    case NL_FC: snprintf(buf, len, "fc%d", pools + fcs); break;
+    case NL_RELU:
+        if (after_fc) snprintf(buf, len, "relu%d", pools + fcs);
+        else snprintf(buf, len, "relu%d_%d", pools + 1, conv);
+        break;
+    case NL_DROPOUT:
+        if (after_fc) snprintf(buf, len, "drop%d", pools + fcs);
+        else snprintf(buf, len, "drop%d_%d", pools + 1, conv);
+        break;
+    case NL_TANH: snprintf(buf, len, "tanh"); break;
+    }
+}
+
+int net_layer_by_label(const net *n, const char *label) {
+    char b[32];
+    for (int i = 0; i < n->nl; i++) {
+        net_layer_label(n, i, b, sizeof b);
+        if (!strcmp(b, label)) return i;
+    }
+    return -1;
+}
+
+int net_prefix_layer(const net *n) {
+    int c = n->first_train - 1;
+    /* a training dropout is not a function of the image: stop before it */
+    for (int i = 0; i <= c; i++)
+        if (n->L[i].type == NL_DROPOUT && n->L[i].p > 0) { c = i - 1; break; }
+    return c;
 }
 
 int net_layer_index(const net *n, const char *wname) {

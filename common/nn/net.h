@@ -90,11 +90,31 @@ const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed
 /* dz [B, bits] = dL/dz for the last forward (same B, seed, step) -> n->grads
  * (overwritten). */
 void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step);
+/* Forward from layer first on: h [B, L[first-1].out_n] is layer first-1's
+ * output (a prefix cache row per image; first = 0: h is the image input x),
+ * copied into that layer's buffer so that in-place layers and backward work
+ * as after a full forward. Same arguments and result as net_forward
+ * otherwise; net_backward afterwards needs first <= first_train. */
+const float *net_forward_from(net *n, const float *h, int first, int B, int train, uint64_t seed, uint64_t step);
+/* Layer i's VGG-style label, for file names and flags: conv<b>_<k>,
+ * relu<b>_<k>, pool<b> in the convolution blocks (b counts pools + 1),
+ * fc<m>, relu<m>, drop<m> after them (m = pools + fc count: vgg19's fc6,
+ * relu7; hash.fc8 is fc8), tanh last. net_layer_by_label: its index or -1. */
+void net_layer_label(const net *n, int i, char *buf, size_t len);
+int net_layer_by_label(const net *n, const char *label);
+/* The deepest layer whose output is a pure function of the image and all of
+ * whose layers are frozen (after net_set_finetune): before first_train and
+ * before the first dropout with p > 0. -1 when there is none (finetune all).
+ * vgg19: fc -> pool5, head -> relu6. */
+int net_prefix_layer(const net *n);
 /* Eval-mode forward through layers 0..last only (dropout off, the layers
  * after `last` are not run): x [B, channels, input, input] -> returns layer
  * last's output [B, L[last].out_n], valid until the next call. For feature
  * extraction (dsah-features vgg19: relu7, the ReLU after classifier.3). */
 const float *net_forward_to(net *n, const float *x, int B, int last);
+/* Eval-mode forward through layers first..last from h, layer first-1's
+ * output (x when first = 0), as net_forward_from. */
+const float *net_forward_range(net *n, const float *h, int first, int last, int B);
 /* Index of the layer whose weight is named wname (e.g. "classifier.3.weight"),
  * or -1. */
 int net_layer_index(const net *n, const char *wname);

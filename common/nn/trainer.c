@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "nn/adam.h"
+#include "nn/prefix.h"
 #include "util/bits.h"
 #include "format/npy.h"
 #include "data/preprocess.h"
@@ -71,12 +72,13 @@ static char *fingerprint(const train_cfg *c) {
     snprintf(s, 2048,
              "images=%s indices=%s w=%s init=%s init_optim=%s weights=%s arch=%s input=%d bits=%d epochs=%d "
              "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g quant=%s pic=%s finetune=%s "
-             "seed=%llu loss=%s mask=%s features=%s gh_alpha=%.17g",
+             "seed=%llu loss=%s mask=%s features=%s gh_alpha=%.17g prefix_cache=%s prefix_layer=%s",
              c->images, c->indices, c->w ? c->w : "-", c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
              c->weights ? c->weights : "-", c->arch, c->input, c->bits, c->epochs, c->batch, c->lr, c->adam_eps,
              (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, quant_name(c->quant), pic_name(c->pic), c->finetune,
              (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : c->loss == LOSS_GREEDYHASH ? "greedyhash" : "dsah", c->mask ? c->mask : "-",
-             c->features ? c->features : "-", c->gh_alpha);
+             c->features ? c->features : "-", c->gh_alpha, c->prefix_cache ? c->prefix_cache : "-",
+             c->prefix_layer ? c->prefix_layer : "-");
     return s;
 }
 
@@ -200,6 +202,20 @@ void train_run(const train_cfg *c) {
     const int B = c->batch, L = c->bits;
     net_alloc(&nt, B, 1);
     net_describe(&nt);
+    /* frozen prefix from the cache: layers after pc.layer run per step */
+    prefix_cache pc = {0};
+    float *hb = NULL;
+    if (c->prefix_cache) {
+        char top[32] = "";
+        const int deepest = net_prefix_layer(&nt);
+        if (deepest >= 0) net_layer_label(&nt, deepest, top, sizeof top);
+        const char *label = c->prefix_layer ? c->prefix_layer : top;
+        if (!*label) die("--prefix-cache: finetune %s freezes nothing to cache", c->finetune);
+        prefix_cache_open(&pc, c->prefix_cache, label, &nt, n);
+        prefix_cache_check_trainable(&pc, &nt, c->prefix_cache);
+        hb = xaligned(sizeof(float) * (size_t)B * (size_t)pc.d);
+        info("frozen prefix through %s from %s", label, c->prefix_cache);
+    }
     adam opt;
     adam_init(&opt, nt.np - nt.train_off, c->adam_eps);
     if (c->init_optim) load_optim(&opt, c->init_optim);
@@ -264,9 +280,15 @@ void train_run(const train_cfg *c) {
                         if (Mk) mb[i * B + j] = bits_get(Mk + pb[i] * rb, pb[j]) ? 1.0f : 0.0f;
                     }
             }
-            net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
             const uint64_t step = (uint64_t)opt.t;
-            const float *z = net_forward(&nt, x, B, 1, c->seed, step);
+            const float *z;
+            if (hb) {
+                prefix_cache_gather(hb, &pc, pb, B);
+                z = net_forward_from(&nt, hb, pc.layer + 1, B, 1, c->seed, step);
+            } else {
+                net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
+                z = net_forward(&nt, x, B, 1, c->seed, step);
+            }
             loss_parts lp = {0};
             if (c->loss == LOSS_SSDH) lp.total = lp.pair = ssdh_loss(dz, lws, z, wb, mb, B, L);
             else if (greedy) lp.total = lp.pair = greedyhash_loss(dz, gws, z, fb, B, L, fd, c->gh_alpha);
@@ -303,6 +325,10 @@ void train_run(const train_cfg *c) {
     unlink(ck_path);
     free(p_opt); free(p_j); free(p_m); free(ck_path); free(fp); free(k.jsonl);
     free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb); free(fb); free(gws);
+    if (hb) {
+        free(hb);
+        prefix_cache_close(&pc);
+    }
     if (Mk) npy_close(&ma);
     if (greedy) npy_close(&fa);
     else npy_close(&wa);

@@ -25,6 +25,8 @@ typedef struct train_cfg {
     train_loss loss;                    /* dsah (default) | ssdh | greedyhash */
     const char *features;               /* loss greedyhash: f4 [n, d], one row per training index */
     double gh_alpha;                    /* loss greedyhash: weight of the |u - sgn(u)|^3 penalty */
+    const char *prefix_cache;           /* optional: f4 [n, d] frozen-prefix rows, one per training index (prefix.h) */
+    const char *prefix_layer;           /* its layer label (pool5); default: net_prefix_layer's */
     int input, bits, epochs, batch, threads;
     double lr, adam_eps, lr_factor, tau, lambda;
     int64_t lr_every;

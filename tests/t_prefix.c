@@ -1,0 +1,363 @@
+/* t_prefix.c: the frozen prefix computed once (nn/prefix.h) gives the same
+ * training, encoding and features as running it every time.
+ *
+ * A small VGG-shaped list net (conv3-8,conv3-8,pool,conv3-16,pool,fc-32,
+ * dropout-0.5,fc-32,dropout-0.5 + hash.fc to 12 bits, 16x16x3 images) and
+ * net.h's vgg19 at input 32 (VGG-19's convolution and fc7 shapes, fc6
+ * [4096,512]) with random weights. Checked:
+ *   - layer labels and net_prefix_layer (exact: integer logic; fc -> pool2 /
+ *     pool5, head -> relu3 / relu6, stopping before the first dropout);
+ *   - prefix_write rows equal net_forward_to on the same batch of images
+ *     exactly (the same computation) and on single images within 1e-5 of the
+ *     row's largest value (other GEMM batch composition);
+ *   - net_forward_from(cache) = net_forward(images): exactly with the cache
+ *     written by the same batches, within 1e-5 otherwise;
+ *   - encode_write with the cache: the same f4 outputs exactly when the batches
+ *     agree, within 1e-5 when they do not, and the same packed codes;
+ *   - train_run, finetune fc, 2 epochs with and without the cache: the frozen
+ *     parameters are byte-identical (never touched), the trained ones agree
+ *     within 1e-4 absolute (Adam steps of lr 1e-3 on gradients that differ
+ *     by float rounding), the per-epoch losses within 1e-4 relative;
+ *   - a cache past the trainable prefix, or of the wrong width, is refused
+ *     (non-zero exit, nothing trained);
+ *   - vgg19 relu7 from a pool5 cache (features_write --layer pool5, then
+ *     --prefix-cache) within 1e-5 of relu7 from the images, relative to the
+ *     row's largest value. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "format/npy.h"
+#include "format/safetensors.h"
+#include "nn/encode.h"
+#include "nn/features.h"
+#include "nn/net.h"
+#include "nn/prefix.h"
+#include "nn/trainer.h"
+#include "tap.h"
+#include "util/bits.h"
+#include "util/rng.h"
+#include "util/util.h"
+
+#define ARCH "conv3-8,conv3-8,pool,conv3-16,pool,fc-32,dropout-0.5,fc-32,dropout-0.5"
+#define N 48
+#define S 16
+#define BITS 12
+
+static char dir[256];
+
+static char *tmp(const char *name) { return path_join(dir, name); }
+
+static double max_abs(const float *a, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+static double max_diff(const float *a, const float *b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void build_small(net *n, const char *finetune) {
+    char err[256];
+    CHECK(net_build(n, ARCH, 3, S, BITS, err, sizeof err) == 0);
+    net_init_params(n, 5);   /* the seed train_run draws its initial network from (base_cfg) */
+    CHECK(net_set_finetune(n, finetune) == 0);
+}
+
+/* Runs f in a child; returns its exit status (die exits non-zero). */
+static int exit_status(void (*f)(void)) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        dsah_quiet = 1;
+        FILE *devnull = freopen("/dev/null", "w", stderr);
+        (void)devnull;
+        f();
+        _exit(0);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static train_cfg base_cfg(void) {
+    train_cfg c = {0};
+    c.images = tmp("images.npy");
+    c.indices = tmp("train.npy");
+    c.w = tmp("w.npy");
+    c.arch = ARCH;
+    c.finetune = "fc";
+    c.input = S;
+    c.bits = BITS;
+    c.epochs = 2;
+    c.batch = 8;
+    c.threads = 1;
+    c.lr = 1e-3;
+    c.adam_eps = 1e-8;
+    c.lr_factor = 1;
+    c.lr_every = 1000;
+    c.tau = 1;
+    c.lambda = 0.1;
+    c.pic = PIC_PIC;
+    c.quant = QUANT_Z;
+    c.seed = 5;
+    return c;
+}
+
+static void train_past_prefix(void) {
+    train_cfg c = base_cfg();
+    c.out = tmp("bad");
+    c.prefix_cache = tmp("relu3.npy");   /* relu3 follows fc3, which finetune fc trains */
+    c.prefix_layer = "relu3";
+    train_run(&c);
+}
+
+static void train_wrong_width(void) {
+    train_cfg c = base_cfg();
+    c.out = tmp("bad");
+    c.prefix_cache = tmp("pool1.npy");
+    c.prefix_layer = "pool2";
+    train_run(&c);
+}
+
+static void read_model_params(net *n, const char *path) { net_load(n, path); }
+
+int main(void) {
+    dsah_init("t_prefix");
+    dsah_quiet = 1;
+    nn_set_threads(2);
+    snprintf(dir, sizeof dir, "/tmp/t_prefix.XXXXXX");
+    CHECK(mkdtemp(dir));
+
+    /* images and indices */
+    rng r;
+    rng_seed(&r, 16);
+    uint8_t *img = xmalloc(N * S * S * 3);
+    for (int i = 0; i < N * S * S * 3; i++) img[i] = (uint8_t)rng_below(&r, 256);
+    int64_t ishape[4] = {N, S, S, 3}, nshape[1] = {N};
+    char *p_img = tmp("images.npy"), *p_idx = tmp("train.npy");
+    npy_save(p_img, NPY_U1, 4, ishape, img);
+    int64_t idx[N];
+    for (int i = 0; i < N; i++) idx[i] = (i * 17 + 3) % N;   /* a permutation: rows follow the index order */
+    npy_save(p_idx, NPY_I8, 1, nshape, idx);
+    npy_array im;
+    npy_open(&im, p_img, NPY_U1, 4);
+
+    /* labels and the cacheable prefix */
+    net a;
+    build_small(&a, "fc");
+    char lb[32];
+    int pool2 = net_layer_by_label(&a, "pool2");
+    ok(pool2 == 7 && a.L[pool2].type == NL_POOL, "small net: pool2 is layer 7 (conv relu conv relu pool conv relu pool; %d)", pool2);
+    ok(net_prefix_layer(&a) == pool2, "finetune fc: prefix through pool2");
+    net_layer_label(&a, a.first_train, lb, sizeof lb);
+    ok(!strcmp(lb, "fc3"), "first fc after two pools is fc3 (%s)", lb);
+    net_free(&a);
+    build_small(&a, "head");
+    net_layer_label(&a, net_prefix_layer(&a), lb, sizeof lb);
+    ok(!strcmp(lb, "relu3"), "finetune head: prefix stops before drop3, at relu3 (%s)", lb);
+    net_free(&a);
+    build_small(&a, "all");
+    ok(net_prefix_layer(&a) == -1, "finetune all: no prefix");
+    net_free(&a);
+    {
+        net v;
+        char err[256];
+        CHECK(net_build(&v, "vgg19", 3, 32, 8, err, sizeof err) == 0);
+        CHECK(net_set_finetune(&v, "fc") == 0);
+        int p5 = net_prefix_layer(&v);
+        net_layer_label(&v, p5, lb, sizeof lb);
+        ok(!strcmp(lb, "pool5") && p5 == 36, "vgg19 fc: prefix is pool5 = features.36 (%s, %d)", lb, p5);
+        CHECK(net_set_finetune(&v, "head") == 0);
+        net_layer_label(&v, net_prefix_layer(&v), lb, sizeof lb);
+        ok(!strcmp(lb, "relu6"), "vgg19 head: prefix is relu6 (%s)", lb);
+        ok(net_layer_by_label(&v, "fc7") == net_layer_index(&v, "classifier.3.weight"), "vgg19 fc7 = classifier.3");
+        ok(net_layer_by_label(&v, "fc8") == net_layer_index(&v, "hash.fc8.weight"), "vgg19 fc8 = hash.fc8");
+        ok(net_layer_by_label(&v, "relu5_4") == 35 && net_layer_by_label(&v, "conv1_1") == 0, "conv labels");
+        net_free(&v);
+    }
+
+    /* prefix rows vs direct forwards */
+    build_small(&a, "fc");
+    const int64_t d = a.L[pool2].out_n;
+    char *p_pool2 = tmp("pool2.npy");
+    prefix_write(p_pool2, &a, pool2, &im, idx, N, 8);
+    npy_array pc;
+    npy_open(&pc, p_pool2, NPY_F4, 2);
+    ok(pc.shape[0] == N && pc.shape[1] == d && d == 16 * 4 * 4, "cache shape [%lld, %lld]", (long long)pc.shape[0],
+       (long long)pc.shape[1]);
+    const float *rows = pc.data;
+    float *x = xaligned(sizeof(float) * 8 * 3 * S * S), *scr = xaligned(sizeof(float) * 8 * 3 * S * S);
+    net_alloc(&a, 8, 0);
+    int same = 1;
+    double rel1 = 0;
+    for (int k0 = 0; k0 < N; k0 += 8) {
+        net_input(x, scr, im.data, idx + k0, 8, S, S, 3, S, 0);
+        const float *f = net_forward_to(&a, x, 8, pool2);
+        same &= !memcmp(f, rows + (int64_t)k0 * d, sizeof(float) * 8 * d);
+    }
+    for (int k = 0; k < N; k++) {
+        net_input(x, scr, im.data, idx + k, 1, S, S, 3, S, 0);
+        const float *f = net_forward_to(&a, x, 1, pool2);
+        rel1 = fmax(rel1, max_diff(f, rows + (int64_t)k * d, d) / fmax(max_abs(f, d), 1e-30));
+    }
+    ok(same, "prefix_write rows = net_forward_to on the same batches, exactly");
+    ok(rel1 < 1e-5, "prefix_write rows vs single-image forwards: %.2g < 1e-5 relative", rel1);
+
+    /* forward from the cache */
+    float *z_full = xmalloc(sizeof(float) * N * BITS), *z_cache = xmalloc(sizeof(float) * N * BITS);
+    for (int k0 = 0; k0 < N; k0 += 8) {
+        net_input(x, scr, im.data, idx + k0, 8, S, S, 3, S, 0);
+        memcpy(z_full + k0 * BITS, net_forward(&a, x, 8, 0, 0, 0), sizeof(float) * 8 * BITS);
+        memcpy(z_cache + k0 * BITS, net_forward_from(&a, rows + (int64_t)k0 * d, pool2 + 1, 8, 0, 0, 0),
+               sizeof(float) * 8 * BITS);
+    }
+    ok(!memcmp(z_full, z_cache, sizeof(float) * N * BITS), "net_forward_from(cache) = net_forward, exactly (same batches)");
+    net_free(&a);
+
+    /* encode: model file, with and without the cache */
+    build_small(&a, "fc");
+    char *p_model = tmp("model.safetensors");
+    net_save(&a, p_model);
+    net_free(&a);
+    const char *enc_out[4] = {"z_img.npy", "z_cache.npy", "z_cache5.npy", "b_cache.npy"};
+    for (int v = 0; v < 4; v++) {
+        net m;
+        net_load(&m, p_model);
+        encode_opts eo = {.batch = v == 2 ? 5 : 8, .real = v < 3, .prefix_cache = v ? p_pool2 : NULL,
+                          .prefix_layer = v ? "pool2" : NULL};
+        char *o = tmp(enc_out[v]);
+        encode_write(o, &m, &im, idx, N, p_idx, &eo);
+        free(o);
+        net_free(&m);
+    }
+    npy_array e0, e1, e2, e3;
+    char *q;
+    npy_open(&e0, q = tmp("z_img.npy"), NPY_F4, 2); free(q);
+    npy_open(&e1, q = tmp("z_cache.npy"), NPY_F4, 2); free(q);
+    npy_open(&e2, q = tmp("z_cache5.npy"), NPY_F4, 2); free(q);
+    npy_open(&e3, q = tmp("b_cache.npy"), NPY_U1, 2); free(q);
+    ok(!memcmp(e0.data, z_full, sizeof(float) * N * BITS), "encode --real without cache = net_forward");
+    ok(!memcmp(e0.data, e1.data, sizeof(float) * N * BITS), "encode from the cache, same batches: identical outputs");
+    double de = max_diff(e0.data, e2.data, N * BITS);
+    ok(de < 1e-5, "encode from the cache, batch 5: max |dz| %.2g < 1e-5", de);
+    uint8_t packed[N * 2];
+    bits_pack_signs(packed, e0.data, N, BITS);
+    ok(e3.shape[1] == 2 && !memcmp(packed, e3.data, sizeof packed), "encode codes from the cache = sgn of the outputs");
+    npy_close(&e0); npy_close(&e1); npy_close(&e2); npy_close(&e3);
+
+    /* training with and without the cache */
+    uint8_t *w = xcalloc(N * bits_row_bytes(N), 1);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if ((idx[i] % 3) == (idx[j] % 3)) w[i * bits_row_bytes(N) + j / 8] |= (uint8_t)(1u << (j % 8));
+    int64_t wshape[2] = {N, bits_row_bytes(N)};
+    char *p_w = tmp("w.npy");
+    npy_save(p_w, NPY_U1, 2, wshape, w);
+    train_cfg c0 = base_cfg(), c1 = base_cfg();
+    c0.out = tmp("run0");
+    c1.out = tmp("run1");
+    CHECK(mkdir(c0.out, 0755) == 0 && mkdir(c1.out, 0755) == 0);
+    c1.prefix_cache = p_pool2;   /* prefix layer defaults to net_prefix_layer: pool2 */
+    train_run(&c0);
+    train_run(&c1);
+    net m0, m1;
+    char *pm0 = path_join(c0.out, "model.safetensors"), *pm1 = path_join(c1.out, "model.safetensors");
+    read_model_params(&m0, pm0);
+    read_model_params(&m1, pm1);
+    CHECK(net_set_finetune(&m0, "fc") == 0);
+    const int64_t off = m0.train_off;
+    ok(m0.np == m1.np && !memcmp(m0.params, m1.params, sizeof(float) * off), "frozen parameters byte-identical (%lld)",
+       (long long)off);
+    double dp = max_diff(m0.params + off, m1.params + off, m0.np - off);
+    net init;
+    build_small(&init, "fc");
+    double step = max_diff(m0.params + off, init.params + off, m0.np - off);
+    ok(step > 1e-3, "training moved the trainable parameters (max %.3g)", step);
+    ok(dp < 1e-4, "trained parameters with vs without the cache: max |d| %.2g < 1e-4", dp);
+    net_free(&init);
+    net_free(&m0);
+    net_free(&m1);
+
+    /* losses per epoch */
+    char *j0 = path_join(c0.out, "train.jsonl"), *j1 = path_join(c1.out, "train.jsonl");
+    FILE *f0 = fopen(j0, "r"), *f1 = fopen(j1, "r");
+    CHECK(f0 && f1);
+    char l0[512], l1[512];
+    int epochs = 0;
+    double lrel = 0;
+    while (fgets(l0, sizeof l0, f0) && fgets(l1, sizeof l1, f1)) {
+        double a0 = strtod(strstr(l0, "\"loss\": ") + 8, NULL), a1 = strtod(strstr(l1, "\"loss\": ") + 8, NULL);
+        lrel = fmax(lrel, fabs(a0 - a1) / fabs(a0));
+        epochs++;
+    }
+    fclose(f0);
+    fclose(f1);
+    ok(epochs == 2 && lrel < 1e-4, "epoch losses agree: %d epochs, %.2g < 1e-4 relative", epochs, lrel);
+
+    /* refused caches */
+    build_small(&a, "fc");
+    char *p_relu3 = tmp("relu3.npy"), *p_pool1 = tmp("pool1.npy");
+    prefix_write(p_relu3, &a, net_layer_by_label(&a, "relu3"), &im, idx, N, 8);
+    prefix_write(p_pool1, &a, net_layer_by_label(&a, "pool1"), &im, idx, N, 8);
+    net_free(&a);
+    ok(exit_status(train_past_prefix) != 0, "a cache past the trainable prefix is refused");
+    ok(exit_status(train_wrong_width) != 0, "a cache of another layer's width is refused");
+    char *bad = tmp("bad/model.safetensors");
+    ok(!file_exists(bad), "nothing trained from a refused cache");
+
+    /* vgg19 shapes: relu7 from the pool5 cache */
+    {
+        net v;
+        char err[256];
+        CHECK(net_build(&v, "vgg19", 3, 32, 8, err, sizeof err) == 0);
+        /* He-scaled weights keep the activations O(1) through 16 convs */
+        net_init_params(&v, 11);
+        for (int i = 0; i < v.nl; i++)
+            if (v.L[i].woff >= 0) {
+                const float sc = (float)sqrt(6.0);
+                for (int64_t k = 0; k < v.L[i].wn; k++) v.params[v.L[i].woff + k] *= sc;
+            }
+        char *p_w19 = tmp("vgg19.safetensors");
+        net_save(&v, p_w19);
+        net_free(&v);
+        const int n19 = 6;
+        features_opts fo = {.extractor = FEAT_VGG19, .weights = p_w19, .input = 32, .batch = 4};
+        char *p_r7 = tmp("relu7.npy"), *p_p5 = tmp("vgg19_pool5_train.npy"), *p_r7c = tmp("relu7_cache.npy");
+        ok(features_write(p_r7, &im, idx, n19, &fo) == 4096, "vgg19 relu7 from the images: 4096 columns");
+        fo.layer = "pool5";
+        ok(features_write(p_p5, &im, idx, n19, &fo) == 512, "vgg19 pool5 cache at input 32: 512 columns");
+        fo.layer = NULL;
+        fo.prefix_cache = p_p5;
+        fo.prefix_layer = "pool5";
+        fo.batch = 3;
+        features_write(p_r7c, &im, idx, n19, &fo);
+        npy_array r0, r1;
+        npy_open(&r0, p_r7, NPY_F4, 2);
+        npy_open(&r1, p_r7c, NPY_F4, 2);
+        double rel = 0, big = 0;
+        for (int k = 0; k < n19; k++) {
+            const float *a0 = (const float *)r0.data + (int64_t)k * 4096, *a1 = (const float *)r1.data + (int64_t)k * 4096;
+            big = fmax(big, max_abs(a0, 4096));
+            rel = fmax(rel, max_diff(a0, a1, 4096) / fmax(max_abs(a0, 4096), 1e-30));
+        }
+        ok(big > 1e-3, "vgg19 relu7 rows are not all zero (max %.3g)", big);
+        ok(rel < 1e-5, "vgg19 relu7 from the pool5 cache (batch 3) vs images (batch 4): %.2g < 1e-5 relative", rel);
+        npy_close(&r0);
+        npy_close(&r1);
+    }
+
+    npy_close(&pc);
+    npy_close(&im);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, getenv("KEEP") ? "true %s" : "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return done_testing();
+}
