@@ -50,7 +50,14 @@
 
 static char dir[256];
 
-static char *tmp(const char *name) { return path_join(dir, name); }
+static char *owned[64];
+static int nowned;
+
+/* dir/name, freed at the end */
+static char *tmp(const char *name) {
+    CHECK(nowned < 64);
+    return owned[nowned++] = path_join(dir, name);
+}
 
 static double max_abs(const float *a, int64_t n) {
     double m = 0;
@@ -233,17 +240,14 @@ int main(void) {
         net_load(&m, p_model);
         encode_opts eo = {.batch = v == 2 ? 5 : 8, .real = v < 3, .prefix_cache = v ? p_pool2 : NULL,
                           .prefix_layer = v ? "pool2" : NULL};
-        char *o = tmp(enc_out[v]);
-        encode_write(o, &m, &im, idx, N, p_idx, &eo);
-        free(o);
+        encode_write(tmp(enc_out[v]), &m, &im, idx, N, p_idx, &eo);
         net_free(&m);
     }
     npy_array e0, e1, e2, e3;
-    char *q;
-    npy_open(&e0, q = tmp("z_img.npy"), NPY_F4, 2); free(q);
-    npy_open(&e1, q = tmp("z_cache.npy"), NPY_F4, 2); free(q);
-    npy_open(&e2, q = tmp("z_cache5.npy"), NPY_F4, 2); free(q);
-    npy_open(&e3, q = tmp("b_cache.npy"), NPY_U1, 2); free(q);
+    npy_open(&e0, tmp("z_img.npy"), NPY_F4, 2);
+    npy_open(&e1, tmp("z_cache.npy"), NPY_F4, 2);
+    npy_open(&e2, tmp("z_cache5.npy"), NPY_F4, 2);
+    npy_open(&e3, tmp("b_cache.npy"), NPY_U1, 2);
     ok(!memcmp(e0.data, z_full, sizeof(float) * N * BITS), "encode --real without cache = net_forward");
     ok(!memcmp(e0.data, e1.data, sizeof(float) * N * BITS), "encode from the cache, same batches: identical outputs");
     double de = max_diff(e0.data, e2.data, N * BITS);
@@ -269,7 +273,7 @@ int main(void) {
     train_run(&c0);
     train_run(&c1);
     net m0, m1;
-    char *pm0 = path_join(c0.out, "model.safetensors"), *pm1 = path_join(c1.out, "model.safetensors");
+    char *pm0 = tmp("run0/model.safetensors"), *pm1 = tmp("run1/model.safetensors");
     read_model_params(&m0, pm0);
     read_model_params(&m1, pm1);
     CHECK(net_set_finetune(&m0, "fc") == 0);
@@ -287,7 +291,7 @@ int main(void) {
     net_free(&m1);
 
     /* losses per epoch */
-    char *j0 = path_join(c0.out, "train.jsonl"), *j1 = path_join(c1.out, "train.jsonl");
+    char *j0 = tmp("run0/train.jsonl"), *j1 = tmp("run1/train.jsonl");
     FILE *f0 = fopen(j0, "r"), *f1 = fopen(j1, "r");
     CHECK(f0 && f1);
     char l0[512], l1[512];
@@ -359,5 +363,12 @@ int main(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, getenv("KEEP") ? "true %s" : "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
+    for (int i = 0; i < nowned; i++) free(owned[i]);
+    free(img);
+    free(x);
+    free(scr);
+    free(z_full);
+    free(z_cache);
+    free(w);
     return done_testing();
 }
