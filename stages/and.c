@@ -1,11 +1,11 @@
 /* dsah-and: the Adaptive Neighbor Discovery update of W after a round (paper
  * 4.2.2, Eq. 10-12). Logic: common/hash/and.c. */
-#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/stages.h"
 #include "hash/and.h"
 #include "util/bits.h"
 #include "hash/graph.h"
@@ -13,71 +13,14 @@
 #include "format/npy.h"
 #include "util/util.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: dsah-and --codes Z --w W --gamma G [--labels L --indices I] --out W_NEXT\n"
-            "\n"
-            "Adaptive Neighbor Discovery (paper Eq. 10-12): s_ij = cos(z_i, z_j);\n"
-            "mu and sigma = mean and sample standard deviation (divisor n+ - 1) of s_ij\n"
-            "over all ordered pairs (i, j), diagonal included (s_ii = 1), with w_ij = +1,\n"
-            "as Eq. 11 sums over i, j = 1..n and n+ counts those pairs; m = mu + G*sigma;\n"
-            "every pair with w_ij = -1 and s_ij >= m becomes +1 (both directions: s is\n"
-            "computed once per pair, so W stays symmetric).\n"
-            "\n"
-            "  --codes Z        f4 [n, l] real-valued codes of the training points\n"
-            "                   (finite, no all-zero row)\n"
-            "  --w W            u1 [n, ceil(n/8)] bit-packed W (symmetric, diagonal 1)\n"
-            "  --gamma G        threshold factor gamma (finite)\n"
-            "  --labels L       u1 [N, C] multi-hot labels (with --indices): adds alpha,\n"
-            "                   beta and F_w of W before and after (paper Figure 7)\n"
-            "  --indices I      i8 [n] rows of L that the code rows are\n"
-            "  --out W_NEXT     the updated W (same format); and.json is written beside\n"
-            "                   it: mu, sigma, m, n+ before and after, flipped pairs\n"
-            "  --threads N      OpenMP threads (default: all cores); outputs are\n"
-            "                   byte-identical for every N on one machine\n"
-            "  --device D       auto|cpu (default auto = cpu: this build has no CUDA)\n"
-            "  -q, --quiet      no progress or info lines\n"
-            "  --help           this text\n");
-}
-
 int main(int argc, char **argv) {
     dsah_init("dsah-and");
-    const char *codes = NULL, *wpath = NULL, *labels_path = NULL, *indices_path = NULL, *out = NULL,
-               *device = "auto";
-    double gamma = NAN;
-    int have_gamma = 0, threads = omp_get_num_procs();
-    static const struct option opts[] = {
-        {"codes", required_argument, 0, 'c'},   {"w", required_argument, 0, 'w'},
-        {"gamma", required_argument, 0, 'g'},   {"labels", required_argument, 0, 'l'},
-        {"indices", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
-        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': codes = optarg; break;
-        case 'w': wpath = optarg; break;
-        case 'g':
-            gamma = parse_double("--gamma", optarg);
-            if (!isfinite(gamma)) die("--gamma: '%s' is not finite", optarg);
-            have_gamma = 1;
-            break;
-        case 'l': labels_path = optarg; break;
-        case 'i': indices_path = optarg; break;
-        case 'o': out = optarg; break;
-        case 't': threads = (int)parse_ll("--threads", optarg, 1, 4096); break;
-        case 'd': device = optarg; break;
-        case 'q': dsah_quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
-    if (!codes) die("--codes is required (see --help)");
-    if (!wpath) die("--w is required (see --help)");
-    if (!have_gamma) die("--gamma is required (see --help)");
-    if (!out) die("--out is required (see --help)");
+    and_args a;
+    opt_parse(&and_cmd, &a, argc, argv);
+    const char *codes = a.codes, *wpath = a.w, *labels_path = a.labels, *indices_path = a.indices, *out = a.out,
+               *device = a.device;
+    double gamma = a.gamma;
+    int threads = a.threads ? (int)a.threads : omp_get_num_procs();
     if (!labels_path != !indices_path) die("--labels and --indices go together");
     check_device(device);
     omp_set_num_threads(threads);
@@ -147,9 +90,7 @@ int main(int argc, char **argv) {
         tp_after = bitmat_same_count(wout, &ls, threads);
     }
 
-    char dir[4096];
-    path_dirname(out, dir, sizeof dir);
-    char *jpath = path_join(dir, "and.json");
+    char *jpath = opt_output(&and_cmd, &a, "out", "and.json");
     af_batch_begin();   /* both outputs or none */
     npy_save(out, NPY_U1, 2, (int64_t[]){n, rb}, wout);
     double t_end = now_sec();

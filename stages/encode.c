@@ -1,63 +1,23 @@
 /* dsah-encode: hash codes of a split with a trained model (stages/README.md).
  * Thin main: flags, open inputs, forward in batches (common/nn/net.c), stream
  * the codes out through npy_writer. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/stages.h"
 #include "util/bits.h"
 #include "nn/net.h"
 #include "format/npy.h"
 #include "nn/trainer.h"
 #include "util/util.h"
 
-static void usage(void) {
-    printf(
-        "usage: dsah-encode --model M --images data/images.npy --indices data/query.npy --out codes/query.npy\n"
-        "Codes of the images at the given indices: b = sgn(F(x)) packed (u1 [n, ceil(bits/8)],\n"
-        "bit k of byte k/8 LSB-first, 1 = +1, sgn(0) = +1), or with --real the tanh\n"
-        "outputs z = tanh(F(x)) (f4 [n, bits], the input of dsah-and). Dropout is off.\n"
-        "The architecture, input size, bits and channels come from the model's metadata.\n"
-        "  --model M       model.safetensors written by dsah-train\n"
-        "  --images F      u1 [N,H,W,C] images\n"
-        "  --indices F     i8 [n] indices into the images\n"
-        "  --real          write f4 tanh outputs instead of packed codes\n"
-        "  --batch B       images per forward pass (default 256, 16 for inputs > 64)\n"
-        "  --threads N     OpenMP threads (default: all cores)\n"
-        "  --device D      auto | cpu (default auto)\n"
-        "  --out F         output .npy\n"
-        "  -q, --quiet     no info or progress lines\n");
-}
-
 int main(int argc, char **argv) {
     dsah_init("dsah-encode");
-    const char *model = NULL, *images = NULL, *indices = NULL, *out = NULL, *device = "auto";
-    int real = 0, batch = 0, threads = 0;
-    enum { O_MODEL = 256, O_IMAGES, O_INDICES, O_REAL, O_BATCH, O_THREADS, O_DEVICE, O_OUT, O_HELP };
-    static const struct option opts[] = {
-        {"model", 1, 0, O_MODEL}, {"images", 1, 0, O_IMAGES}, {"indices", 1, 0, O_INDICES}, {"real", 0, 0, O_REAL},
-        {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS}, {"device", 1, 0, O_DEVICE}, {"out", 1, 0, O_OUT},
-        {"quiet", 0, 0, 'q'}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-        switch (o) {
-        case O_MODEL: model = optarg; break;
-        case O_IMAGES: images = optarg; break;
-        case O_INDICES: indices = optarg; break;
-        case O_REAL: real = 1; break;
-        case O_BATCH: batch = (int)parse_ll("--batch", optarg, 1, 1 << 20); break;
-        case O_THREADS: threads = (int)parse_ll("--threads", optarg, 1, 4096); break;
-        case O_DEVICE: device = optarg; break;
-        case O_OUT: out = optarg; break;
-        case 'q': dsah_quiet = 1; break;
-        case O_HELP: usage(); return 0;
-        default: die_hint("dsah-encode --help lists the flags", "bad command line");
-        }
-    }
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
-    if (!model || !images || !indices || !out)
-        die_hint("dsah-encode --help", "--model, --images, --indices and --out are required");
+    encode_args a;
+    opt_parse(&encode_cmd, &a, argc, argv);
+    const char *model = a.model, *images = a.images, *indices = a.indices, *out = a.out, *device = a.device;
+    int real = a.real, batch = (int)a.batch, threads = (int)a.threads;
     check_device(device);
     nn_set_threads(threads);
 

@@ -1,79 +1,24 @@
 /* dsah-graph: the initial similarity matrix W0 of DSAH (paper 4.2.1) from
  * training features. Logic: common/hash/graph.c. */
-#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/stages.h"
 #include "util/bits.h"
 #include "hash/graph.h"
 #include "format/json.h"
 #include "format/npy.h"
 #include "util/util.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: dsah-graph --features F --k1 K1 --k2 K2 [--labels L --indices I] --out DIR\n"
-            "\n"
-            "Builds W_L (k1 nearest neighbours by cosine, self excluded, ties by ascending\n"
-            "index), W_H (top-k2 rows by neighbour overlap |N_i ∩ N_j|, i.e. by\n"
-            "1/(1+|(W_L)_i - (W_L)_j|), self excluded, ties by ascending index) and\n"
-            "W0 = W_L AND W_H, made symmetric (+1 if either direction is) with diagonal +1.\n"
-            "\n"
-            "  --features F     f4 [n, d] training features (finite, no all-zero row)\n"
-            "  --k1 K1          neighbours per row of W_L, 1 <= K1 < n\n"
-            "  --k2 K2          neighbours per row of W_H, 1 <= K2 < n\n"
-            "  --labels L       u1 [N, C] multi-hot labels (with --indices): adds precision\n"
-            "                   alpha, recall beta and F_w of W_L, W_H, W0 against the\n"
-            "                   same-label matrix (share >= 1 label) over all n^2 pairs\n"
-            "  --indices I      i8 [n] rows of L that the feature rows are\n"
-            "  --out DIR        writes DIR/wl.npy i4 [n, K1] (descending cosine),\n"
-            "                   DIR/w0.npy u1 [n, ceil(n/8)] (bit j of row i = byte j/8,\n"
-            "                   bit j%%8; 1 = similar), DIR/stats.json\n"
-            "  --threads N      OpenMP threads (default: all cores); outputs are\n"
-            "                   byte-identical for every N on one machine\n"
-            "  --device D       auto|cpu (default auto = cpu: this build has no CUDA)\n"
-            "  -q, --quiet      no progress or info lines\n"
-            "  --help           this text\n"
-            "\n"
-            "Cosines come from cblas_sgemm over fixed row blocks, never a dense n x n\n"
-            "matrix; memory is O(n*(d + k1) + n^2/8).\n");
-}
-
 int main(int argc, char **argv) {
     dsah_init("dsah-graph");
-    const char *features = NULL, *labels_path = NULL, *indices_path = NULL, *out = NULL, *device = "auto";
-    long long k1 = -1, k2 = -1;
-    int threads = omp_get_num_procs();
-    static const struct option opts[] = {
-        {"features", required_argument, 0, 'f'}, {"k1", required_argument, 0, '1'},
-        {"k2", required_argument, 0, '2'},       {"labels", required_argument, 0, 'l'},
-        {"indices", required_argument, 0, 'i'},  {"out", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'},  {"device", required_argument, 0, 'd'},
-        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': features = optarg; break;
-        case '1': k1 = parse_ll("--k1", optarg, 1, INT32_MAX); break;
-        case '2': k2 = parse_ll("--k2", optarg, 1, INT32_MAX); break;
-        case 'l': labels_path = optarg; break;
-        case 'i': indices_path = optarg; break;
-        case 'o': out = optarg; break;
-        case 't': threads = (int)parse_ll("--threads", optarg, 1, 4096); break;
-        case 'd': device = optarg; break;
-        case 'q': dsah_quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
-    if (!features) die("--features is required (see --help)");
-    if (k1 < 0) die("--k1 is required (see --help)");
-    if (k2 < 0) die("--k2 is required (see --help)");
-    if (!out) die("--out is required (see --help)");
+    graph_args a;
+    opt_parse(&graph_cmd, &a, argc, argv);
+    const char *features = a.features, *labels_path = a.labels, *indices_path = a.indices, *device = a.device;
+    long long k1 = a.k1, k2 = a.k2;
+    int threads = a.threads ? (int)a.threads : omp_get_num_procs();
     if (!labels_path != !indices_path) die("--labels and --indices go together");
     check_device(device);
     omp_set_num_threads(threads);
@@ -153,8 +98,8 @@ int main(int argc, char **argv) {
     }
     double t_lab = now_sec();
 
-    char *wl_path = path_join(out, "wl.npy"), *w0_path = path_join(out, "w0.npy"),
-         *st_path = path_join(out, "stats.json");
+    char *wl_path = opt_output(&graph_cmd, &a, "out", "wl.npy"), *w0_path = opt_output(&graph_cmd, &a, "out", "w0.npy"),
+         *st_path = opt_output(&graph_cmd, &a, "out", "stats.json");
     af_batch_begin();   /* all three outputs or none */
     npy_save(wl_path, NPY_I4, 2, (int64_t[]){n, k1}, wl);
     npy_save(w0_path, NPY_U1, 2, (int64_t[]){n, rb}, w0);

@@ -115,8 +115,8 @@ rc=$?
 ok $? "failed rerun over an earlier run's outputs: exit $rc, no output (old or new) left"
 run_fail "both kinds of split" "--query-per-class" "two different splits" -- \
   --source mnist --path "$fx/mnist_gz" --query-per-class 1 --train-per-class 1 --query 3 --train 3 --seed 0
-run_fail "no seed" "--seed is required" "" -- --source mnist --path "$fx/mnist_gz" --query 3 --train 3
-run_fail "unknown source" "--source 'imagenet'" "" -- --source imagenet --path "$fx" "${split[@]}"
+run_fail "no seed" "missing --seed" "" -- --source mnist --path "$fx/mnist_gz" --query 3 --train 3
+run_fail "unknown source" "--source imagenet: must be one of" "" -- --source imagenet --path "$fx" "${split[@]}"
 
 # ---- features ------------------------------------------------------------
 "$BIN/dsah-features" -q --images "$tmp/m1/images.npy" --indices "$tmp/m1/db.npy" --extractor pixels --batch 7 --out "$tmp/f/pixels_db.npy"

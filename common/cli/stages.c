@@ -1,4 +1,6 @@
 /* cli/stages.c: the list of every stage's table (cli/stages.h). */
 #include "cli/stages.h"
 
-const opt_cmd *const stage_cmds[] = {&baseline_cmd, &ssdh_cmd, &eval_cmd, &index_cmd, &search_cmd, &serve_cmd, NULL};
+const opt_cmd *const stage_cmds[] = {&ingest_cmd,   &features_cmd, &graph_cmd, &train_cmd,  &encode_cmd, &and_cmd,
+                                     &eval_cmd,     &baseline_cmd, &ssdh_cmd,  &index_cmd,  &search_cmd, &serve_cmd,
+                                     NULL};

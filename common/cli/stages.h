@@ -11,6 +11,54 @@
  * tests/t_opt.c walk it). */
 extern const opt_cmd *const stage_cmds[];
 
+/* dsah-ingest (cli/ingest.c). The split counts are valid only when
+ * opt_given says so (0 is a value). */
+typedef struct ingest_args {
+    const char *source, *path, *annotations, *label_list, *out;
+    long long size, query_per_class, train_per_class, query, train, validation_per_class, validation, seed, threads;
+    int strict;
+} ingest_args;
+extern const opt_cmd ingest_cmd;
+
+/* dsah-features (cli/features.c) */
+typedef struct features_args {
+    const char *images, *indices, *extractor, *weights, *device, *out;
+    long long input, batch, threads;
+} features_args;
+extern const opt_cmd features_cmd;
+
+/* dsah-graph (cli/graph.c) */
+typedef struct graph_args {
+    const char *features, *labels, *indices, *device, *out;
+    long long k1, k2, threads;
+} graph_args;
+extern const opt_cmd graph_cmd;
+
+/* dsah-train (cli/train.c) */
+typedef struct train_args {
+    const char *images, *indices, *w, *init, *init_optim, *weights, *arch, *quant, *pic, *loss, *mask, *features,
+        *finetune, *device, *out;
+    long long input, bits, epochs, batch, lr_every, seed, threads;
+    double lr, adam_eps, lr_factor, tau, lambda, gh_alpha;
+} train_args;
+extern const opt_cmd train_cmd;
+
+/* dsah-encode (cli/encode.c) */
+typedef struct encode_args {
+    const char *model, *images, *indices, *device, *out;
+    long long batch, threads;
+    int real;
+} encode_args;
+extern const opt_cmd encode_cmd;
+
+/* dsah-and (cli/and.c) */
+typedef struct and_args {
+    const char *codes, *w, *labels, *indices, *device, *out;
+    double gamma;
+    long long threads;
+} and_args;
+extern const opt_cmd and_cmd;
+
 /* dsah-baseline (cli/baseline.c) */
 typedef struct baseline_args {
     const char *method, *train, *query, *db, *out;

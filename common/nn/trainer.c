@@ -315,15 +315,14 @@ void train_run(const train_cfg *c) {
         k.t = opt.t;
         write_ckpt(ck_path, &nt, &opt, &k, fp);
     }
-    char *p_opt = path_join(c->out, "optim.safetensors"), *p_j = path_join(c->out, "train.jsonl"),
-         *p_m = path_join(c->out, "model.safetensors");
+    const char *p_opt = c->out_optim, *p_j = c->out_jsonl, *p_m = c->out_model;
     save_optim(p_opt, &opt);
     atomic_file *af = af_open(p_j);
     af_write(af, k.jsonl, strlen(k.jsonl));
     af_commit(af);
     net_save(&nt, p_m);
     unlink(ck_path);
-    free(p_opt); free(p_j); free(p_m); free(ck_path); free(fp); free(k.jsonl);
+    free(ck_path); free(fp); free(k.jsonl);
     free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb); free(fb); free(gws);
     if (hb) {
         free(hb);

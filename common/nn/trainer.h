@@ -20,7 +20,8 @@ typedef struct train_cfg {
     const char *images, *indices, *w;   /* data/images.npy, data/train.npy, W */
     const char *init, *init_optim;      /* previous round's model / optim state (optional) */
     const char *weights;                /* VGG ImageNet weights (optional) */
-    const char *arch, *finetune, *out;
+    const char *arch, *finetune, *out;  /* out: the directory (checkpoint.safetensors while running) */
+    const char *out_model, *out_jsonl, *out_optim; /* the outputs (names from the stage's table) */
     const char *mask;                   /* loss ssdh: bits where S != 0 (dsah-ssdh's mask.npy) */
     train_loss loss;                    /* dsah (default) | ssdh | greedyhash */
     const char *features;               /* loss greedyhash: f4 [n, d], one row per training index */

@@ -211,6 +211,14 @@ const char *opt_check(const opt *o, const char *text) { return check_store(o, te
 /* ---- parsing ------------------------------------------------------------ */
 
 static void set_value(const opt_cmd *cmd, const opt *o, const char *s, void *args, int from_default) {
+    if (o->apply) {
+        const char *why = check_store(o, s, NULL);
+        if (why) die("--%s %s: %s", o->name, s, why);
+        char flag[128];
+        snprintf(flag, sizeof flag, "--%s", o->name);
+        o->apply(flag, s);
+        return;
+    }
     const char *why = check_store(o, s, (char *)args + o->off);
     if (why && from_default) {
         fprintf(stderr, "dsah-%s: internal error: default '%s' of --%s: %s\n", cmd->name, s, o->name, why);
@@ -225,7 +233,7 @@ void opt_parse(const opt_cmd *cmd, void *args, int argc, char **argv) {
     struct option *lo = xcalloc((size_t)n + 3, sizeof *lo);
     for (int i = 0; i < n; i++) {
         const opt *o = &cmd->opts[i];
-        if (o->size != field_size(o->type)) {
+        if (o->apply ? o->size != 0 : o->size != field_size(o->type)) {
             fprintf(stderr, "dsah-%s: internal error: field of --%s has %zu bytes, its type needs %zu\n", cmd->name,
                     o->name, o->size, field_size(o->type));
             abort();
@@ -239,7 +247,7 @@ void opt_parse(const opt_cmd *cmd, void *args, int argc, char **argv) {
     /* defaults first, then the command line */
     for (int i = 0; i < n; i++) {
         const opt *o = &cmd->opts[i];
-        memset((char *)args + o->off, 0, o->size);
+        if (!o->apply) memset((char *)args + o->off, 0, o->size);
         if (o->def) set_value(cmd, o, o->def, args, 1);
     }
     char hint[128];
@@ -271,32 +279,49 @@ void dsah_set_threads(long long n) {
     openblas_set_num_threads((int)n);
 }
 
+const char *opt_file(const opt *o, int i, char *buf, size_t n) {
+    const char *p = o->files ? o->files : "";
+    for (int k = 0;; k++) {
+        p += strspn(p, " ");
+        if (!*p) return NULL;
+        size_t len = strcspn(p, " ");
+        if (k == i) {
+            CHECK(len < n);
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            return buf;
+        }
+        p += len;
+    }
+}
+
+char *opt_output_path(const opt *o, const char *value, const char *file) {
+    CHECK(o->type == OPT_OUT || o->type == OPT_OUTDIR);
+    if (!file) {
+        CHECK(o->type == OPT_OUT);
+        return xstrdup(value);
+    }
+    char dir[4096];
+    if (o->type == OPT_OUTDIR) snprintf(dir, sizeof dir, "%s", value);
+    else path_dirname(value, dir, sizeof dir);
+    return path_join(dir, file);
+}
+
 char *opt_output(const opt_cmd *cmd, const void *args, const char *name, const char *file) {
     const opt *o = opt_find(cmd, name);
     CHECK(o && (o->type == OPT_OUT || o->type == OPT_OUTDIR));
-    const char *path = *(const char *const *)((const char *)args + o->off);
-    CHECK(path);
-    if (!file) {
-        CHECK(o->type == OPT_OUT);
-        return xstrdup(path);
-    }
-    /* file must be declared in .files */
-    int found = 0;
-    size_t fl = strlen(file);
-    for (const char *p = o->files ? o->files : ""; *p;) {
-        size_t len = strcspn(p, " ");
-        if (len == fl && strncmp(p, file, fl) == 0) found = 1;
-        p += len;
-        p += strspn(p, " ");
-    }
+    const char *value = *(const char *const *)((const char *)args + o->off);
+    CHECK(value);
+    /* a file must be declared in .files: names are written once, in the table */
+    int found = !file;
+    char buf[256];
+    for (int i = 0; file && opt_file(o, i, buf, sizeof buf); i++)
+        if (!strcmp(buf, file)) found = 1;
     if (!found) {
         fprintf(stderr, "dsah-%s: internal error: %s is not declared in the .files of --%s\n", cmd->name, file, name);
         abort();
     }
-    if (o->type == OPT_OUTDIR) return path_join(path, file);
-    char dir[4096];
-    path_dirname(path, dir, sizeof dir);
-    return path_join(dir, file);
+    return opt_output_path(o, value, file);
 }
 
 /* ---- help and reference ------------------------------------------------- */

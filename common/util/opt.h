@@ -99,6 +99,9 @@ typedef struct opt {
     int nostamp;           /* does not change results (threads, device, inference batch) */
     const char *files;     /* OPT_OUT/OPT_OUTDIR: space-separated file names (see opt_output) */
     const char *help;      /* one line (more lines with "\n") */
+    /* Instead of a field (OPT_FIELD left 0, 0): called with "--flag" and the
+     * value at each occurrence, so the flag may repeat (--limit KEY=N). */
+    void (*apply)(const char *flag, const char *value);
 } opt;
 
 /* The field of an args struct an entry writes, with its size (checked by
@@ -146,6 +149,14 @@ const opt *opt_find(const opt_cmd *cmd, const char *name);
  * anything else is an internal error, so names are declared once, in the
  * table. Fresh string. */
 char *opt_output(const opt_cmd *cmd, const void *args, const char *name, const char *file);
+
+/* The i-th name in o->files into buf; NULL past the last. */
+const char *opt_file(const opt *o, int i, char *buf, size_t n);
+/* Path of `file` for output entry o whose value is `value` (the flag's
+ * argument): value/file for OPT_OUTDIR (no doubled '/'), dirname(value)/file
+ * for OPT_OUT; value itself when file is NULL (OPT_OUT). Fresh string. Used
+ * by opt_output and by dsah-plan, which has the value but no args struct. */
+char *opt_output_path(const opt *o, const char *value, const char *file);
 
 /* Set OpenMP and OpenBLAS threads when n > 0 (the --threads flag). */
 void dsah_set_threads(long long n);
