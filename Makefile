@@ -6,6 +6,7 @@
 #   make fuzz           libFuzzer targets (FUZZ_SECONDS=N each, FUZZ_TARGETS=...)
 #   make bench          the measured figures (long; never part of make test)
 #   make pipeline       run pipelines/$(DATASET).yaml (default fashion-mnist)
+#   make docs           regenerate the key and flag references in the READMEs
 #
 # Options: CUDA=auto|0|1 (default auto), BUILD=dir, BIN=dir, DATASET=name.
 
@@ -169,6 +170,13 @@ bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 
 clean:
 	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(ASAN_BIN) $(FUZZ_BUILD)
+
+# The key reference of pipelines/README.md and the flag reference of
+# stages/README.md, generated from the stage tables (common/cli/); make test
+# checks they are current.
+.PHONY: docs
+docs: $(BIN)/dsah-plan
+	@docs/gen-reference.sh $(BIN)
 
 # ---- datasets -------------------------------------------------------------------
 # make fetch DATASET=cifar10: the official cifar-10-binary.tar.gz (checked by

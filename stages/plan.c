@@ -2,7 +2,7 @@
  *
  *   dsah-plan --config pipelines/NAME.yaml [--set key=value ...] [--work work]
  *             [--bin bin] [--out work/NAME/plan.mk]
- *   dsah-plan --keys-markdown | --keys
+ *   dsah-plan --keys-markdown | --keys | --flags-markdown
  *
  * Writes <work>/<name>/plan.mk (one rule per stage instance), a params stamp
  * beside each rule's outputs (rewritten only when its text changes, so its
@@ -18,9 +18,20 @@
  * stage as done. (A done file rather than grouped targets "a b &:", because
  * make -n of GNU Make 4.3 does not show what depends on grouped targets.)
  * Recipes hold only validated values in single quotes; nothing from the
- * YAML reaches Make or the shell unquoted. */
+ * YAML reaches Make or the shell unquoted.
+ *
+ * Command lines come from the stage tables (cli/stages.h): a rule names its
+ * stage, binds the flags that planning decides (paths, the run's bits, gamma,
+ * tau, pic; NULL leaves a flag out), and emit() walks the table in order:
+ * a bound flag takes its bound value, a flag with a YAML key takes the key's
+ * value when set, others are left out. Inputs (OPT_IN) and outputs
+ * (OPT_OUT/OPT_OUTDIR with their declared files) for Make, and whether a flag
+ * goes into the params stamp, come from the same entries. What stays written
+ * here is planning: the layout of the run directory, rounds, AND between
+ * rounds, the ablations and the sweep grid. */
 #define _GNU_SOURCE
-#include "format/config.h"
+#include "cli/config.h"
+#include "cli/stages.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -33,7 +44,10 @@ enum { G_MAIN = 1, G_TABLE = 2, G_SWEEP = 4 };
 
 typedef struct rule {
     char *id;            /* unique, e.g. "runs/dsah-b64/round1/train" */
-    char *stage;         /* "train" */
+    const opt_cmd *cmd;  /* the stage's table */
+    const char *stage;   /* cmd->name, "train" */
+    const char *bound[64]; /* per table entry: the planner's value */
+    unsigned char isbound[64];
     char *outs[8];
     int nout;
     char *ins[8];
@@ -51,7 +65,6 @@ static int nrules, caprules;
 static const char *W;    /* <work>/<name> */
 static const char *bindir = "bin";
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 /* The planner's strings live until exit: kept here, reachable (so that
  * make test-asan's leak check does not count them after main returns). */
 static char **kept;
@@ -61,6 +74,7 @@ static char *keep(char *s) {
     return kept[nkept++] = s;
 }
 
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...) {
     va_list ap;
     char *s;
@@ -76,18 +90,30 @@ static rule *find_rule(const char *id) {
     return NULL;
 }
 
+static const char *dev;   /* --device value or NULL for auto */
+
 /* New rule, or the existing one with the same id (shared upstream stages of
  * several runs); returns NULL in that case after adding the groups. */
-static rule *rule_new(const char *stage, const char *id, unsigned groups) {
+static rule *rule_new(const opt_cmd *cmd, const char *id, unsigned groups) {
     rule *old = find_rule(id);
     if (old) { old->groups |= groups; return NULL; }
     if (nrules == caprules) rules = xrealloc(rules, sizeof(rule) * (size_t)(caprules = caprules ? 2 * caprules : 64));
     rule *r = &rules[nrules++];
     memset(r, 0, sizeof *r);
     r->id = xstrdup(id);
-    r->stage = xstrdup(stage);
+    r->cmd = cmd;
+    r->stage = cmd->name;
     r->groups = groups;
     return r;
+}
+
+/* The planner's value for a flag of the rule's stage (NULL: leave it out;
+ * for a switch, non-NULL: give it). */
+static void bind(rule *r, const char *flag, const char *value) {
+    const opt *o = opt_find(r->cmd, flag);
+    CHECK(o);
+    r->bound[o - r->cmd->opts] = value;
+    r->isbound[o - r->cmd->opts] = 1;
 }
 
 static void arg(rule *r, const char *flag, const char *val, int stamped) {
@@ -102,15 +128,53 @@ static void arg(rule *r, const char *flag, const char *val, int stamped) {
     }
 }
 
-static void input(rule *r, const char *flag, const char *path) {
-    arg(r, flag, path, 1);
-    CHECK(r->nin < 8);
-    r->ins[r->nin++] = xstrdup(path);
-}
-
 static void output(rule *r, const char *path) {
     CHECK(r->nout < 8);
-    r->outs[r->nout++] = xstrdup(path);
+    r->outs[r->nout++] = (char *)path;
+}
+
+/* The command line, inputs and outputs of r from its stage's table. */
+static void emit(rule *r, const cfg *c) {
+    for (const opt *o = r->cmd->opts; o->name; o++) {
+        int i = (int)(o - r->cmd->opts);
+        const char *v = NULL;
+        char flag[128];
+        snprintf(flag, sizeof flag, "--%s", o->name);
+        if (!strcmp(o->name, "device") && !dev) v = NULL; /* auto: the stage's default */
+        else if (r->isbound[i]) v = r->bound[i];
+        else if (o->key && cfg_get(c, o->key)->set) {
+            if (o->type == OPT_FLAG) v = cfg_bool(c, o->key) ? "" : NULL;
+            else {
+                /* a list reaches a scalar flag only through a planning loop */
+                CHECK(cfg_get(c, o->key)->n == 1 || o->type == OPT_INTS || o->type == OPT_STR);
+                v = keep(cfg_join(c, o->key, ","));
+            }
+        }
+        if (!v) {
+            CHECK(!o->required);
+            continue;
+        }
+        arg(r, flag, o->type == OPT_FLAG ? NULL : v, !o->nostamp);
+        if (o->type == OPT_IN) {
+            CHECK(r->nin < 8);
+            r->ins[r->nin++] = xstrdup(v);
+        } else if (o->type == OPT_OUT || o->type == OPT_OUTDIR) {
+            char name[256];
+            if (o->type == OPT_OUT) output(r, opt_output_path(o, v, NULL));
+            for (int k = 0; opt_file(o, k, name, sizeof name); k++) output(r, opt_output_path(o, v, name));
+        }
+    }
+}
+
+/* The path of output `file` of r (declared in its table), after emit. */
+static const char *out_of(const rule *r, const char *file) {
+    size_t n = strlen(file);
+    for (int k = 0; k < r->nout; k++) {
+        size_t m = strlen(r->outs[k]);
+        if (m >= n && !strcmp(r->outs[k] + m - n, file) && (m == n || r->outs[k][m - n - 1] == '/')) return r->outs[k];
+    }
+    CHECK(!"output not declared");
+    return NULL;
 }
 
 /* ---- writing files only when their content changes ---------------------- */
@@ -150,56 +214,31 @@ typedef struct runp {
 } runp;
 
 static const cfg *C;
-static const char *dev;   /* --device value or NULL for auto */
-
-static void add_device(rule *r) {
-    if (dev) arg(r, "--device", dev, 0);
-}
 
 static const char *P(const char *rel) { return fmt("%s/%s", W, rel); }
 
 static void plan_ingest(void) {
-    rule *r = rule_new("ingest", "data/ingest", G_MAIN | G_TABLE | G_SWEEP);
+    rule *r = rule_new(&ingest_cmd, "data/ingest", G_MAIN | G_TABLE | G_SWEEP);
     if (!r) return;
-    arg(r, "--source", cfg_str(C, "dataset.source"), 1);
-    arg(r, "--path", cfg_str(C, "dataset.path"), 1);
-    if (cfg_get(C, "dataset.annotations")->set) arg(r, "--annotations", cfg_str(C, "dataset.annotations"), 1);
-    if (cfg_get(C, "dataset.label_list")->set) arg(r, "--label-list", cfg_str(C, "dataset.label_list"), 1);
-    if (cfg_get(C, "dataset.size")->set) arg(r, "--size", cfg_str(C, "dataset.size"), 1);
-    if (cfg_get(C, "dataset.query_per_class")->set) {
-        arg(r, "--query-per-class", cfg_str(C, "dataset.query_per_class"), 1);
-        arg(r, "--train-per-class", cfg_str(C, "dataset.train_per_class"), 1);
-    } else {
-        arg(r, "--query", cfg_str(C, "dataset.query"), 1);
-        arg(r, "--train", cfg_str(C, "dataset.train"), 1);
-    }
-    if (cfg_get(C, "dataset.validation_per_class")->set)
-        arg(r, "--validation-per-class", cfg_str(C, "dataset.validation_per_class"), 1);
-    if (cfg_get(C, "dataset.validation")->set) arg(r, "--validation", cfg_str(C, "dataset.validation"), 1);
-    arg(r, "--seed", cfg_str(C, "dataset.seed"), 1);
-    if (cfg_bool(C, "dataset.strict")) arg(r, "--strict", NULL, 1);
-    arg(r, "--out", P("data"), 1);
-    const char *names[] = {"images.npy", "labels.npy", "query.npy", "train.npy", "db.npy", "ingest.json"};
-    for (int i = 0; i < 6; i++) output(r, fmt("%s/data/%s", W, names[i]));
+    bind(r, "out", P("data"));
+    emit(r, C);
     r->stamp = (char *)P("data/params.ingest");
 }
 
 /* Features of one split with one extractor; returns the output path. */
 static const char *plan_features(const char *extractor, const char *split, unsigned groups) {
     const char *out = fmt("%s/features/%s_%s.npy", W, extractor, split);
-    rule *r = rule_new("features", fmt("features/%s_%s", extractor, split), groups);
+    rule *r = rule_new(&features_cmd, fmt("features/%s_%s", extractor, split), groups);
     if (!r) return out;
-    input(r, "--images", P("data/images.npy"));
-    input(r, "--indices", fmt("%s/data/%s.npy", W, split));
-    arg(r, "--extractor", extractor, 1);
-    if (!strcmp(extractor, "vgg19")) {
-        arg(r, "--weights", cfg_str(C, "features.weights"), 1);
-        arg(r, "--input", cfg_str(C, "features.input"), 1);
+    bind(r, "images", P("data/images.npy"));
+    bind(r, "indices", fmt("%s/data/%s.npy", W, split));
+    bind(r, "extractor", extractor);
+    if (strcmp(extractor, "vgg19")) { /* unused by pixels */
+        bind(r, "weights", NULL);
+        bind(r, "input", NULL);
     }
-    arg(r, "--batch", cfg_str(C, "features.batch"), 0);
-    add_device(r);
-    arg(r, "--out", out, 1);
-    output(r, out);
+    bind(r, "out", out);
+    emit(r, C);
     r->stamp = fmt("%s/features/params.%s_%s", W, extractor, split);
     return out;
 }
@@ -207,38 +246,26 @@ static const char *plan_features(const char *extractor, const char *split, unsig
 static void plan_graph(void) {
     const char *ex = cfg_str(C, "features.extractor");
     const char *f = plan_features(ex, "train", G_MAIN | G_TABLE | G_SWEEP);
-    rule *r = rule_new("graph", "graph/graph", G_MAIN | G_TABLE | G_SWEEP);
+    rule *r = rule_new(&graph_cmd, "graph/graph", G_MAIN | G_TABLE | G_SWEEP);
     if (!r) return;
-    input(r, "--features", f);
-    arg(r, "--k1", cfg_str(C, "graph.k1"), 1);
-    arg(r, "--k2", cfg_str(C, "graph.k2"), 1);
-    input(r, "--labels", P("data/labels.npy"));
-    input(r, "--indices", P("data/train.npy"));
-    add_device(r);
-    arg(r, "--out", fmt("%s/graph/", W), 1);
-    output(r, P("graph/wl.npy"));
-    output(r, P("graph/w0.npy"));
-    output(r, P("graph/stats.json"));
+    bind(r, "features", f);
+    bind(r, "labels", P("data/labels.npy"));
+    bind(r, "indices", P("data/train.npy"));
+    bind(r, "out", fmt("%s/graph/", W));
+    emit(r, C);
     r->stamp = (char *)P("graph/params.graph");
 }
 
 static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, const char *dir, unsigned groups) {
-    rule *r = rule_new("eval", id, groups);
+    rule *r = rule_new(&eval_cmd, id, groups);
     if (!r) return;
-    input(r, "--query-codes", qcodes);
-    input(r, "--db-codes", dbcodes);
-    input(r, "--labels", P("data/labels.npy"));
-    input(r, "--query-indices", P("data/query.npy"));
-    input(r, "--db-indices", P("data/db.npy"));
-    char *topk = keep(cfg_join(C, "eval.topk", ",")), *pat = keep(cfg_join(C, "eval.precision_at", ","));
-    arg(r, "--topk", topk, 1);
-    arg(r, "--precision-at", pat, 1);
-    if (cfg_get(C, "eval.pn_at")->set) arg(r, "--pn-at", keep(cfg_join(C, "eval.pn_at", ",")), 1);
-    add_device(r);
-    arg(r, "--out", fmt("%s/eval/", dir), 1);
-    output(r, fmt("%s/eval/metrics.json", dir));
-    output(r, fmt("%s/eval/pr.csv", dir));
-    output(r, fmt("%s/eval/pn.csv", dir));
+    bind(r, "query-codes", qcodes);
+    bind(r, "db-codes", dbcodes);
+    bind(r, "labels", P("data/labels.npy"));
+    bind(r, "query-indices", P("data/query.npy"));
+    bind(r, "db-indices", P("data/db.npy"));
+    bind(r, "out", fmt("%s/eval/", dir));
+    emit(r, C);
     r->stamp = fmt("%s/eval/params.eval", dir);
 }
 
@@ -246,14 +273,12 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
  * dsah-search read it): <work>/<name>/index/<label>-b<bits>/. */
 static void plan_index(const char *label, long long bits, const char *dbcodes, unsigned groups) {
     const char *dir = fmt("%s/index/%s-b%lld", W, label, bits);
-    rule *r = rule_new("index", fmt("index/%s-b%lld", label, bits), groups);
+    rule *r = rule_new(&index_cmd, fmt("index/%s-b%lld", label, bits), groups);
     if (!r) return;
-    input(r, "--codes", dbcodes);
-    input(r, "--ids", P("data/db.npy"));
-    arg(r, "--out", fmt("%s/", dir), 1);
-    output(r, fmt("%s/index.faiss", dir));
-    output(r, fmt("%s/mih.bin", dir));
-    output(r, fmt("%s/index.json", dir));
+    bind(r, "codes", dbcodes);
+    bind(r, "ids", P("data/db.npy"));
+    bind(r, "out", fmt("%s/", dir));
+    emit(r, C);
     r->stamp = fmt("%s/params.index", dir);
 }
 
@@ -282,7 +307,6 @@ static void check_baselines(const cfg *c) {
     const cfg_val *bl = cfg_get(c, "eval.baselines"), *bits = cfg_get(c, "train.bits");
     long long dim = baseline_feature_dim(c), n = baseline_train_rows(c);
     long long anchors = cfg_int(c, "eval.agh_anchors"), nearest = cfg_int(c, "eval.agh_nearest");
-    double density = cfg_double(c, "eval.sp_density"), lambda = cfg_double(c, "eval.sp_lambda");
     for (int m = 0; m < bl->n; m++) {
         const char *meth = bl->v[m];
         int agh = !strncmp(meth, "agh", 3), layers = !strcmp(meth, "agh2") ? 2 : 1;
@@ -290,11 +314,6 @@ static void check_baselines(const cfg *c) {
             die("eval.agh_nearest %lld: must be <= eval.agh_anchors %lld", nearest, anchors);
         if (agh && n && anchors >= n)
             die("eval.agh_anchors %lld: %s needs fewer anchors than the %lld training rows", anchors, meth, n);
-        if (!strcmp(meth, "sp") && !(density > 0 && density <= 1))
-            die("eval.sp_density %g: must be in (0, 1]", density);
-        if (!strcmp(meth, "sp") && !(lambda >= 0)) die("eval.sp_lambda %g: must be >= 0", lambda);
-        if (!strcmp(meth, "sgh") && !(cfg_double(c, "eval.sgh_lr") > 0))
-            die("eval.sgh_lr %g: must be > 0", cfg_double(c, "eval.sgh_lr"));
         for (int i = 0; i < bits->n; i++) {
             long long L = atoll(bits->v[i]);
             if (agh && L / layers >= anchors)
@@ -312,34 +331,32 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
                *fd = plan_features(ex, "db", groups);
     const char *dir = fmt("%s/baselines/%s-b%lld", W, method, bits);
     const char *id = fmt("baselines/%s-b%lld", method, bits);
-    rule *r = rule_new("baseline", fmt("%s/baseline", id), groups);
+    rule *r = rule_new(&baseline_cmd, fmt("%s/baseline", id), groups);
     if (r) {
-        arg(r, "--method", method, 1);
-        arg(r, "--bits", fmt("%lld", bits), 1);
-        input(r, "--train", ft);
-        input(r, "--query", fq);
-        input(r, "--db", fd);
-        arg(r, "--seed", cfg_str(C, "train.seed"), 1);
-        if (!strcmp(method, "itq")) arg(r, "--iters", cfg_str(C, "eval.itq_iters"), 1);
-        if (!strcmp(method, "sp")) {
-            arg(r, "--sp-iters", cfg_str(C, "eval.sp_iters"), 1);
-            arg(r, "--density", cfg_str(C, "eval.sp_density"), 1);
-            arg(r, "--lambda", cfg_str(C, "eval.sp_lambda"), 1);
+        bind(r, "method", method);
+        bind(r, "bits", fmt("%lld", bits));
+        bind(r, "train", ft);
+        bind(r, "query", fq);
+        bind(r, "db", fd);
+        /* each method gets the settings of its own algorithm */
+        if (strcmp(method, "itq")) bind(r, "iters", NULL);
+        if (strcmp(method, "sp")) {
+            bind(r, "sp-iters", NULL);
+            bind(r, "density", NULL);
+            bind(r, "lambda", NULL);
         }
-        if (!strcmp(method, "sgh")) {
-            arg(r, "--sgh-epochs", cfg_str(C, "eval.sgh_epochs"), 1);
-            arg(r, "--sgh-batch", cfg_str(C, "eval.sgh_batch"), 1);
-            arg(r, "--sgh-lr", cfg_str(C, "eval.sgh_lr"), 1);
+        if (strcmp(method, "sgh")) {
+            bind(r, "sgh-epochs", NULL);
+            bind(r, "sgh-batch", NULL);
+            bind(r, "sgh-lr", NULL);
         }
-        if (!strncmp(method, "agh", 3)) {
-            arg(r, "--anchors", cfg_str(C, "eval.agh_anchors"), 1);
-            arg(r, "--nearest", cfg_str(C, "eval.agh_nearest"), 1);
-            arg(r, "--kmeans-iters", cfg_str(C, "eval.agh_kmeans_iters"), 1);
+        if (strncmp(method, "agh", 3)) {
+            bind(r, "anchors", NULL);
+            bind(r, "nearest", NULL);
+            bind(r, "kmeans-iters", NULL);
         }
-        arg(r, "--out", fmt("%s/", dir), 1);
-        output(r, fmt("%s/query.npy", dir));
-        output(r, fmt("%s/db.npy", dir));
-        output(r, fmt("%s/baseline.json", dir));
+        bind(r, "out", fmt("%s/", dir));
+        emit(r, C);
         r->stamp = fmt("%s/params.baseline", dir);
     }
     plan_eval(fmt("%s/eval", id), fmt("%s/query.npy", dir), fmt("%s/db.npy", dir), dir, groups);
@@ -347,110 +364,102 @@ static void plan_baseline(const char *method, long long bits, unsigned groups) {
 }
 
 /* dsah-ssdh: SSDH's ternary S from the graph's training features, once for
- * every code length. */
-static const char *plan_ssdh_sim(unsigned groups) {
+ * every code length. Returns the rule (its outputs w.npy and mask.npy). */
+static const rule *plan_ssdh_sim(unsigned groups) {
     const char *ft = plan_features(cfg_str(C, "features.extractor"), "train", groups);
-    rule *r = rule_new("ssdh", "ssdh/sim", groups);
+    rule *r = rule_new(&ssdh_cmd, "ssdh/sim", groups);
     if (r) {
-        input(r, "--features", ft);
-        arg(r, "--alpha", cfg_str(C, "eval.ssdh_alpha"), 1);
-        arg(r, "--beta", cfg_str(C, "eval.ssdh_beta"), 1);
-        arg(r, "--out", fmt("%s/ssdh/", W), 1);
-        output(r, fmt("%s/ssdh/w.npy", W));
-        output(r, fmt("%s/ssdh/mask.npy", W));
-        output(r, fmt("%s/ssdh/stats.json", W));
+        bind(r, "features", ft);
+        bind(r, "out", fmt("%s/ssdh/", W));
+        emit(r, C);
         r->stamp = fmt("%s/ssdh/params.ssdh", W);
     }
-    return fmt("%s/ssdh/w.npy", W);
+    return find_rule("ssdh/sim");
 }
 
 static void plan_run(const runp *p) {
     int R = p->ssdh || p->greedy ? 1 : (int)cfg_int(C, "train.rounds");
-    const char *w0 = p->ssdh ? plan_ssdh_sim(p->groups) : p->greedy ? NULL : P("graph/w0.npy");
+    const char *mask = NULL, *w0 = P("graph/w0.npy");
+    if (p->ssdh) {
+        const rule *s = plan_ssdh_sim(p->groups);
+        w0 = out_of(s, "w.npy");
+        mask = out_of(s, "mask.npy");
+    }
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
     for (int rr = 1; rr <= R; rr++) {
         const char *rd = fmt("%s/round%d", p->dir, rr);
-        rule *r = rule_new("train", fmt("%s/round%d/train", rid, rr), p->groups);
+        rule *r = rule_new(&train_cmd, fmt("%s/round%d/train", rid, rr), p->groups);
         CHECK(r);
-        input(r, "--images", P("data/images.npy"));
-        input(r, "--indices", P("data/train.npy"));
-        if (w0) input(r, "--w", p->and_on ? wprev : w0);
+        bind(r, "images", P("data/images.npy"));
+        bind(r, "indices", P("data/train.npy"));
+        bind(r, "w", p->greedy ? NULL : p->and_on ? wprev : w0);
         /* Adam's moments, step and lr schedule carry across rounds, as in the
-         * paper's code (one optimiser for the whole run) */
-        if (model) {
-            input(r, "--init", model);
-            input(r, "--init-optim", optim);
-        } else if (cfg_get(C, "network.weights")->set) arg(r, "--weights", cfg_str(C, "network.weights"), 1);
-        arg(r, "--arch", keep(cfg_join(C, "network.arch", ",")), 1);
-        arg(r, "--input", cfg_str(C, "network.input"), 1);
-        arg(r, "--bits", fmt("%lld", p->bits), 1);
-        arg(r, "--epochs", cfg_str(C, p->ssdh ? "eval.ssdh_epochs" : p->greedy ? "eval.greedyhash_epochs" : "train.epochs"), 1);
-        arg(r, "--batch", cfg_str(C, "train.batch"), 1);
-        arg(r, "--lr", cfg_str(C, "train.lr"), 1);
-        arg(r, "--adam-eps", cfg_str(C, "train.adam_eps"), 1);
-        arg(r, "--lr-every", cfg_str(C, "train.lr_decay.every"), 1);
-        arg(r, "--lr-factor", cfg_str(C, "train.lr_decay.factor"), 1);
-        if (p->ssdh) {
-            arg(r, "--loss", "ssdh", 1);
-            input(r, "--mask", fmt("%s/ssdh/mask.npy", W));
-        } else if (p->greedy) {
-            arg(r, "--loss", "greedyhash", 1);
-            input(r, "--features", plan_features(cfg_str(C, "features.extractor"), "train", p->groups));
-            arg(r, "--gh-alpha", cfg_str(C, "eval.greedyhash_alpha"), 1);
+         * paper's code (one optimiser for the whole run); pretrained weights
+         * only start round 1 */
+        bind(r, "init", model);
+        bind(r, "init-optim", optim);
+        if (model) bind(r, "weights", NULL);
+        bind(r, "bits", fmt("%lld", p->bits));
+        if (p->ssdh) { /* SSDH's loss against its S: no pair weights, no quantisation term */
+            bind(r, "epochs", cfg_str(C, "eval.ssdh_epochs"));
+            bind(r, "tau", NULL);
+            bind(r, "lambda", NULL);
+            bind(r, "pic", NULL);
+            bind(r, "loss", "ssdh");
+            bind(r, "mask", mask);
+        } else if (p->greedy) { /* GreedyHash's loss on the training features, no W */
+            bind(r, "epochs", cfg_str(C, "eval.greedyhash_epochs"));
+            bind(r, "tau", NULL);
+            bind(r, "lambda", NULL);
+            bind(r, "pic", NULL);
+            bind(r, "loss", "greedyhash");
+            bind(r, "features", plan_features(cfg_str(C, "features.extractor"), "train", p->groups));
+            bind(r, "gh-alpha", cfg_str(C, "eval.greedyhash_alpha"));
         } else {
-            arg(r, "--tau", p->tau, 1);
-            arg(r, "--lambda", cfg_str(C, "train.lambda"), 1);
-            arg(r, "--pic", p->pic, 1);
+            bind(r, "tau", p->tau);
+            bind(r, "pic", p->pic);
         }
-        arg(r, "--finetune", cfg_str(C, "train.finetune"), 1);
-        arg(r, "--seed", cfg_str(C, "train.seed"), 1);
-        add_device(r);
-        arg(r, "--out", fmt("%s/", rd), 1);
-        output(r, fmt("%s/model.safetensors", rd));
-        output(r, fmt("%s/train.jsonl", rd));
-        output(r, fmt("%s/optim.safetensors", rd));
+        bind(r, "out", fmt("%s/", rd));
+        emit(r, C);
         r->stamp = fmt("%s/params.train", rd);
-        model = r->outs[0];
-        optim = r->outs[2];
+        model = out_of(r, "model.safetensors");
+        optim = out_of(r, "optim.safetensors");
         if (p->and_on && rr < R) {
-            rule *e = rule_new("encode", fmt("%s/round%d/encode", rid, rr), p->groups);
+            rule *e = rule_new(&encode_cmd, fmt("%s/round%d/encode", rid, rr), p->groups);
             CHECK(e);
-            input(e, "--model", model);
-            input(e, "--images", P("data/images.npy"));
-            input(e, "--indices", P("data/train.npy"));
-            arg(e, "--real", NULL, 1);
-            add_device(e);
-            arg(e, "--out", fmt("%s/train_real.npy", rd), 1);
-            output(e, fmt("%s/train_real.npy", rd));
+            bind(e, "model", model);
+            bind(e, "images", P("data/images.npy"));
+            bind(e, "indices", P("data/train.npy"));
+            bind(e, "real", "");
+            bind(e, "out", fmt("%s/train_real.npy", rd));
+            emit(e, C);
             e->stamp = fmt("%s/params.encode", rd);
-            rule *a = rule_new("and", fmt("%s/round%d/and", rid, rr), p->groups);
+            const char *real_codes = out_of(e, "train_real.npy"); /* before rule_new moves the rules */
+            rule *a = rule_new(&and_cmd, fmt("%s/round%d/and", rid, rr), p->groups);
             CHECK(a);
-            input(a, "--codes", e->outs[0]);
-            input(a, "--w", wprev);
-            arg(a, "--gamma", p->gamma, 1);
-            input(a, "--labels", P("data/labels.npy"));
-            input(a, "--indices", P("data/train.npy"));
-            add_device(a);
-            arg(a, "--out", fmt("%s/w.npy", rd), 1);
-            output(a, fmt("%s/w.npy", rd));
-            output(a, fmt("%s/and.json", rd));
+            bind(a, "codes", real_codes);
+            bind(a, "w", wprev);
+            bind(a, "gamma", p->gamma);
+            bind(a, "labels", P("data/labels.npy"));
+            bind(a, "indices", P("data/train.npy"));
+            bind(a, "out", fmt("%s/w.npy", rd));
+            emit(a, C);
             a->stamp = fmt("%s/params.and", rd);
-            wprev = a->outs[0];
+            wprev = out_of(a, "w.npy");
         }
     }
     const char *split[2] = {"query", "db"};
     const char *codes[2];
     for (int s = 0; s < 2; s++) {
-        rule *e = rule_new("encode", fmt("%s/codes/%s", rid, split[s]), p->groups);
+        rule *e = rule_new(&encode_cmd, fmt("%s/codes/%s", rid, split[s]), p->groups);
         CHECK(e);
-        input(e, "--model", model);
-        input(e, "--images", P("data/images.npy"));
-        input(e, "--indices", fmt("%s/data/%s.npy", W, split[s]));
-        add_device(e);
         codes[s] = fmt("%s/codes/%s.npy", p->dir, split[s]);
-        arg(e, "--out", codes[s], 1);
-        output(e, codes[s]);
+        bind(e, "model", model);
+        bind(e, "images", P("data/images.npy"));
+        bind(e, "indices", fmt("%s/data/%s.npy", W, split[s]));
+        bind(e, "out", codes[s]);
+        emit(e, C);
         e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
     }
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
@@ -531,7 +540,7 @@ static void goal(sbuf *b, const char *name, unsigned group, int only_ok) {
 static void usage(FILE *fp) {
     fprintf(fp,
             "usage: dsah-plan --config FILE.yaml [--set key=value ...] [--work DIR] [--bin DIR] [--out PLAN.mk]\n"
-            "       dsah-plan --keys-markdown | --keys\n"
+            "       dsah-plan --keys-markdown | --keys | --flags-markdown\n"
             "Turns a pipeline YAML into a Make fragment (see pipelines/README.md).\n"
             "  --config FILE     the experiment (required)\n"
             "  --set key=value   override a key (repeatable; value in YAML flow syntax or a comma list)\n"
@@ -539,7 +548,8 @@ static void usage(FILE *fp) {
             "  --bin DIR         where the stage binaries are (default bin); runs needing a stage\n"
             "                    that is not built are left out of the default goal\n"
             "  --out FILE        the Make fragment (default <run dir>/plan.mk)\n"
-            "  --keys            list the keys; --keys-markdown: the README table\n"
+            "  --keys            list the keys; --keys-markdown: the table of pipelines/README.md\n"
+            "  --flags-markdown  every stage's flags from its table (the end of stages/README.md)\n"
             "  --print KEY       print the value of KEY (after --set and defaults) and exit\n"
             "  -q, --quiet       do not print the defaults in use\n"
             "  --help            this text\n"
@@ -558,6 +568,7 @@ int main(int argc, char **argv) {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
         {"work", required_argument, 0, 'w'},   {"bin", required_argument, 0, 'b'},
         {"out", required_argument, 0, 'o'},    {"keys-markdown", no_argument, 0, 'K'},
+        {"flags-markdown", no_argument, 0, 'F'},
         {"keys", no_argument, 0, 'k'},         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {"threads", required_argument, 0, 't'},
         {"print", required_argument, 0, 'p'},
@@ -572,13 +583,21 @@ int main(int argc, char **argv) {
         case 'b': bindir = optarg; break;
         case 'o': out = optarg; break;
         case 'K': cfg_keys_markdown(stdout); return 0;
+        case 'F':
+            for (const opt_cmd *const *c = stage_cmds; *c; c++) {
+                printf("%s### dsah-%s\n\n    ", c == stage_cmds ? "" : "\n", (*c)->name);
+                opt_help_usage(*c, stdout);
+                printf("\n");
+                opt_markdown(*c, stdout);
+            }
+            return 0;
         case 'k':
             for (int i = 0; i < cfg_nkeys; i++) printf("%s\n", cfg_keys[i].key);
             return 0;
         case 'q': dsah_quiet = 1; break;
         case 't': parse_ll("--threads", optarg, 1, 4096); break; /* single-threaded; accepted for uniformity */
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); exit(2);
+        default: die_hint("dsah-plan --help lists the flags", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
@@ -675,8 +694,8 @@ int main(int argc, char **argv) {
         if (!r->ok && (r->groups & G_MAIN)) missing_any = 1;
     }
     if (missing_any) {
-        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index", "ssdh"};
-        for (int i = 0; i < (int)(sizeof st_all / sizeof st_all[0]); i++)
+        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
+        for (int i = 0; i < 9; i++)
             if (!stage_built(st_all[i]))
                 info("note: %s/dsah-%s is not built: the stages that need it are left out of 'all'", bindir, st_all[i]);
     }
@@ -752,8 +771,8 @@ int main(int argc, char **argv) {
         sb_add(&b, "\n");
     }
     /* stage-<name>: every instance of that stage in the default goal, in order */
-    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index", "ssdh"};
-    for (int s = 0; s < (int)(sizeof st_all / sizeof st_all[0]); s++) {
+    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
+    for (int s = 0; s < 9; s++) {
         sb_add(&b, ".PHONY: stage-%s\nstage-%s:\n", st_all[s], st_all[s]);
         int any = 0;
         for (int i = 0; i < nrules; i++)

@@ -1,7 +1,7 @@
 /* t_config: the YAML loader and its errors (file, line, key named; nearest
  * key suggested), canonical values, --set overrides and unsafe values. */
 #define _GNU_SOURCE
-#include "format/config.h"
+#include "cli/config.h"
 #include "tap.h"
 #include "util/util.h"
 
@@ -73,9 +73,29 @@ int main(void) {
     r = load(BASE "train: 5\n", err, sizeof err, NULL, 0);
     ok(r < 0 && has(err, ":2: train: expected a mapping"), "scalar for a section: '%s'", err);
     r = load(BASE "train: {pic: pic0}\n", err, sizeof err, NULL, 0);
-    ok(r < 0 && has(err, "train.pic: 'pic0' is not one of pic|pic-minus|none"), "bad choice: '%s'", err);
+    ok(r < 0 && has(err, ":2: train.pic: pic0: must be one of pic|pic-minus|none (dsah-train --pic)"),
+       "bad choice, with the stage table's words: '%s'", err);
     r = load(BASE "graph: {k1: 0}\n", err, sizeof err, NULL, 0);
-    ok(r < 0 && has(err, ":2: graph.k1: 0 is out of range"), "out of range: '%s'", err);
+    ok(r < 0 && has(err, ":2: graph.k1: 0: must be in [1, 2147483647] (dsah-graph --k1)"), "out of range: '%s'", err);
+    /* the two drift cases of issue 12: a value one stage fed by the key
+     * rejects is rejected here, with that stage's range */
+    r = load(BASE "train:\n  bits: [16, 12]\n", err, sizeof err, NULL, 0);
+    ok(r < 0 && has(err, "x.yaml:3: train.bits: 12: must be a multiple of 8 (dsah-baseline --bits)"),
+       "bits 12: rejected for the baseline: '%s'", err);
+    {
+        const char *sets[] = {"train.batch=200000"};
+        r = load(BASE, err, sizeof err, sets, 1);
+        ok(r < 0 && has(err, "--set: train.batch: 200000: must be in [2, 100000] (dsah-train --batch)"),
+           "--set train.batch=200000: dsah-train's limit: '%s'", err);
+        const char *sets2[] = {"train.batch=100000", "train.bits=[8,4096]", "sweep.bits=[1]"};
+        r = load(BASE, err, sizeof err, sets2, 2);
+        ok(r == 0, "the limits themselves pass: '%s'", r ? err : "");
+        r = load(BASE, err, sizeof err, sets2 + 2, 1);
+        ok(r == 0, "sweep.bits 1: train allows it (sweeps run no baseline): '%s'", r ? err : "");
+        const char *sets3[] = {"sweep.gamma=[0,nan]"};
+        r = load(BASE, err, sizeof err, sets3, 1);
+        ok(r < 0 && has(err, "sweep.gamma"), "sweep.gamma checked: '%s'", err);
+    }
     r = load(BASE "network: {arch: [conv3-4, pool, fcc-16]}\n", err, sizeof err, NULL, 0);
     ok(r < 0 && has(err, "network.arch: 'fcc-16' is not a layer"), "bad layer: '%s'", err);
     r = load(BASE "train:\n  epochs: 3\n  epochs: 4\n", err, sizeof err, NULL, 0);

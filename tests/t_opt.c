@@ -3,6 +3,7 @@
  * back), opt_check as dsah-plan uses it, opt_output, and a self-check of
  * every stage's table (field sizes, defaults valid, ranges well formed). */
 #define _GNU_SOURCE
+#include "cli/config.h"
 #include "cli/stages.h"
 #include "tap.h"
 #include "util/opt.h"
@@ -134,6 +135,7 @@ int main(void) {
             for (const opt *p = cmd->opts; p < o; p++)
                 if (!strcmp(p->name, o->name)) bad = 1;
             if (o->type == OPT_OUTDIR && !o->files) bad = 1;
+            if (o->key && cfg_find(o->key) < 0) bad = 1; /* every YAML key a flag names exists */
         }
         fflush(stdout);
         pid_t pid = fork();
@@ -149,7 +151,7 @@ int main(void) {
         int st;
         waitpid(pid, &st, 0);
         ok(!bad && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-           "dsah-%s: table consistent (defaults valid, no duplicate, field sizes, --help)", cmd->name);
+           "dsah-%s: table consistent (defaults valid, no duplicate, YAML keys exist, field sizes, --help)", cmd->name);
     }
     return done_testing();
 }

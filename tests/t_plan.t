@@ -159,9 +159,9 @@ make -s -C "$repo" --no-print-directory pipeline PIPELINE="$tmp/p.yaml" WORK="$t
 test -f "$tmp/work3/tp/baselines/lsh-b16/eval/metrics.json" && test -f "$tmp/work3/tp/graph/w0.npy" && ! ls "$tmp"/work3/tp/runs/*/round1/model.safetensors > /dev/null 2>&1; ok $? "baselines and graph done, DSAH runs left out"
 grep -q "dsah-train is not built" "$tmp/outp"; ok $? "the missing stage is named"
 
-# the README's key table is the generated one
-gen=$("$bin/dsah-plan" --keys-markdown)
-is "$(tail -n "$(printf '%s\n' "$gen" | wc -l)" "$repo/pipelines/README.md")" "$gen" "pipelines/README.md ends with dsah-plan --keys-markdown"
+# the READMEs' key and flag references are the generated ones
+(cd "$repo" && docs/gen-reference.sh "$bin" --check) 2> "$tmp/docs.err"
+ok $? "pipelines/README.md and stages/README.md end with the references generated from the tables $(head -c 200 "$tmp/docs.err")"
 
 # a bad YAML fails in dsah-plan, before anything runs
 printf 'name: bad\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {gama: 1}\n' "$tmp/data" > "$tmp/bad.yaml"
@@ -209,7 +209,7 @@ badbl "sp bits > pixel dimension" "train.bits 1024: sp needs bits <= the feature
 eval: {baselines: [sp]}"
 badbl "agh nearest > anchors" "eval.agh_nearest 50: must be <= eval.agh_anchors 40" \
   "eval: {baselines: [agh1], agh_anchors: 40, agh_nearest: 50}"
-badbl "sp density 0" "eval.sp_density 0: must be in (0, 1]" \
+badbl "sp density 0" "bl.yaml:3: eval.sp_density: 0: must be in (0, 1] (dsah-baseline --density)" \
   "eval: {baselines: [sp], sp_density: 0}"
 
 echo "1..$n"

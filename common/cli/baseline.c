@@ -3,7 +3,7 @@
 
 #define A baseline_args
 static const opt baseline_opts[] = {
-    {"method", OPT_ENUM, OPT_FIELD(A, method), .choices = "lsh|itq|sh|agh1|agh2|sp|sgh", .required = 1,
+    {"method", OPT_ENUM, OPT_FIELD(A, method), .choices = "lsh|itq|sh|agh1|agh2|sp|sgh", .required = 1, .key = "eval.baselines",
      .help = "the method (above; docs/baselines.md)"},
     {"bits", OPT_INT, OPT_FIELD(A, bits), .arg = "L", .range = "[8, 4096]", .multiple = 8, .required = 1,
      .key = "train.bits",
@@ -23,12 +23,12 @@ static const opt baseline_opts[] = {
      .key = "eval.agh_kmeans_iters", .help = "AGH: Lloyd iterations for the anchors"},
     {"sigma", OPT_FLOAT, OPT_FIELD(A, sigma), .arg = "X", .range = "[0, inf)", .def = "0",
      .help = "AGH: kernel exp(-D^2/X^2); 0: the mean distance to the S-th nearest anchor"},
+    {"sp-iters", OPT_INT, OPT_FIELD(A, sp_iters), .range = "[0, 100000]", .def = "20", .key = "eval.sp_iters",
+     .help = "SP: alternating iterations"},
     {"density", OPT_FLOAT, OPT_FIELD(A, density), .arg = "X", .range = "(0, 1]", .def = "0.1",
      .key = "eval.sp_density", .help = "SP: fraction of non-zeros of the projection"},
     {"lambda", OPT_FLOAT, OPT_FIELD(A, lambda), .arg = "X", .range = "[0, inf)", .def = "1",
      .key = "eval.sp_lambda", .help = "SP: weight of the orthogonality penalty ||W^T W - I||^2"},
-    {"sp-iters", OPT_INT, OPT_FIELD(A, sp_iters), .range = "[0, 100000]", .def = "20", .key = "eval.sp_iters",
-     .help = "SP: alternating iterations"},
     {"sgh-epochs", OPT_INT, OPT_FIELD(A, sgh_epochs), .range = "[0, 100000]", .def = "30", .key = "eval.sgh_epochs",
      .help = "SGH: training epochs"},
     {"sgh-batch", OPT_INT, OPT_FIELD(A, sgh_batch), .range = "[1, 100000]", .def = "100", .key = "eval.sgh_batch",

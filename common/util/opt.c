@@ -339,11 +339,16 @@ static void constraints(const opt *o, char *buf, size_t n) {
 #undef ADD
 }
 
-void opt_help(const opt_cmd *cmd, FILE *fp) {
+void opt_help_usage(const opt_cmd *cmd, FILE *fp) {
     fprintf(fp, "usage: dsah-%s", cmd->name);
     for (const opt *o = cmd->opts; o->name; o++)
         if (o->required) fprintf(fp, " --%s %s", o->name, default_arg(o));
-    fprintf(fp, " [options]\n\n%s\n", cmd->about);
+    fprintf(fp, " [options]\n");
+}
+
+void opt_help(const opt_cmd *cmd, FILE *fp) {
+    opt_help_usage(cmd, fp);
+    fprintf(fp, "\n%s\n", cmd->about);
     for (const opt *o = cmd->opts; o->name; o++) {
         char head[128], tail[256];
         if (o->type == OPT_FLAG) snprintf(head, sizeof head, "  --%s", o->name);

@@ -132,8 +132,9 @@ void opt_parse(const opt_cmd *cmd, void *args, int argc, char **argv);
 /* 1 when the flag was given on the command line (after opt_parse). */
 int opt_given(const char *name);
 
-/* The --help text. */
+/* The --help text; opt_help_usage: its first line ("usage: dsah-x --a A ... [options]"). */
 void opt_help(const opt_cmd *cmd, FILE *fp);
+void opt_help_usage(const opt_cmd *cmd, FILE *fp);
 
 /* Check one value text against an entry: NULL when valid, else the problem
  * ("must be a multiple of 8", "must be in [8, 4096]", ...) in a static

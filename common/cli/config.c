@@ -1,6 +1,7 @@
 /* config.c: see config.h. */
 #define _GNU_SOURCE
-#include "format/config.h"
+#include "cli/config.h"
+#include "cli/stages.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -14,97 +15,133 @@
 /* The schema. Order is the order of --keys-markdown and of the defaults
  * printout. Ranges are inclusive. */
 const cfg_key cfg_keys[] = {
-    {"name", CT_NAME, NULL, 0, NULL, 0, 0, "plan",
+    /* key, type, YAML default, flags, choices, lo, hi (planner-only keys: the
+     * stage tables hold the rest), feeds (NULL: the stages whose tables name
+     * the key), doc */
+    {"name", CT_NAME, NULL, 0, NULL, 0, 0, NULL,
      "run directory name under the work folder (work/<name>/); default: the YAML file's name"},
-    /* dataset -> ingest */
-    {"dataset.source", CT_ENUM, NULL, CF_REQUIRED, "fashion-mnist|mnist|cifar10|flickr25k|nuswide|folder", 0, 0, "ingest",
+    {"dataset.source", CT_ENUM, NULL, CF_REQUIRED, NULL, 0, 0, NULL,
      "dataset format"},
-    {"dataset.path", CT_PATH, NULL, CF_REQUIRED, NULL, 0, 0, "ingest",
+    {"dataset.path", CT_PATH, NULL, CF_REQUIRED, NULL, 0, 0, NULL,
      "folder or archive holding the dataset"},
-    {"dataset.annotations", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "ingest",
+    {"dataset.annotations", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "annotation folder or file (multi-label sets)"},
-    {"dataset.label_list", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "ingest",
+    {"dataset.label_list", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "file naming the labels to keep (multi-label sets)"},
-    {"dataset.size", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 4096, "ingest",
+    {"dataset.size", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "resize images to size x size at ingest (absent: keep the source size)"},
-    {"dataset.query_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.query_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "query images drawn per class (single-label sets; with train_per_class)"},
-    {"dataset.train_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.train_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "training images drawn per class (single-label sets; with query_per_class)"},
-    {"dataset.query", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.query", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "query images drawn at random (multi-label sets; with train)"},
-    {"dataset.train", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.train", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "training images drawn at random (multi-label sets; with query)"},
-    {"dataset.validation_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.validation_per_class", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "tuning: queries drawn per class from the database minus the training set; the real queries are left out"},
-    {"dataset.validation", CT_INT, NULL, CF_OPTIONAL, NULL, 1, 1e9, "ingest",
+    {"dataset.validation", CT_INT, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "tuning: queries drawn at random from the database minus the training set (with query and train)"},
-    {"dataset.seed", CT_INT, "0", 0, NULL, 0, 9.2e18, "ingest", "seed of the query/train split"},
-    {"dataset.strict", CT_BOOL, "false", 0, NULL, 0, 0, "ingest",
+    {"dataset.seed", CT_INT, "0", 0, NULL, 0, 0, NULL,
+     "seed of the query/train split"},
+    {"dataset.strict", CT_BOOL, "false", 0, NULL, 0, 0, NULL,
      "fail on an unreadable image instead of skipping it"},
-    /* features */
-    {"features.extractor", CT_ENUM, "pixels", 0, "pixels|vgg19", 0, 0, "features",
+    {"features.extractor", CT_ENUM, "pixels", 0, NULL, 0, 0, NULL,
      "features the similarity graph is built on"},
-    {"features.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "features",
+    {"features.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "VGG-19 safetensors for extractor vgg19"},
-    {"features.input", CT_INT, "224", 0, NULL, 8, 4096, "features", "input size of the vgg19 extractor"},
-    {"features.batch", CT_INT, "100", CF_NOSTAMP, NULL, 1, 1e6, "features", "images per batch (speed only)"},
-    /* graph */
-    {"graph.k1", CT_INT, "500", 0, NULL, 1, 1e9, "graph", "k1: nearest neighbours per point in W_L"},
-    {"graph.k2", CT_INT, "500", 0, NULL, 1, 1e9, "graph", "k2: neighbour-set neighbours per point in W_H"},
-    /* network */
-    {"network.arch", CT_ARCH, "conv3-32,conv3-32,pool,conv3-64,conv3-64,pool,fc-512,dropout-0.5", 0, NULL, 0, 0, "train",
+    {"features.input", CT_INT, "224", 0, NULL, 0, 0, NULL,
+     "input size of the vgg19 extractor"},
+    {"features.batch", CT_INT, "100", 0, NULL, 0, 0, NULL,
+     "images per batch (speed only)"},
+    {"graph.k1", CT_INT, "500", 0, NULL, 0, 0, NULL,
+     "k1: nearest neighbours per point in W_L"},
+    {"graph.k2", CT_INT, "500", 0, NULL, 0, 0, NULL,
+     "k2: neighbour-set neighbours per point in W_H"},
+    {"network.arch", CT_ARCH, "conv3-32,conv3-32,pool,conv3-64,conv3-64,pool,fc-512,dropout-0.5", 0, NULL, 0, 0, NULL,
      "vgg19, or a list of layers: convK-N, pool, fc-N, dropout-P"},
-    {"network.input", CT_INT, "28", 0, NULL, 4, 4096, "train", "network input size (images are resized to it)"},
-    {"network.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, "train",
+    {"network.input", CT_INT, "28", 0, NULL, 0, 0, NULL,
+     "network input size (images are resized to it)"},
+    {"network.weights", CT_PATH, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
      "pretrained weights for round 1 (VGG-19 safetensors)"},
-    /* train */
-    {"train.bits", CT_INTS, "64", 0, NULL, 8, 4096, "train", "code length(s): one DSAH run and one baseline per length"},
-    {"train.rounds", CT_INT, "3", 0, NULL, 1, 1000, "train", "R: training rounds (AND between rounds)"},
-    {"train.epochs", CT_INT, "10", 0, NULL, 1, 1e6, "train", "T: epochs per round"},
-    {"train.batch", CT_INT, "50", 0, NULL, 2, 1e6, "train", "mini-batch size"},
-    {"train.lr", CT_FLOAT, "0.0001", 0, NULL, 0, 0, "train", "Adam learning rate"},
-    {"train.adam_eps", CT_FLOAT, "1e-08", 0, NULL, 0, 0, "train", "Adam epsilon (the paper's code uses 1.0)"},
-    {"train.lr_decay.every", CT_INT, "200", 0, NULL, 1, 1e12, "train", "multiply lr by factor every this many steps"},
-    {"train.lr_decay.factor", CT_FLOAT, "0.99", 0, NULL, 0, 0, "train", "lr decay factor"},
-    {"train.tau", CT_FLOAT, "1", 0, NULL, 0, 0, "train", "tau: temperature of the PIC weights (Eq. 16)"},
-    {"train.gamma", CT_FLOAT, "1", 0, NULL, 0, 0, "and", "gamma: AND threshold m = mu + gamma sigma (Eq. 12)"},
-    {"train.lambda", CT_FLOAT, "0", 0, NULL, 0, 0, "train", "lambda: weight of the quantization loss"},
-    {"train.pic", CT_ENUM, "pic", 0, "pic|pic-minus|none", 0, 0, "train", "pair weights: PIC, PIC- or none (PIC0)"},
-    {"train.and", CT_BOOL, "true", 0, NULL, 0, 0, "and", "update W by AND after each round but the last"},
-    {"train.finetune", CT_ENUM, "all", 0, "all|fc|head", 0, 0, "train", "layers trained: all, the fc layers, or the hash head"},
-    {"train.seed", CT_INT, "0", 0, NULL, 0, 9.2e18, "train", "seed of training and of the baselines"},
-    {"train.device", CT_STR, "auto", CF_NOSTAMP, NULL, 0, 0, "train", "auto, cpu, cuda or cuda:N (heavy stages)"},
-    /* eval */
-    {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 1, 1e12, "eval", "K of mAP@K (\"all\" allowed)"},
-    {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 1, 1e12, "eval", "N of P@N"},
-    {"eval.pn_at", CT_INTS, NULL, CF_OPTIONAL, NULL, 1, 1e12, "eval", "N of the P@N curve (absent: eval's default)"},
-    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "lsh|itq|sh|agh1|agh2|sp|sgh|ssdh|greedyhash", 0, 0, "baseline",
+    {"train.bits", CT_INTS, "64", 0, NULL, 0, 0, NULL,
+     "code length(s): one DSAH run and one baseline per length"},
+    {"train.rounds", CT_INT, "3", 0, NULL, 1, 1000, "plan",
+     "R: training rounds (AND between rounds)"},
+    {"train.epochs", CT_INT, "10", 0, NULL, 0, 0, NULL,
+     "T: epochs per round"},
+    {"train.batch", CT_INT, "50", 0, NULL, 0, 0, NULL,
+     "mini-batch size"},
+    {"train.lr", CT_FLOAT, "0.0001", 0, NULL, 0, 0, NULL,
+     "Adam learning rate"},
+    {"train.adam_eps", CT_FLOAT, "1e-08", 0, NULL, 0, 0, NULL,
+     "Adam epsilon (the paper's code uses 1.0)"},
+    {"train.lr_decay.every", CT_INT, "200", 0, NULL, 0, 0, NULL,
+     "multiply lr by factor every this many steps"},
+    {"train.lr_decay.factor", CT_FLOAT, "0.99", 0, NULL, 0, 0, NULL,
+     "lr decay factor"},
+    {"train.tau", CT_FLOAT, "1", 0, NULL, 0, 0, NULL,
+     "tau: temperature of the PIC weights (Eq. 16)"},
+    {"train.gamma", CT_FLOAT, "1", 0, NULL, 0, 0, NULL,
+     "gamma: AND threshold m = mu + gamma sigma (Eq. 12)"},
+    {"train.lambda", CT_FLOAT, "0", 0, NULL, 0, 0, NULL,
+     "lambda: weight of the quantization loss"},
+    {"train.pic", CT_ENUM, "pic", 0, NULL, 0, 0, NULL,
+     "pair weights: PIC, PIC- or none (PIC0)"},
+    {"train.and", CT_BOOL, "true", 0, NULL, 0, 0, "plan",
+     "update W by AND after each round but the last"},
+    {"train.finetune", CT_ENUM, "all", 0, NULL, 0, 0, NULL,
+     "layers trained: all, the fc layers, or the hash head"},
+    {"train.seed", CT_INT, "0", 0, NULL, 0, 0, NULL,
+     "seed of training and of the baselines"},
+    {"train.device", CT_STR, "auto", 0, NULL, 0, 0, NULL,
+     "auto, cpu, cuda or cuda:N (heavy stages)"},
+    {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 0, 0, NULL,
+     "K of mAP@K (\"all\" allowed)"},
+    {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 0, 0, NULL,
+     "N of P@N"},
+    {"eval.pn_at", CT_INTS, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
+     "N of the P@N curve (absent: eval's default)"},
+    {"eval.baselines", CT_ENUMS, "lsh,itq", 0, "ssdh|greedyhash", 0, 0, NULL,
      "baseline methods run at each code length (docs/baselines.md)"},
-    {"eval.baseline_features", CT_ENUM, "pixels", 0, "pixels|graph", 0, 0, "baseline",
+    {"eval.baseline_features", CT_ENUM, "pixels", 0, "pixels|graph", 0, 0, "plan",
      "features of the baselines: pixels, or those the graph uses"},
-    {"eval.itq_iters", CT_INT, "50", 0, NULL, 1, 1e6, "baseline", "ITQ iterations"},
-    {"eval.agh_anchors", CT_INT, "300", 0, NULL, 2, 1e6, "baseline",
+    {"eval.itq_iters", CT_INT, "50", 0, NULL, 0, 0, NULL,
+     "ITQ iterations"},
+    {"eval.agh_anchors", CT_INT, "300", 0, NULL, 0, 0, NULL,
      "AGH anchors (k-means centres); fewer than the training rows, more than bits (agh1) or bits/2 (agh2)"},
-    {"eval.agh_nearest", CT_INT, "2", 0, NULL, 1, 1000, "baseline", "AGH: nearest anchors per point (s), <= anchors"},
-    {"eval.agh_kmeans_iters", CT_INT, "5", 0, NULL, 0, 1e5, "baseline", "AGH: Lloyd iterations for the anchors"},
-    {"eval.sp_density", CT_FLOAT, "0.1", 0, NULL, 0, 0, "baseline", "SP: fraction of non-zeros of the projection, (0, 1]"},
-    {"eval.sp_lambda", CT_FLOAT, "1", 0, NULL, 0, 0, "baseline", "SP: weight of the orthogonality penalty, the squared Frobenius norm of W^T W - I"},
-    {"eval.sp_iters", CT_INT, "20", 0, NULL, 0, 1e6, "baseline", "SP: alternating iterations"},
-    {"eval.sgh_epochs", CT_INT, "30", 0, NULL, 0, 1e5, "baseline", "SGH: training epochs"},
-    {"eval.sgh_batch", CT_INT, "100", 0, NULL, 1, 1e5, "baseline", "SGH: rows per batch"},
-    {"eval.sgh_lr", CT_FLOAT, "0.001", 0, NULL, 0, 0, "baseline", "SGH: Adam learning rate"},
-    {"eval.ssdh_alpha", CT_FLOAT, "2", 0, NULL, 0, 0, "ssdh", "SSDH: similar below mode - alpha sigma_l"},
-    {"eval.ssdh_beta", CT_FLOAT, "0", 0, NULL, 0, 0, "ssdh", "SSDH: dissimilar above mode + beta sigma_r"},
-    {"eval.ssdh_epochs", CT_INT, "30", 0, NULL, 1, 1e6, "train",
+    {"eval.agh_nearest", CT_INT, "2", 0, NULL, 0, 0, NULL,
+     "AGH: nearest anchors per point (s), <= anchors"},
+    {"eval.agh_kmeans_iters", CT_INT, "5", 0, NULL, 0, 0, NULL,
+     "AGH: Lloyd iterations for the anchors"},
+    {"eval.sp_density", CT_FLOAT, "0.1", 0, NULL, 0, 0, NULL,
+     "SP: fraction of non-zeros of the projection"},
+    {"eval.sp_lambda", CT_FLOAT, "1", 0, NULL, 0, 0, NULL,
+     "SP: weight of the orthogonality penalty, the squared Frobenius norm of W^T W - I"},
+    {"eval.sp_iters", CT_INT, "20", 0, NULL, 0, 0, NULL,
+     "SP: alternating iterations"},
+    {"eval.sgh_epochs", CT_INT, "30", 0, NULL, 0, 0, NULL,
+     "SGH: training epochs"},
+    {"eval.sgh_batch", CT_INT, "100", 0, NULL, 0, 0, NULL,
+     "SGH: rows per batch"},
+    {"eval.sgh_lr", CT_FLOAT, "0.001", 0, NULL, 0, 0, NULL,
+     "SGH: Adam learning rate"},
+    {"eval.ssdh_alpha", CT_FLOAT, "2", 0, NULL, 0, 0, NULL,
+     "SSDH: similar below mode - alpha sigma_l"},
+    {"eval.ssdh_beta", CT_FLOAT, "0", 0, NULL, 0, 0, NULL,
+     "SSDH: dissimilar above mode + beta sigma_r"},
+    {"eval.ssdh_epochs", CT_INT, "30", 0, NULL, 0, 0, "train --epochs",
      "SSDH: epochs of its one training (the network and the other settings are train.*)"},
-    {"eval.greedyhash_alpha", CT_FLOAT, "0.1", 0, NULL, 0, 0, "train", "GreedyHash: weight of the |u - sgn(u)|^3 penalty"},
-    {"eval.greedyhash_epochs", CT_INT, "30", 0, NULL, 1, 1e6, "train",
+    {"eval.greedyhash_alpha", CT_FLOAT, "0.1", 0, NULL, 0, 0, "train --gh-alpha",
+     "GreedyHash: weight of the |u - sgn(u)|^3 penalty"},
+    {"eval.greedyhash_epochs", CT_INT, "30", 0, NULL, 0, 0, "train --epochs",
      "GreedyHash: epochs of its one training (the network and the other settings are train.*)"},
-    /* sweep */
-    {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "gamma values of make sweep (absent: train.gamma)"},
-    {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "sweep", "tau values of make sweep (absent: train.tau)"},
-    {"sweep.bits", CT_INTS, NULL, CF_OPTIONAL, NULL, 8, 4096, "sweep", "code lengths of make sweep (absent: train.bits)"},
+    {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "and --gamma",
+     "gamma values of make sweep (absent: train.gamma)"},
+    {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "train --tau",
+     "tau values of make sweep (absent: train.tau)"},
+    {"sweep.bits", CT_INTS, NULL, CF_OPTIONAL, NULL, 0, 0, "train --bits",
+     "code lengths of make sweep (absent: train.bits)"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 
@@ -275,6 +312,24 @@ static int arch_token_ok(const char *s) {
     return 0;
 }
 
+/* Does table entry o of cmd take the values of key k? */
+static int feeds(const cfg_key *k, const opt_cmd *cmd, const opt *o) {
+    if (k->feeds) {
+        char flag[128];
+        snprintf(flag, sizeof flag, "%s --%s", cmd->name, o->name);
+        return strcmp(k->feeds, flag) == 0;
+    }
+    return o->key && strcmp(o->key, k->key) == 0;
+}
+
+/* Does any stage flag take the values of key k? */
+static int table_fed(const cfg_key *k) {
+    for (const opt_cmd *const *c = stage_cmds; *c; c++)
+        for (const opt *o = (*c)->opts; o->name; o++)
+            if (feeds(k, *c, o)) return 1;
+    return 0;
+}
+
 /* Validate one element (text s) of key k; write the canonical text to out.
  * Returns NULL or a problem description (static). */
 static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t n, int nelem) {
@@ -291,7 +346,7 @@ static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t
             snprintf(why, sizeof why, "expected %s, got '%.60s'", k->type == CT_TOPK ? "an integer or all" : "an integer", s);
             return why;
         }
-        if ((double)iv < k->lo || (double)iv > k->hi) {
+        if (k->lo < k->hi && ((double)iv < k->lo || (double)iv > k->hi)) {
             snprintf(why, sizeof why, "%lld is out of range [%.0f, %.0f]", iv, k->lo, k->hi);
             return why;
         }
@@ -309,6 +364,14 @@ static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t
         return why;
     case CT_ENUM:
     case CT_ENUMS:
+        if (!k->choices || table_fed(k)) { /* the stage table's choices are checked by table_check */
+            if ((bad = cfg_bad_char_name(s))) {
+                snprintf(why, sizeof why, "'%.60s' is not a safe name (character '%c')", s, bad);
+                return why;
+            }
+            snprintf(out, n, "%s", s);
+            return NULL;
+        }
         if (!in_choices(k->choices, s)) {
             snprintf(why, sizeof why, "'%.60s' is not one of %s", s, k->choices);
             return why;
@@ -347,6 +410,30 @@ static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t
     return "unknown type";
 }
 
+/* The values el[0..n) of key k against every flag the key feeds, with the
+ * stage's own check (opt_check): a list flag takes the list, a scalar flag
+ * each element (one run per element). NULL or the problem in why. */
+static const char *table_check(const cfg_key *k, char **el, int n, char *why, size_t whyn) {
+    for (const opt_cmd *const *c = stage_cmds; *c; c++)
+        for (const opt *o = (*c)->opts; o->name; o++) {
+            if (!feeds(k, *c, o) || o->type == OPT_FLAG) continue;
+            if (o->type == OPT_INTS) {
+                char joined[1024] = "";
+                for (int i = 0; i < n; i++)
+                    snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", i ? "," : "", el[i]);
+                const char *w = opt_check(o, joined);
+                if (w) { snprintf(why, whyn, "%s: %s (dsah-%s --%s)", joined, w, (*c)->name, o->name); return why; }
+                continue;
+            }
+            for (int i = 0; i < n; i++) {
+                if (k->choices && in_choices(k->choices, el[i])) continue; /* handled by the planner */
+                const char *w = opt_check(o, el[i]);
+                if (w) { snprintf(why, whyn, "%s: %s (dsah-%s --%s)", el[i], w, (*c)->name, o->name); return why; }
+            }
+        }
+    return NULL;
+}
+
 static void val_clear(cfg_val *v) {
     for (int i = 0; i < v->n; i++) free(v->v[i]);
     free(v->v);
@@ -378,6 +465,12 @@ static int store(cfg *c, int ki, char **elems, int n, int from, int line, const 
                 free(out);
                 return r;
             }
+    }
+    char why[512];
+    if (table_check(k, out, n, why, sizeof why)) {
+        for (int j = 0; j < n; j++) free(out[j]);
+        free(out);
+        return fail(err, errn, "%s: %s: %s", where, k->key, why);
     }
     val_clear(&c->vals[ki]);
     c->vals[ki].set = from;
@@ -547,7 +640,7 @@ int cfg_load(cfg *c, const char *path, const char *const *sets, int nsets, char 
         int n = parse_set_value(eq + 1, &el);
         if (n < 0) return fail(err, errn, "--set %s: %s: cannot parse the value", sets[i], key);
         char where[300];
-        snprintf(where, sizeof where, "--set %s", key);
+        snprintf(where, sizeof where, "--set");
         int rr = store(c, ki, el, n, 2, 0, where, err, errn);
         free_elems(el, n);
         if (rr) return -1;
@@ -671,8 +764,16 @@ void cfg_print_defaults(const cfg *c) {
     }
 }
 
+/* Markdown cell text: '|' escaped. */
+static void md_put(FILE *fp, const char *s) {
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', fp);
+        fputc(*s, fp);
+    }
+}
+
 void cfg_keys_markdown(FILE *fp) {
-    fprintf(fp, "| key | type | default | feeds | meaning |\n| --- | --- | --- | --- | --- |\n");
+    fprintf(fp, "| key | type | default | feeds (values allowed) | meaning |\n| --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < cfg_nkeys; i++) {
         const cfg_key *k = &cfg_keys[i];
         char def[256];
@@ -680,17 +781,27 @@ void cfg_keys_markdown(FILE *fp) {
         else if (!k->def) snprintf(def, sizeof def, "none");
         else if (is_list_type(k->type) && strchr(k->def, ',')) snprintf(def, sizeof def, "`[%s]`", k->def);
         else snprintf(def, sizeof def, "`%s`", k->def);
-        char type[160];
-        if (k->choices) snprintf(type, sizeof type, "%s: %s", type_name(k->type), k->choices);
-        else snprintf(type, sizeof type, "%s", type_name(k->type));
-        /* '|' inside a Markdown cell must be escaped */
-        char tesc[320], *o = tesc;
-        for (const char *p = type; *p && o < tesc + sizeof tesc - 3; p++) {
-            if (*p == '|') *o++ = '\\';
-            *o++ = *p;
-        }
-        *o = '\0';
-        fprintf(fp, "| `%s` | %s | %s | %s | %s%s |\n", k->key, tesc, def, k->stage, k->doc,
-                (k->flags & CF_NOSTAMP) ? " (does not trigger reruns)" : "");
+        fprintf(fp, "| `%s` | ", k->key);
+        md_put(fp, type_name(k->type));
+        if (k->choices && !table_fed(k)) { fputs(": ", fp); md_put(fp, k->choices); }
+        if (k->lo < k->hi) fprintf(fp, " in [%.0f, %.0f]", k->lo, k->hi);
+        fprintf(fp, " | %s | ", def);
+        /* the flags it feeds, with the values each allows (from the tables) */
+        int nfeeds = 0, stamped = 0;
+        for (const opt_cmd *const *c = stage_cmds; *c; c++)
+            for (const opt *o = (*c)->opts; o->name; o++) {
+                if (!feeds(k, *c, o)) continue;
+                fprintf(fp, "%s`dsah-%s --%s`", nfeeds++ ? "; " : "", (*c)->name, o->name);
+                if (o->choices) { fputs(" ", fp); md_put(fp, o->choices); }
+                if (o->range) fprintf(fp, " %s", o->range);
+                if (o->multiple) fprintf(fp, ", a multiple of %lld", o->multiple);
+                if (!o->nostamp) stamped = 1;
+            }
+        if (!nfeeds) fputs("dsah-plan", fp);
+        else if (k->choices) { fputs("; also ", fp); md_put(fp, k->choices); fputs(" (planned by dsah-plan)", fp); }
+        fputs(" | ", fp);
+        md_put(fp, k->doc);
+        if (nfeeds && !stamped) fputs(" (does not trigger reruns)", fp);
+        fputs(" |\n", fp);
     }
 }

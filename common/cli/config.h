@@ -1,7 +1,13 @@
 /* config.h: pipeline experiment files (YAML, read with libyaml).
  *
- * cfg_keys[] below is the single source of truth for the schema: every key
- * with its type, default, the stage it feeds and a one-line doc. dsah-plan
+ * cfg_keys[] below is the schema of the file: every key with its YAML type
+ * (scalar or list, how values are canonicalised), its YAML default and a
+ * one-line doc. The values a key may take come from the flag it feeds: every
+ * entry of a stage table (cli/stages.h) that names the key checks each value
+ * with opt_check, the same check the stage runs on its command line, so
+ * `bits: 12` fails here, naming file, line and key, when dsah-baseline would
+ * reject --bits 12. Only planner-only keys (name, train.rounds, train.and,
+ * eval.baseline_features) carry their own range or choices here. dsah-plan
  * validates a YAML file against it (unknown keys, wrong types, missing
  * required values and unsafe characters are errors naming file, line and
  * key), prints it as Markdown (--keys-markdown, the table of
@@ -37,16 +43,19 @@ typedef enum cfg_type {
 /* Key flags. */
 #define CF_REQUIRED 1u  /* no default: must be given */
 #define CF_OPTIONAL 2u  /* no default: absent means "not used" (the stage's own default) */
-#define CF_NOSTAMP  4u  /* does not change results (device, batch of inference) */
 
 typedef struct cfg_key {
     const char *key;      /* dotted path, e.g. "train.lr_decay.every" */
     cfg_type type;
     const char *def;      /* default as YAML text (lists as "a,b"); NULL if none */
     unsigned flags;
-    const char *choices;  /* CT_ENUM/CT_ENUMS: "a|b|c" */
-    double lo, hi;        /* CT_INT / CT_INTS / CT_TOPK range */
-    const char *stage;    /* the stage(s) it feeds, e.g. "train", "ingest" */
+    const char *choices;  /* CT_ENUM/CT_ENUMS: "a|b|c" for planner-only keys; for a key that feeds a
+                             flag, the values besides the flag's own that the planner handles
+                             (eval.baselines: ssdh and greedyhash are training runs, not dsah-baseline methods) */
+    double lo, hi;        /* CT_INT range of planner-only keys (lo == hi: none here) */
+    const char *feeds;    /* NULL: the flags whose table entry names this key;
+                             "plan": read by dsah-plan only; "<stage> --<flag>":
+                             fed to that flag through the planner (sweeps) */
     const char *doc;
 } cfg_key;
 
