@@ -93,7 +93,7 @@ for d in c5c c5d c5e; do
 done
 
 # 6. repeated code lengths
-expect "6: --set train.bits=[16,16]" 1 "dsah-plan: error: --set train.bits: train.bits: 16 is listed twice" \
+expect "6: --set train.bits=[16,16]" 1 "dsah-plan: error: --set: train.bits: 16 is listed twice" \
     "$BIN/dsah-plan" -q --config "$ROOT/pipelines/smoke.yaml" --set 'train.bits=[16,16]' --work "$T/c6w" --out "$T/c6.mk"
 
 # 7. make never expands $(...) in values from the command line or environment
