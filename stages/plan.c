@@ -92,6 +92,10 @@ static rule *find_rule(const char *id) {
 
 static const char *dev;   /* --device value or NULL for auto */
 
+/* The stages a plan may hold, in the order of the stage-<name> goals. */
+static const char *const planned_stages[] = {"ingest", "features", "graph", "train", "encode", "and",
+                                             "eval",   "baseline", "index", "ssdh",  NULL};
+
 /* New rule, or the existing one with the same id (shared upstream stages of
  * several runs); returns NULL in that case after adding the groups. */
 static rule *rule_new(const opt_cmd *cmd, const char *id, unsigned groups) {
@@ -694,10 +698,10 @@ int main(int argc, char **argv) {
         if (!r->ok && (r->groups & G_MAIN)) missing_any = 1;
     }
     if (missing_any) {
-        const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
-        for (int i = 0; i < 9; i++)
-            if (!stage_built(st_all[i]))
-                info("note: %s/dsah-%s is not built: the stages that need it are left out of 'all'", bindir, st_all[i]);
+        for (int i = 0; planned_stages[i]; i++)
+            if (!stage_built(planned_stages[i]))
+                info("note: %s/dsah-%s is not built: the stages that need it are left out of 'all'", bindir,
+                     planned_stages[i]);
     }
 
     /* stamps */
@@ -771,8 +775,8 @@ int main(int argc, char **argv) {
         sb_add(&b, "\n");
     }
     /* stage-<name>: every instance of that stage in the default goal, in order */
-    const char *st_all[] = {"ingest", "features", "graph", "train", "encode", "and", "eval", "baseline", "index"};
-    for (int s = 0; s < 9; s++) {
+    const char *const *st_all = planned_stages;
+    for (int s = 0; st_all[s]; s++) {
         sb_add(&b, ".PHONY: stage-%s\nstage-%s:\n", st_all[s], st_all[s]);
         int any = 0;
         for (int i = 0; i < nrules; i++)
