@@ -1,7 +1,7 @@
 /* fuzz_config: a pipeline YAML file and --set overrides through cfg_load.
  * Input: the YAML text, then NUL-separated --set strings ("key=value"). */
 #include "fuzz.h"
-#include "format/config.h"
+#include "cli/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_init();
