@@ -162,6 +162,13 @@ grep -q "dsah-train is not built" "$tmp/outp"; ok $? "the missing stage is named
 # the READMEs' key and flag references are the generated ones
 (cd "$repo" && docs/gen-reference.sh "$bin" --check) 2> "$tmp/docs.err"
 ok $? "pipelines/README.md and stages/README.md end with the references generated from the tables $(head -c 200 "$tmp/docs.err")"
+# every citation of the design contract points into docs/DESIGN.md, at a section it has
+cites=$(cd "$repo" && grep -rn "DESIGN\.md" common stages tests kernels pipelines README.md 2>/dev/null | grep -v "^tests/t_plan.t:")
+nodocs=$(printf '%s\n' "$cites" | grep -v "docs/DESIGN\.md" | grep -v '^$')
+missing=$(cd "$repo" && grep -rhoE "§[A-Z][a-z]+" common stages tests kernels pipelines README.md 2>/dev/null | sort -u |
+  while read -r sec; do grep -q "^## $sec\$" docs/DESIGN.md || echo "$sec"; done)
+[ -n "$cites" ] && [ -z "$nodocs" ] && [ -z "$missing" ]
+ok $? "DESIGN.md is cited as docs/DESIGN.md with sections it has: ${nodocs:0:150} ${missing:0:80}"
 
 # a bad YAML fails in dsah-plan, before anything runs
 printf 'name: bad\ndataset: {source: mnist, path: %s, query_per_class: 5, train_per_class: 20}\ntrain: {gama: 1}\n' "$tmp/data" > "$tmp/bad.yaml"

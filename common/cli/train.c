@@ -37,7 +37,7 @@ static const opt train_opts[] = {
     {"lambda", OPT_FLOAT, OPT_FIELD(A, lambda), .arg = "L", .range = "[0, inf)", .def = "0", .key = "train.lambda",
      .help = "quantisation weight"},
     {"quant", OPT_ENUM, OPT_FIELD(A, quant), .choices = "z|u", .def = "z",
-     .help = "quantisation term on the tanh outputs z (docs/DESIGN.md) or on the\n"
+     .help = "quantisation term on the tanh outputs z (docs/DESIGN.md §Math) or on the\n"
              "normalised codes u = z/||z|| (the official code)"},
     {"pic", OPT_ENUM, OPT_FIELD(A, pic), .choices = "pic|pic-minus|none", .def = "pic", .key = "train.pic",
      .help = "pair weights: PIC, PIC- or none (PIC0)"},
@@ -63,7 +63,7 @@ static const opt train_opts[] = {
 const opt_cmd train_cmd = {
     "train",
     "One training round: trains the hashing network on the training images\n"
-    "against the similarity matrix W (the loss of docs/DESIGN.md), one checkpoint\n"
+    "against the similarity matrix W (the loss of docs/DESIGN.md §Math), one checkpoint\n"
     "per epoch (a rerun with the same flags resumes from it). train.jsonl has one\n"
     "line per epoch; optim.safetensors is the Adam state for the next round's\n"
     "--init-optim.\n",

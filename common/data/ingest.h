@@ -4,7 +4,7 @@
  * A loader streams the images into images_path (u1 [N,H,W,C], through
  * npy_writer, so memory stays bounded) and returns the labels multi-hot in
  * memory (u1 [N,L]) with the class names. Image order is the source's own
- * (DESIGN.md): Fashion-MNIST/MNIST train then t10k; CIFAR-10 data_batch_1..5
+ * (docs/DESIGN.md §Artifacts): Fashion-MNIST/MNIST train then t10k; CIFAR-10 data_batch_1..5
  * then test_batch; FLICKR25K by image number; folders in sorted path order. */
 #ifndef DSAH_INGEST_H
 #define DSAH_INGEST_H

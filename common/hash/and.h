@@ -15,7 +15,7 @@
  * unordered off-diagonal pair with w = +1 counts twice and each diagonal pair
  * (w_ii = +1 always) counts once with s_ii = 1 exactly (the cosine of a
  * vector with itself; the float rounding of dot(z_i, z_i) is not used).
- * Divisor: the paper's Eq. 11 writes n+, DESIGN.md and the issue fix the
+ * Divisor: the paper's Eq. 11 writes n+, docs/DESIGN.md §Math and the issue fix the
  * sample standard deviation (n+ - 1); since n+ >= n >= 2 it is always defined
  * (an all-+1 W has n+ = n^2, flips nothing, and gives a finite sigma).
  *

@@ -1,4 +1,4 @@
-/* eval.h: retrieval metrics of packed binary codes (DESIGN.md "Metrics").
+/* eval.h: retrieval metrics of packed binary codes (docs/DESIGN.md §Metrics).
  *
  * Hamming distance by XOR + popcount; ranking by ascending distance, ties by
  * ascending database index; an item is relevant to a query when their label

@@ -1,5 +1,5 @@
-/* graph.h: the similarity side of DSAH (paper 4.2.1, DESIGN.md "The
- * mathematics"): blocked cosine similarity, W_L (k1-NN by cosine), W_H (top-k2
+/* graph.h: the similarity side of DSAH (paper 4.2.1, docs/DESIGN.md
+ * §Math): blocked cosine similarity, W_L (k1-NN by cosine), W_H (top-k2
  * by neighbour overlap), W0 = W_L AND W_H made symmetric with diagonal +1, the
  * packed n x n bit matrices, and the label-agreement statistics F_w, alpha,
  * beta (paper 5.4.2, Figure 7). The AND update lives in and.h and uses the

@@ -1,4 +1,4 @@
-/* loss.h: the DSAH loss on a batch (DESIGN.md "The mathematics", paper
+/* loss.h: the DSAH loss on a batch (docs/DESIGN.md §Math, paper
  * Eq. 4, 13-17), value and gradient.
  *
  *   z [B,l] = tanh(F(x)) (the network output), u_i = z_i / ||z_i||
@@ -14,7 +14,7 @@
  *   pic-minus: G_gk = (2 a (s-w) + e p/(tau(1-p)) - p_gk/tau * sum e p/(1-p)) / B^2
  *   none:      G_gk = 2 (s_gk - w_gk) / B^2
  * then dU = (G + G^T) U and dz_i = (du_i - u_i (u_i . du_i)) / ||z_i||.
- * Quantisation variant (quant_mode): QUANT_Z is the formula above (DESIGN.md);
+ * Quantisation variant (quant_mode): QUANT_Z is the formula above (docs/DESIGN.md §Math);
  * QUANT_U applies it to the normalised codes u = z/||z|| instead,
  *   quant = mean_{i,k} (u_ik - b_ik)^2,
  * as the paper's official code does (quantitative_loss on the l2-normalised

@@ -1,6 +1,6 @@
 /* bits.h: bit-packed codes and bit matrices.
  *
- * Layout (DESIGN.md, the layout of FAISS's binary indexes): bit k of row i is
+ * Layout (docs/DESIGN.md §Artifacts, the layout of FAISS's binary indexes): bit k of row i is
  * byte k/8 of the row, bit k%8 counted LSB-first. For hash codes bit 1 means
  * +1, i.e. sgn(0) = +1 (paper Eq. 1). A row of nbits occupies
  * bits_row_bytes(nbits) = ceil(nbits/8) bytes; unused high bits are 0. */

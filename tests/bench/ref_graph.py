@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ref_graph.py: an independent NumPy implementation of DSAH's initial
-similarity matrix (paper 4.2.1, DESIGN.md "The mathematics"), to check the
+similarity matrix (paper 4.2.1, docs/DESIGN.md §Math), to check the
 numbers of `dsah-graph`.
 
     /usr/bin/python3 tests/bench/ref_graph.py --features F.npy --k1 K1 --k2 K2 \
