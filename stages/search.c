@@ -83,23 +83,6 @@ static void add_images(qlist *q, query_encoder *e, int64_t rb, const char *list)
     free(all);
 }
 
-static int cmp_pair(const void *a, const void *b) {
-    const int64_t *x = a, *y = b;
-    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
-}
-
-/* Position of id in the index (the first with that id), or -1. sorted:
- * [n, 2] (id, position) pairs sorted. */
-static int64_t find_id(const int64_t *sorted, int64_t n, int64_t id) {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (sorted[2 * mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && sorted[2 * lo] == id ? sorted[2 * lo + 1] : -1;
-}
-
 int main(int argc, char **argv) {
     dsah_init("dsah-search");
     search_args a;
@@ -145,11 +128,9 @@ int main(int argc, char **argv) {
     } else if (a.images) {
         add_images(&q, &enc, rb, a.images);
     } else {
-        int64_t *pairs = xmalloc(sizeof(int64_t) * 2 * (size_t)ix.n + 1);
-        for (int64_t i = 0; i < ix.n; i++) pairs[2 * i] = hindex_id(&ix, i), pairs[2 * i + 1] = i;
-        qsort(pairs, (size_t)ix.n, 2 * sizeof(int64_t), cmp_pair);
+        int64_t *pairs = hindex_id_pairs(&ix);
         for (int i = 0; i < a.items.n; i++) {
-            const int64_t item = a.items.v[i], p = find_id(pairs, ix.n, item);
+            const int64_t item = a.items.v[i], p = hindex_pairs_find(pairs, ix.n, item);
             snprintf(name, sizeof name, "item %lld", (long long)item);
             uint8_t *code = qlist_add(&q, rb, xstrdup(name));
             if (p >= 0) {

@@ -525,6 +525,31 @@ void hindex_load(hindex *ix, const char *dir, int nthreads) {
     if (hindex_try_load(ix, dir, nthreads, err, sizeof err)) die("%s", err);
 }
 
+/* ---- lookup by id ---------------------------------------------------------------- */
+static int cmp_pair(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+void hindex_pairs_sort(int64_t *pairs, int64_t n) { qsort(pairs, (size_t)n, 2 * sizeof(int64_t), cmp_pair); }
+
+int64_t hindex_pairs_find(const int64_t *pairs, int64_t n, int64_t id) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (pairs[2 * mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && pairs[2 * lo] == id ? pairs[2 * lo + 1] : -1;
+}
+
+int64_t *hindex_id_pairs(const hindex *ix) {
+    int64_t *pairs = xmalloc(sizeof(int64_t) * 2 * (size_t)ix->n + 1);
+    for (int64_t i = 0; i < ix->n; i++) pairs[2 * i] = hindex_id(ix, i), pairs[2 * i + 1] = i;
+    hindex_pairs_sort(pairs, ix->n);
+    return pairs;
+}
+
 /* ---- search -------------------------------------------------------------------- */
 const char *hsearch_method_name(int method) {
     return method == HSEARCH_MIH ? "mih" : method == HSEARCH_SCAN ? "scan" : "auto";

@@ -101,6 +101,13 @@ void hindex_load(hindex *ix, const char *dir, int nthreads); /* dies on failure 
 void hindex_free(hindex *ix);
 /* The user id of position p. */
 static inline int64_t hindex_id(const hindex *ix, int64_t p) { return ix->ids ? ix->ids[p] : p; }
+/* Lookup by id: pairs [n, 2] = (id, value) sorted by id then value
+ * (hindex_pairs_sort), hindex_pairs_find = the smallest value paired with
+ * id, or -1. hindex_id_pairs: the index's (id, position) pairs, sorted,
+ * malloc'ed. */
+void hindex_pairs_sort(int64_t *pairs, int64_t n);
+int64_t hindex_pairs_find(const int64_t *pairs, int64_t n, int64_t id);
+int64_t *hindex_id_pairs(const hindex *ix);
 
 enum { HSEARCH_AUTO = 0, HSEARCH_MIH, HSEARCH_SCAN };
 const char *hsearch_method_name(int method);

@@ -70,11 +70,6 @@ static const char page_html[] =
     "</script></body></html>\n";
 
 /* ---- columns ------------------------------------------------------------------- */
-static int cmp_pair(const void *a, const void *b) {
-    const int64_t *x = a, *y = b;
-    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
-}
-
 void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const char *model, const uint8_t *qcodes,
                       const char *images_path) {
     CHECK(s->ncol < SERVE_MAX_COLUMNS);
@@ -84,20 +79,18 @@ void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const ch
     if (s->queries && !s->query_by_id) {
         s->query_by_id = xmalloc(sizeof(int64_t) * 2 * (size_t)s->nq + 1);
         for (int64_t i = 0; i < s->nq; i++) s->query_by_id[2 * i] = s->queries[i], s->query_by_id[2 * i + 1] = i;
-        qsort(s->query_by_id, (size_t)s->nq, 2 * sizeof(int64_t), cmp_pair);
+        hindex_pairs_sort(s->query_by_id, s->nq);
     }
     snprintf(c->name, sizeof c->name, "%s", name);
     c->ix = *ix;
     c->ix.nthreads = 1;
-    c->by_id = xmalloc(sizeof(int64_t) * 2 * (size_t)ix->n + 1);
+    c->by_id = hindex_id_pairs(ix);
     for (int64_t i = 0; i < ix->n; i++) {
         const int64_t id = hindex_id(ix, i);
         if (id < 0 || id >= s->N)
             die("index %s: id %lld at position %lld is not an image of %s (%lld images)", name, (long long)id,
                 (long long)i, images_path, (long long)s->N);
-        c->by_id[2 * i] = id, c->by_id[2 * i + 1] = i;
     }
-    qsort(c->by_id, (size_t)ix->n, 2 * sizeof(int64_t), cmp_pair);
     if (model && *model) {
         qenc_open(&c->enc, model, s->images, s->N, (int)s->H, (int)s->W, (int)s->C, images_path);
         if (c->enc.bits != ix->bits)
@@ -105,17 +98,6 @@ void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const ch
         c->have_model = 1;
     }
     CHECK_ZERO(pthread_mutex_init(&c->lock, NULL));
-}
-
-/* The row paired with id in sorted (id, row) pairs [n, 2], or -1. */
-static int64_t pairs_find(const int64_t *pairs, int64_t n, int64_t id) {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (pairs[2 * mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && pairs[2 * lo] == id ? pairs[2 * lo + 1] : -1;
 }
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -249,8 +231,8 @@ static void column_answer(const serve_ctx *s, serve_column *c, int64_t item, con
     char err[256] = "";
     int okq = 1;
     if (item >= 0) {
-        const int64_t p = pairs_find(c->by_id, c->ix.n, item);
-        const int64_t qr = p < 0 && c->qcodes ? pairs_find(s->query_by_id, s->nq, item) : -1;
+        const int64_t p = hindex_pairs_find(c->by_id, c->ix.n, item);
+        const int64_t qr = p < 0 && c->qcodes ? hindex_pairs_find(s->query_by_id, s->nq, item) : -1;
         if (p >= 0) {
             memcpy(code, c->ix.codes + p * c->ix.row_bytes, (size_t)c->ix.row_bytes);
         } else if (qr >= 0) {
