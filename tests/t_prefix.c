@@ -94,6 +94,15 @@ static int exit_status(void (*f)(void)) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* The output directory and the three output paths train_run writes (the
+ * stage takes them from its table, cli/train.c). */
+static void set_out(train_cfg *c, char *dir) {
+    c->out = dir;
+    c->out_model = path_join(dir, "model.safetensors");
+    c->out_jsonl = path_join(dir, "train.jsonl");
+    c->out_optim = path_join(dir, "optim.safetensors");
+}
+
 static train_cfg base_cfg(void) {
     train_cfg c = {0};
     c.images = tmp("images.npy");
@@ -120,7 +129,7 @@ static train_cfg base_cfg(void) {
 
 static void train_past_prefix(void) {
     train_cfg c = base_cfg();
-    c.out = tmp("bad");
+    set_out(&c, tmp("bad"));
     c.prefix_cache = tmp("relu3.npy");   /* relu3 follows fc3, which finetune fc trains */
     c.prefix_layer = "relu3";
     train_run(&c);
@@ -128,7 +137,7 @@ static void train_past_prefix(void) {
 
 static void train_wrong_width(void) {
     train_cfg c = base_cfg();
-    c.out = tmp("bad");
+    set_out(&c, tmp("bad"));
     c.prefix_cache = tmp("pool1.npy");
     c.prefix_layer = "pool2";
     train_run(&c);
@@ -266,12 +275,14 @@ int main(void) {
     char *p_w = tmp("w.npy");
     npy_save(p_w, NPY_U1, 2, wshape, w);
     train_cfg c0 = base_cfg(), c1 = base_cfg();
-    c0.out = tmp("run0");
-    c1.out = tmp("run1");
+    set_out(&c0, tmp("run0"));
+    set_out(&c1, tmp("run1"));
     CHECK(mkdir(c0.out, 0755) == 0 && mkdir(c1.out, 0755) == 0);
     c1.prefix_cache = p_pool2;   /* prefix layer defaults to net_prefix_layer: pool2 */
     train_run(&c0);
     train_run(&c1);
+    const char *outs[] = {c0.out_model, c0.out_jsonl, c0.out_optim, c1.out_model, c1.out_jsonl, c1.out_optim};
+    for (int i = 0; i < 6; i++) free((char *)outs[i]);
     net m0, m1;
     char *pm0 = tmp("run0/model.safetensors"), *pm1 = tmp("run1/model.safetensors");
     read_model_params(&m0, pm0);
