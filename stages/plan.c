@@ -418,7 +418,10 @@ static void plan_run(const runp *p) {
             bind(r, "lambda", NULL);
             bind(r, "pic", NULL);
             bind(r, "loss", "greedyhash");
-            bind(r, "features", plan_features(cfg_str(C, "features.extractor"), "train", p->groups));
+            ptrdiff_t ri = r - rules;
+            const char *feat = plan_features(cfg_str(C, "features.extractor"), "train", p->groups);
+            r = &rules[ri];   /* plan_features may add a rule: the rules can move */
+            bind(r, "features", feat);
             bind(r, "gh-alpha", cfg_str(C, "eval.greedyhash_alpha"));
         } else {
             bind(r, "tau", p->tau);
