@@ -15,7 +15,8 @@ int main(int argc, char **argv) {
     opt_parse(&features_cmd, &a, argc, argv);
     const char *images = a.images, *indices = a.indices, *out = a.out, *device = a.device;
     features_opts o = {.extractor = features_parse_extractor(a.extractor), .weights = a.weights,
-                       .input = (int)a.input, .batch = a.batch};
+                       .input = (int)a.input, .batch = a.batch, .layer = a.layer,
+                       .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer};
     int threads = (int)a.threads;
     check_device(device);
 
@@ -30,10 +31,10 @@ int main(int argc, char **argv) {
     npy_open(&ix, indices, NPY_I8, 1);
     const int64_t *idx = ix.data;
     features_check_indices(idx, ix.shape[0], im.shape[0], indices);
-    features_write(out, &im, idx, ix.shape[0], &o);
+    const int64_t d = features_write(out, &im, idx, ix.shape[0], &o);
     double dt = now_sec() - t0;
-    info("%s: %lld x %lld %s features in %.2fs (%.1f img/s)", out, (long long)ix.shape[0],
-         (long long)features_dim(&im, &o), features_extractor_name(o.extractor), dt,
+    info("%s: %lld x %lld %s features in %.2fs (%.1f img/s)", out, (long long)ix.shape[0], (long long)d,
+         features_extractor_name(o.extractor), dt,
          (double)ix.shape[0] / (dt > 0 ? dt : 1e-9));
     npy_close(&ix);
     npy_close(&im);

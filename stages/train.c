@@ -27,7 +27,8 @@ int main(int argc, char **argv) {
                    .tau = a.tau, .lambda = a.lambda, .lr_every = a.lr_every, .pic = pic_parse("--pic", a.pic),
                    .quant = quant_parse("--quant", a.quant), .seed = (uint64_t)a.seed, .mask = a.mask,
                    .loss = greedy ? LOSS_GREEDYHASH : !strcmp(a.loss, "ssdh") ? LOSS_SSDH : LOSS_DSAH,
-                   .features = a.features, .gh_alpha = a.gh_alpha};
+                   .features = a.features, .gh_alpha = a.gh_alpha, .prefix_cache = a.prefix_cache,
+                   .prefix_layer = a.prefix_layer};
     c.out_model = opt_output(&train_cmd, &a, "out", "model.safetensors");
     c.out_jsonl = opt_output(&train_cmd, &a, "out", "train.jsonl");
     c.out_optim = opt_output(&train_cmd, &a, "out", "optim.safetensors");

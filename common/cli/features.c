@@ -17,6 +17,15 @@ static const opt features_opts[] = {
              "unused by pixels. fc6 fixes the input: ImageNet weights need S in 224..255"},
     {"input", OPT_INT, OPT_FIELD(A, input), .arg = "S", .range = "[1, 4096]", .def = "224", .key = "features.input",
      .help = "vgg19 input side, >= 32; unused by pixels"},
+    {"layer", OPT_STR, OPT_FIELD(A, layer), .arg = "L",
+     .help = "vgg19: write this layer instead of relu7 (pool5, relu6, ...: net.h's\n"
+             "labels): the frozen-prefix cache of a training with finetune fc or head"},
+    {"prefix-cache", OPT_IN, OPT_FIELD(A, prefix_cache), .arg = "F",
+     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"
+             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"
+             "--prefix-layer are not run"},
+    {"prefix-layer", OPT_STR, OPT_FIELD(A, prefix_layer), .arg = "L",
+     .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)"},
     {"batch", OPT_INT, OPT_FIELD(A, batch), .arg = "B", .range = "[1, 16777216]", .key = "features.batch",
      .nostamp = 1, .help = "images per block computed and written (default 1024 pixels, 32 vgg19)"},
     OPT_DEVICE(A, device),

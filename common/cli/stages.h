@@ -22,7 +22,7 @@ extern const opt_cmd ingest_cmd;
 
 /* dsah-features (cli/features.c) */
 typedef struct features_args {
-    const char *images, *indices, *extractor, *weights, *device, *out;
+    const char *images, *indices, *extractor, *weights, *layer, *prefix_cache, *prefix_layer, *device, *out;
     long long input, batch, threads;
 } features_args;
 extern const opt_cmd features_cmd;
@@ -37,7 +37,7 @@ extern const opt_cmd graph_cmd;
 /* dsah-train (cli/train.c) */
 typedef struct train_args {
     const char *images, *indices, *w, *init, *init_optim, *weights, *arch, *quant, *pic, *loss, *mask, *features,
-        *finetune, *device, *out;
+        *finetune, *prefix_cache, *prefix_layer, *device, *out;
     long long input, bits, epochs, batch, lr_every, seed, threads;
     double lr, adam_eps, lr_factor, tau, lambda, gh_alpha;
 } train_args;
@@ -45,7 +45,7 @@ extern const opt_cmd train_cmd;
 
 /* dsah-encode (cli/encode.c) */
 typedef struct encode_args {
-    const char *model, *images, *indices, *device, *out;
+    const char *model, *images, *indices, *prefix_cache, *prefix_layer, *device, *out;
     long long batch, threads;
     int real;
 } encode_args;
