@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include "cli/config.h"
 #include "cli/stages.h"
+#include "nn/net.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -229,11 +230,68 @@ static void plan_ingest(void) {
     r->stamp = (char *)P("data/params.ingest");
 }
 
+/* The frozen prefix computed once per image (nn/prefix.h): with network.arch
+ * vgg19 from network.weights and finetune fc or head, the deepest frozen
+ * layer before any dropout (net_prefix_layer: pool5, relu6) is written once
+ * per split by dsah-features --layer, features/vgg19_<layer>_<split>.npy,
+ * a stage of its own whose stamp is (images, indices, weights, layer,
+ * input): tau, gamma, bits, rounds never recompute it. Training, the encodes
+ * and the relu7 features (when features.* names the same weights and input)
+ * read it. NULL when there is none (finetune all; random initial weights,
+ * which only dsah-train draws). */
+static const char *prefix_layer(void) {
+    static char label[32];
+    static int done;
+    if (done) return *label ? label : NULL;
+    done = 1;
+    if (strcmp(cfg_str(C, "network.arch"), "vgg19") || !cfg_get(C, "network.weights")->set) return NULL;
+    net n;
+    char err[256];
+    if (net_build(&n, "vgg19", 3, (int)cfg_int(C, "network.input"), 8, err, sizeof err)) return NULL;
+    int top = -1;
+    if (!net_set_finetune(&n, cfg_str(C, "train.finetune"))) top = net_prefix_layer(&n);
+    if (top >= 0) net_layer_label(&n, top, label, sizeof label);
+    net_free(&n);
+    return *label ? label : NULL;
+}
+
+static const char *plan_prefix(const char *split, unsigned groups) {
+    const char *layer = prefix_layer();
+    const char *out = fmt("%s/features/vgg19_%s_%s.npy", W, layer, split);
+    rule *r = rule_new(&features_cmd, fmt("features/vgg19_%s_%s", layer, split), groups);
+    if (!r) return out;
+    bind(r, "images", P("data/images.npy"));
+    bind(r, "indices", fmt("%s/data/%s.npy", W, split));
+    bind(r, "extractor", "vgg19");
+    bind(r, "weights", cfg_str(C, "network.weights"));
+    bind(r, "input", fmt("%lld", cfg_int(C, "network.input")));
+    bind(r, "layer", layer);
+    bind(r, "out", out);
+    emit(r, C);
+    r->stamp = fmt("%s/features/params.vgg19_%s_%s", W, layer, split);
+    return out;
+}
+
+/* Binds --prefix-cache and --prefix-layer of a train, encode or features
+ * rule; cache: plan_prefix's path, NULL when the plan has no prefix. (The
+ * prefix rules are planned before r: rule_new may move the rules.) */
+static void bind_prefix(rule *r, const char *cache) {
+    if (!cache) return;
+    bind(r, "prefix-cache", cache);
+    bind(r, "prefix-layer", prefix_layer());
+}
+
 /* Features of one split with one extractor; returns the output path. */
 static const char *plan_features(const char *extractor, const char *split, unsigned groups) {
     const char *out = fmt("%s/features/%s_%s.npy", W, extractor, split);
+    /* the prefix rule first: rule_new may move the rules */
+    const int from_prefix = !strcmp(extractor, "vgg19") && prefix_layer() &&
+                            !strcmp(cfg_str(C, "features.weights"), cfg_str(C, "network.weights")) &&
+                            cfg_int(C, "features.input") == cfg_int(C, "network.input");
+    const char *cache = from_prefix ? plan_prefix(split, groups) : NULL;
     rule *r = rule_new(&features_cmd, fmt("features/%s_%s", extractor, split), groups);
     if (!r) return out;
+    bind_prefix(r, cache);
     bind(r, "images", P("data/images.npy"));
     bind(r, "indices", fmt("%s/data/%s.npy", W, split));
     bind(r, "extractor", extractor);
@@ -391,6 +449,12 @@ static void plan_run(const runp *p) {
     }
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
+    const char *pc[3] = {NULL, NULL, NULL};   /* prefix caches of train, query, db */
+    if (prefix_layer()) {
+        pc[0] = plan_prefix("train", p->groups);
+        pc[1] = plan_prefix("query", p->groups);
+        pc[2] = plan_prefix("db", p->groups);
+    }
     for (int rr = 1; rr <= R; rr++) {
         const char *rd = fmt("%s/round%d", p->dir, rr);
         rule *r = rule_new(&train_cmd, fmt("%s/round%d/train", rid, rr), p->groups);
@@ -427,6 +491,7 @@ static void plan_run(const runp *p) {
             bind(r, "tau", p->tau);
             bind(r, "pic", p->pic);
         }
+        bind_prefix(r, pc[0]);
         bind(r, "out", fmt("%s/", rd));
         emit(r, C);
         r->stamp = fmt("%s/params.train", rd);
@@ -439,6 +504,7 @@ static void plan_run(const runp *p) {
             bind(e, "images", P("data/images.npy"));
             bind(e, "indices", P("data/train.npy"));
             bind(e, "real", "");
+            bind_prefix(e, pc[0]);
             bind(e, "out", fmt("%s/train_real.npy", rd));
             emit(e, C);
             e->stamp = fmt("%s/params.encode", rd);
@@ -465,6 +531,7 @@ static void plan_run(const runp *p) {
         bind(e, "model", model);
         bind(e, "images", P("data/images.npy"));
         bind(e, "indices", fmt("%s/data/%s.npy", W, split[s]));
+        bind_prefix(e, pc[s + 1]);
         bind(e, "out", codes[s]);
         emit(e, C);
         e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
