@@ -22,7 +22,12 @@
  *     (non-zero exit, nothing trained);
  *   - vgg19 relu7 from a pool5 cache (features_write --layer pool5, then
  *     --prefix-cache) within 1e-5 of relu7 from the images, relative to the
- *     row's largest value. */
+ *     row's largest value;
+ *   - the stages (bin/, DSAH_BIN): dsah-features --layer pool5 writes the cache
+ *     of 16 images, dsah-encode --prefix-cache gives outputs within 1e-5 of
+ *     the run from the images, dsah-train --finetune fc --prefix-cache (one
+ *     epoch) keeps the convolutions byte-identical and the trained layers
+ *     within 1e-4 of the run from the images. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +149,75 @@ static void train_wrong_width(void) {
 }
 
 static void read_model_params(net *n, const char *path) { net_load(n, path); }
+
+static float max_diff_files(const char *a, const char *b, int64_t *count) {
+    npy_array x, y;
+    npy_open(&x, a, NPY_F4, 2);
+    npy_open(&y, b, NPY_F4, 2);
+    CHECK(x.count == y.count);
+    *count = x.count;
+    float m = (float)max_diff(x.data, y.data, x.count);
+    npy_close(&x);
+    npy_close(&y);
+    return m;
+}
+
+static int run(const char *cmd) {
+    fflush(stdout);
+    int rc = system(cmd);
+    if (rc) diag("exit %d: %s", rc, cmd);
+    return rc;
+}
+
+/* The stages with the cache flags: dsah-features --layer pool5 writes the
+ * cache of 16 images, dsah-encode and dsah-train (finetune fc, one epoch)
+ * read it; their results against the same runs from the images. */
+static void stages_vgg19(const char *weights) {
+    const char *b = getenv("DSAH_BIN");
+    char bin[512], cmd[4096];
+    snprintf(bin, sizeof bin, "%s", b ? b : "bin");
+    int64_t idx16[16];
+    for (int i = 0; i < 16; i++) idx16[i] = (5 * i + 2) % N;
+    int64_t sh16[1] = {16}, wsh[2] = {16, 2};
+    char *pi = tmp("idx16.npy"), *pw = tmp("w16.npy"), *p5 = tmp("s_pool5.npy"), *img = tmp("images.npy");
+    npy_save(pi, NPY_I8, 1, sh16, idx16);
+    uint8_t w[32];
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 2; j++) w[i * 2 + j] = (uint8_t)(i % 2 ? 0x55 : 0xAA);
+    npy_save(pw, NPY_U1, 2, wsh, w);
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
+             "--batch 5 --threads 2 --out %s",
+             bin, img, pi, weights, p5);
+    ok(run(cmd) == 0, "dsah-features --layer pool5");
+    const char *pc = " --prefix-cache %s --prefix-layer pool5";
+    char extra[600];
+    snprintf(extra, sizeof extra, pc, p5);
+    for (int v = 0; v < 2; v++) {
+        snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --batch 8 --threads 2 --out %s%s",
+                 bin, weights, img, pi, tmp(v ? "s_z1.npy" : "s_z0.npy"), v ? extra : "");
+        ok(run(cmd) == 0, "dsah-encode %s", v ? "from the cache" : "from the images");
+        snprintf(cmd, sizeof cmd,
+                 "%s/dsah-train -q --images %s --indices %s --w %s --arch vgg19 --weights %s --input 32 --bits 8 "
+                 "--epochs 1 --batch 8 --finetune fc --lr 1e-4 --threads 2 --out %s/%s",
+                 bin, img, pi, pw, weights, dir, v ? "s_run1/" : "s_run0/");
+        if (v) strncat(cmd, extra, sizeof cmd - strlen(cmd) - 1);
+        ok(run(cmd) == 0, "dsah-train finetune fc %s", v ? "from the cache" : "from the images");
+    }
+    int64_t cnt;
+    float dz = max_diff_files(tmp("s_z0.npy"), tmp("s_z1.npy"), &cnt);
+    ok(cnt == 16 * 8 && dz < 1e-5, "dsah-encode outputs from the cache within 1e-5: %.2g", dz);
+    net m0, m1;
+    net_load(&m0, tmp("s_run0/model.safetensors"));
+    net_load(&m1, tmp("s_run1/model.safetensors"));
+    CHECK(net_set_finetune(&m0, "fc") == 0);
+    const int64_t off = m0.train_off;
+    ok(m0.np == m1.np && !memcmp(m0.params, m1.params, sizeof(float) * off), "dsah-train: frozen VGG-19 convolutions byte-identical");
+    double dp = max_diff(m0.params + off, m1.params + off, m0.np - off);
+    ok(dp < 1e-4, "dsah-train finetune fc with vs without the cache: max |d| %.2g < 1e-4 (Adam, lr 1e-4, 2 steps)", dp);
+    net_free(&m0);
+    net_free(&m1);
+}
 
 int main(void) {
     dsah_init("t_prefix");
@@ -367,6 +441,7 @@ int main(void) {
         ok(rel < 1e-5, "vgg19 relu7 from the pool5 cache (batch 3) vs images (batch 4): %.2g < 1e-5 relative", rel);
         npy_close(&r0);
         npy_close(&r1);
+        stages_vgg19(p_w19);
     }
 
     npy_close(&pc);
