@@ -15,7 +15,7 @@ case $what in
         # elsewhere that brings its own npm is kept
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
   pipeline) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist" ;;
-  bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy python3-scipy time python3-faiss wrk" ;;
+  bench) pkgs="$pkgs parallel gnuplot-nox jq dataset-fashion-mnist python3-numpy python3-scipy time python3-faiss wrk python3-torch python3-torchvision" ;;
   fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-dev python3-numpy python3-pil" ;;
   *) echo "deps.sh: error: unknown target '$what' (build|pipeline|test|bench|fuzz)" >&2; exit 2 ;;
 esac

@@ -7,34 +7,11 @@ set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+python3 "$(dirname "$0")/vgg19_random.py" "$T/w.safetensors" 224
 /usr/bin/python3 - "$T" <<'PY'
-import json, struct, sys, numpy as np
+import sys, numpy as np
 d = sys.argv[1]
 rng = np.random.default_rng(0)
-cfg = [64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0]
-t, c, i = {}, 3, 0
-for k in cfg:
-    if k:
-        b = (6 / (9 * c)) ** 0.5
-        t[f"features.{i}.weight"] = rng.uniform(-b, b, (k, c, 3, 3)).astype(np.float32)
-        t[f"features.{i}.bias"] = rng.uniform(-0.1, 0.1, k).astype(np.float32)
-        c, i = k, i + 2
-    else:
-        i += 1
-for n, fi in (("classifier.0", 25088), ("classifier.3", 4096)):
-    b = (6 / fi) ** 0.5
-    t[n + ".weight"] = rng.uniform(-b, b, (4096, fi)).astype(np.float32)
-    t[n + ".bias"] = rng.uniform(-0.1, 0.1, 4096).astype(np.float32)
-h, off = {}, 0
-for n, a in t.items():
-    h[n] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-    off += a.nbytes
-hb = json.dumps(h, separators=(",", ":")).encode()
-hb += b" " * ((8 - len(hb) % 8) % 8)
-with open(f"{d}/w.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(hb)) + hb)
-    for a in t.values():
-        f.write(a.tobytes())
 np.save(f"{d}/im.npy", rng.integers(0, 256, (32, 224, 224, 3), dtype=np.uint8))
 np.save(f"{d}/ix.npy", np.arange(32, dtype=np.int64))
 PY

@@ -1,0 +1,59 @@
+#!/bin/bash
+# prefix.sh: the frozen prefix computed once (common/nn/prefix.h), two figures
+# side by side in one run, on CIFAR-shaped data (random 32x32x3 images,
+# resized to S as the vgg19 pipeline does) and random VGG-19 weights with the
+# real shapes (vgg19_random.py):
+#   1. VGG-19 forward to pool5, img/s: dsah-features --layer pool5 vs PyTorch
+#      CPU (torch_pool5.py, torchvision's vgg19().features) at the same input
+#      S, batch and threads, alternating, REPS times each; dsah's figure
+#      includes loading the weights, torch's does not.
+#   2. One training epoch, finetune fc (dsah-train's img_per_s of the epoch
+#      loop): from the images (every step runs the frozen convolutions) vs
+#      from the pool5 cache (only fc6.. run), REPS times each, alternating;
+#      the cost of writing the cache once is the pool5 rate of figure 1.
+# Sizes (environment): PREFIX_S (224), PREFIX_BATCH (16, forward), PREFIX_N_FWD
+# (32 images forward), PREFIX_N_IMG (100 images per epoch from the images),
+# PREFIX_N_CACHE (1000 images per epoch from the cache), PREFIX_TRAIN_BATCH
+# (50), PREFIX_THREADS (2), PREFIX_REPS (3). The epoch of 10,000 images is
+# n / img_per_s of each side (only full batches run; the rates do not depend
+# on n beyond the first batch).
+set -eu
+BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
+HERE=$(cd "$(dirname "$0")" && pwd)
+S=${PREFIX_S:-224} B=${PREFIX_BATCH:-16} NF=${PREFIX_N_FWD:-32} NI=${PREFIX_N_IMG:-100} NC=${PREFIX_N_CACHE:-1000}
+TB=${PREFIX_TRAIN_BATCH:-50} TH=${PREFIX_THREADS:-2} REPS=${PREFIX_REPS:-3}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+python3 "$HERE/vgg19_random.py" "$T/w.safetensors" "$S"
+N=$(( NC > NI ? NC : NI )); N=$(( N > NF ? N : NF ))
+python3 - "$T" "$N" "$NI" "$NC" <<'PY'
+import sys, numpy as np
+d, n, ni, nc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rng = np.random.default_rng(1)
+np.save(f"{d}/im.npy", rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8))
+for name, m in (("img", ni), ("cache", nc)):
+    np.save(f"{d}/ix_{name}.npy", np.arange(m, dtype=np.int64))
+    np.save(f"{d}/w_{name}.npy", rng.integers(0, 256, (m, (m + 7) // 8), dtype=np.uint8))
+PY
+python3 -c "import numpy as np; np.save('$T/ix_fwd.npy', np.arange($NF, dtype=np.int64))"
+echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ); S=$S threads=$TH"
+echo "# 1. VGG-19 forward to pool5 ($NF images, batch $B)"
+for r in $(seq "$REPS"); do
+    "$BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix_fwd.npy" --extractor vgg19 --weights "$T/w.safetensors" \
+        --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_fwd.npy" 2>&1 | grep -o '([0-9.]* img/s)' | sed 's/^/dsah  /'
+    python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH"
+done
+echo "# 2. one training epoch, finetune fc, batch $TB: from the images ($NI) vs from the pool5 cache ($NC)"
+"$BIN/dsah-features" -q --images "$T/im.npy" --indices "$T/ix_cache.npy" --extractor vgg19 --weights "$T/w.safetensors" \
+    --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5.npy"
+train() { # name indices w extra...
+    local name=$1 ix=$2 w=$3; shift 3
+    rm -rf "$T/run"
+    "$BIN/dsah-train" -q --images "$T/im.npy" --indices "$ix" --w "$w" --arch vgg19 --weights "$T/w.safetensors" \
+        --input "$S" --bits 64 --epochs 1 --batch "$TB" --finetune fc --threads "$TH" --out "$T/run/" "$@"
+    echo "$name $(grep -o '"img_per_s": [0-9.]*' "$T/run/train.jsonl" | cut -d' ' -f2) img/s"
+}
+for r in $(seq "$REPS"); do
+    train images "$T/ix_img.npy" "$T/w_img.npy"
+    train cache "$T/ix_cache.npy" "$T/w_cache.npy" --prefix-cache "$T/p5.npy" --prefix-layer pool5
+done
