@@ -7,7 +7,7 @@ set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-python3 "$(dirname "$0")/vgg19_random.py" "$T/w.safetensors" 224
+/usr/bin/python3 "$(dirname "$0")/vgg19_random.py" "$T/w.safetensors" 224
 /usr/bin/python3 - "$T" <<'PY'
 import sys, numpy as np
 d = sys.argv[1]

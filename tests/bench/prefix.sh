@@ -24,9 +24,9 @@ S=${PREFIX_S:-224} B=${PREFIX_BATCH:-16} NF=${PREFIX_N_FWD:-32} NI=${PREFIX_N_IM
 TB=${PREFIX_TRAIN_BATCH:-50} TH=${PREFIX_THREADS:-2} REPS=${PREFIX_REPS:-3}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-python3 "$HERE/vgg19_random.py" "$T/w.safetensors" "$S"
+/usr/bin/python3 "$HERE/vgg19_random.py" "$T/w.safetensors" "$S"
 N=$(( NC > NI ? NC : NI )); N=$(( N > NF ? N : NF ))
-python3 - "$T" "$N" "$NI" "$NC" <<'PY'
+/usr/bin/python3 - "$T" "$N" "$NI" "$NC" <<'PY'
 import sys, numpy as np
 d, n, ni, nc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(1)
@@ -35,13 +35,13 @@ for name, m in (("img", ni), ("cache", nc)):
     np.save(f"{d}/ix_{name}.npy", np.arange(m, dtype=np.int64))
     np.save(f"{d}/w_{name}.npy", rng.integers(0, 256, (m, (m + 7) // 8), dtype=np.uint8))
 PY
-python3 -c "import numpy as np; np.save('$T/ix_fwd.npy', np.arange($NF, dtype=np.int64))"
+/usr/bin/python3 -c "import numpy as np; np.save('$T/ix_fwd.npy', np.arange($NF, dtype=np.int64))"
 echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ); S=$S threads=$TH"
 echo "# 1. VGG-19 forward to pool5 ($NF images, batch $B)"
 for r in $(seq "$REPS"); do
     "$BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix_fwd.npy" --extractor vgg19 --weights "$T/w.safetensors" \
         --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_fwd.npy" 2>&1 | grep -o '([0-9.]* img/s)' | sed 's/^/dsah  /'
-    python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH"
+    /usr/bin/python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH"
 done
 echo "# 2. one training epoch, finetune fc, batch $TB: from the images ($NI) vs from the pool5 cache ($NC)"
 "$BIN/dsah-features" -q --images "$T/im.npy" --indices "$T/ix_cache.npy" --extractor vgg19 --weights "$T/w.safetensors" \
