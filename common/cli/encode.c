@@ -7,12 +7,7 @@ static const opt encode_opts[] = {
     {"images", OPT_IN, OPT_FIELD(A, images), .required = 1, .help = "u1 [N,H,W,C] images"},
     {"indices", OPT_IN, OPT_FIELD(A, indices), .required = 1, .help = "i8 [n] indices into the images"},
     {"real", OPT_FLAG, OPT_FIELD(A, real), .help = "write f4 tanh outputs instead of packed codes"},
-    {"prefix-cache", OPT_IN, OPT_FIELD(A, prefix_cache), .arg = "F",
-     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"
-             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"
-             "--prefix-layer are not run"},
-    {"prefix-layer", OPT_STR, OPT_FIELD(A, prefix_layer), .arg = "L",
-     .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)"},
+    OPT_PREFIX_CACHE(A, ""),
     {"batch", OPT_INT, OPT_FIELD(A, batch), .arg = "B", .range = "[1, 1048576]", .nostamp = 1,
      .help = "images per forward pass (default 256, 16 for inputs > 64)"},
     {"threads", OPT_INT, OPT_FIELD(A, threads), .arg = "N", .range = "[1, 4096]", .nostamp = 1,

@@ -20,12 +20,7 @@ static const opt features_opts[] = {
     {"layer", OPT_STR, OPT_FIELD(A, layer), .arg = "L",
      .help = "vgg19: write this layer instead of relu7 (pool5, relu6, ...: net.h's\n"
              "labels): the frozen-prefix cache of a training with finetune fc or head"},
-    {"prefix-cache", OPT_IN, OPT_FIELD(A, prefix_cache), .arg = "F",
-     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"
-             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"
-             "--prefix-layer are not run"},
-    {"prefix-layer", OPT_STR, OPT_FIELD(A, prefix_layer), .arg = "L",
-     .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)"},
+    OPT_PREFIX_CACHE(A, ""),
     {"batch", OPT_INT, OPT_FIELD(A, batch), .arg = "B", .range = "[1, 16777216]", .key = "features.batch",
      .nostamp = 1, .help = "images per block computed and written (default 1024 pixels, 32 vgg19)"},
     OPT_DEVICE(A, device),

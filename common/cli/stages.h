@@ -7,6 +7,17 @@
 
 #include "util/opt.h"
 
+/* --prefix-cache F and --prefix-layer L of train, encode and features (the
+ * frozen prefix's rows, nn/prefix.h), into the fields prefix_cache and
+ * prefix_layer; more: the rest of --prefix-layer's help. */
+#define OPT_PREFIX_CACHE(T, more)                                                                       \
+    {"prefix-cache", OPT_IN, OPT_FIELD(T, prefix_cache), .arg = "F",                                     \
+     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"                        \
+             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"                           \
+             "--prefix-layer are not run"},                                                              \
+    {"prefix-layer", OPT_STR, OPT_FIELD(T, prefix_layer), .arg = "L",                                    \
+     .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)" more}
+
 /* Every stage's table, NULL-terminated (dsah-plan, the reference docs and
  * tests/t_opt.c walk it). */
 extern const opt_cmd *const stage_cmds[];

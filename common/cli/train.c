@@ -53,13 +53,8 @@ static const opt train_opts[] = {
      .help = "trainable part: all, the fc layers, or the hash head"},
     {"seed", OPT_INT, OPT_FIELD(A, seed), .arg = "S", .range = "[0, 9223372036854775807]", .def = "0",
      .key = "train.seed", .help = "seed of init, shuffling, dropout"},
-    {"prefix-cache", OPT_IN, OPT_FIELD(A, prefix_cache), .arg = "F",
-     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"
-             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"
-             "--prefix-layer are not run"},
-    {"prefix-layer", OPT_STR, OPT_FIELD(A, prefix_layer), .arg = "L",
-     .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels); default:\n"
-             "the deepest frozen layer before any dropout (finetune fc: pool5)"},
+    OPT_PREFIX_CACHE(A, "; default:\n"
+                        "the deepest frozen layer before any dropout (finetune fc: pool5)"),
     OPT_THREADS(A, threads),
     OPT_DEVICE(A, device),
     {"out", OPT_OUTDIR, OPT_FIELD(A, out), .required = 1, .files = "model.safetensors train.jsonl optim.safetensors",
