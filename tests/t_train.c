@@ -139,7 +139,7 @@ static void test_net_grad(void) {
     ok(!memcmp(zt, net_forward(&m, x, B, 0, 0, 0), sizeof zt), "inference buffers give the same z as training buffers");
     /* a batch smaller than allocated: the first rows agree. Not bit for bit:
      * sgemm with another row count may block (and so sum) differently, and a
-     * kernel picked at run time (OPENBLAS_CORETYPE) decides how. */
+     * kernel picked at run time (the environment may name another) decides how. */
     double pe = rel_err_f(net_forward(&m, x, 3, 0, 0, 0), zt, 3 * 8);
     ok(pe < 1e-5, "a partial batch gives the same rows within float rounding (rel err %.2g, tol 1e-5)", pe);
     net_free(&m);
