@@ -113,6 +113,15 @@ int main(int argc, char **argv) {
         list_key(key, sizeof key, "P@", pat[i]);
         jw_num(&w, key, r.pat[i]);
     }
+    /* tie-aware: expected over every order within tied distances (eval.h) */
+    for (int i = 0; i < n_topk; i++) {
+        list_key(key, sizeof key, "tie_mAP@", topk[i]);
+        jw_num(&w, key, r.tie_map[i]);
+    }
+    for (int i = 0; i < n_pat; i++) {
+        list_key(key, sizeof key, "tie_P@", pat[i]);
+        jw_num(&w, key, r.tie_pat[i]);
+    }
     jw_int(&w, "threads", nthreads);
     jw_num(&w, "seconds_compute", t_compute);
     jw_num(&w, "seconds", now_sec() - t_start);
@@ -124,7 +133,7 @@ int main(int argc, char **argv) {
 
     for (int i = 0; i < n_topk; i++) {
         list_key(key, sizeof key, "mAP@", topk[i]);
-        info("%s = %.4f", key, r.map[i]);
+        info("%s = %.4f (tie-aware %.4f)", key, r.map[i], r.tie_map[i]);
     }
     for (int i = 0; i < n_pat; i++) {
         list_key(key, sizeof key, "P@", pat[i]);

@@ -246,9 +246,159 @@ static void check_errors(void) {
        "checks: label value 2 is rejected (%s)", err);
 }
 
+
+/* ---- tie-aware mAP and P@N --------------------------------------------------
+ * Brute force: every permutation of the database that is sorted by distance
+ * (each order within the tied distances once), AP@K and P@N by their
+ * definitions on each, averaged. Then a Monte Carlo check (random orders
+ * within the ties) where the buckets are too large to enumerate. */
+static int next_perm(int *a, int n) {
+    int i = n - 2;
+    while (i >= 0 && a[i] >= a[i + 1]) i--;
+    if (i < 0) return 0;
+    int j = n - 1;
+    while (a[j] <= a[i]) j--;
+    int t = a[i]; a[i] = a[j]; a[j] = t;
+    for (int x = i + 1, y = n - 1; x < y; x++, y--) t = a[x], a[x] = a[y], a[y] = t;
+    return 1;
+}
+
+/* AP@K and P@N of one ranking given as relevance rel[0..n) */
+static double ap_at(const int *rel, int64_t n, int64_t K) {
+    K = clip(K, n);
+    int64_t R = 0, hits = 0;
+    double s = 0;
+    for (int64_t k = 0; k < K; k++) R += rel[k];
+    for (int64_t k = 0; k < K; k++)
+        if (rel[k]) { hits++; s += (double)hits / (double)(k + 1); }
+    return R ? s / (double)R : 0.0;
+}
+static double p_at(const int *rel, int64_t n, int64_t N) {
+    N = clip(N, n);
+    int64_t h = 0;
+    for (int64_t k = 0; k < N; k++) h += rel[k];
+    return (double)h / (double)N;
+}
+
+static void tie_brute_case(const char *name, int bits, int ncodes, int nclasses, int n_db, int nq, uint64_t seed) {
+    int64_t rb = (bits + 7) / 8;
+    uint8_t *pool = calloc((size_t)(ncodes * rb), 1);
+    rng g;
+    rng_seed(&g, seed);
+    for (int c = 0; c < ncodes; c++)
+        for (int k = 0; k < bits; k++)
+            if (rng_u64(&g) & 1) pool[c * rb + k / 8] |= (uint8_t)(1u << (k % 8));
+    uint8_t *qc = malloc((size_t)(nq * rb)), *dc = malloc((size_t)(n_db * rb));
+    int64_t nl = nq + n_db;
+    uint8_t *labels = calloc((size_t)(nl * nclasses), 1);
+    int64_t *qi = malloc(sizeof(int64_t) * (size_t)nq), *di = malloc(sizeof(int64_t) * (size_t)n_db);
+    for (int q = 0; q < nq; q++) memcpy(qc + q * rb, pool + (rng_u64(&g) % (uint64_t)ncodes) * rb, (size_t)rb), qi[q] = q;
+    for (int j = 0; j < n_db; j++) memcpy(dc + j * rb, pool + (rng_u64(&g) % (uint64_t)ncodes) * rb, (size_t)rb), di[j] = nq + j;
+    for (int64_t i = 0; i < nl; i++) labels[i * nclasses + (int64_t)(rng_u64(&g) % (uint64_t)nclasses)] = 1;
+    eval_input in = {qc, dc, nq, n_db, rb, bits, labels, nl, nclasses, qi, di};
+    int64_t topk[6] = {1, 2, 3, 5, 7, 0}, pat[5] = {1, 2, 4, 6, 0};
+    eval_lists l = {6, topk, 5, pat, 0, NULL};
+    eval_result r;
+    run(&r, &in, &l, 2);
+    double bm[6] = {0}, bp[5] = {0};
+    int perm[16], rel[16], dist[16];
+    for (int q = 0; q < nq; q++) {
+        for (int j = 0; j < n_db; j++) dist[j] = ham(qc + q * rb, dc + j * rb, rb), perm[j] = j;
+        double sm[6] = {0}, sp[5] = {0};
+        int64_t count = 0;
+        do {
+            int sorted = 1;
+            for (int k = 1; k < n_db && sorted; k++) sorted = dist[perm[k - 1]] <= dist[perm[k]];
+            if (!sorted) continue;
+            for (int k = 0; k < n_db; k++) rel[k] = relevant(&in, q, perm[k]);
+            for (int i = 0; i < 6; i++) sm[i] += ap_at(rel, n_db, topk[i]);
+            for (int i = 0; i < 5; i++) sp[i] += p_at(rel, n_db, pat[i]);
+            count++;
+        } while (next_perm(perm, n_db));
+        for (int i = 0; i < 6; i++) bm[i] += sm[i] / (double)count / nq;
+        for (int i = 0; i < 5; i++) bp[i] += sp[i] / (double)count / nq;
+    }
+    ok(maxdiff(r.tie_map, bm, 6) < 1e-12, "tie %s: tie-aware mAP@{1,2,3,5,7,all} = brute-force mean over all tied orders (max diff %.2e)",
+       name, maxdiff(r.tie_map, bm, 6));
+    ok(maxdiff(r.tie_pat, bp, 5) < 1e-12, "tie %s: tie-aware P@{1,2,4,6,all} = brute force (max diff %.2e)", name,
+       maxdiff(r.tie_pat, bp, 5));
+    eval_result_free(&r);
+    free(pool), free(qc), free(dc), free(labels), free(qi), free(di);
+}
+
+/* Buckets of hundreds: the closed form against the mean over random orders
+ * within the ties, within 5 standard errors; and with distinct distances
+ * (no ties) equal to the usual metrics. */
+static void tie_monte_carlo(void) {
+    const int bits = 8, n_db = 400, nq = 3, nclasses = 3, draws = 4000;
+    int64_t rb = 1;
+    rng g;
+    rng_seed(&g, 77);
+    uint8_t qc[3] = {0x00, 0x0F, 0xFF}, dc[400];
+    for (int j = 0; j < n_db; j++) dc[j] = (uint8_t)((1u << (rng_u64(&g) % 3)) - 1); /* 0x00, 0x01, 0x03: 3 buckets */
+    uint8_t labels[403 * 3] = {0};
+    int64_t qi[3] = {0, 1, 2}, di[400];
+    for (int i = 0; i < 403; i++) labels[i * 3 + (int)(rng_u64(&g) % 3)] = 1;
+    for (int j = 0; j < n_db; j++) di[j] = 3 + j;
+    eval_input in = {qc, dc, nq, n_db, rb, bits, labels, 403, nclasses, qi, di};
+    int64_t topk[3] = {50, 200, 0}, pat[2] = {100, 300};
+    eval_lists l = {3, topk, 2, pat, 0, NULL};
+    eval_result r;
+    run(&r, &in, &l, 2);
+    int rel[400], order[400], dist[400];
+    int good = 1;
+    double worst = 0;
+    for (int i = 0; i < 3; i++) {
+        double mean = 0, m2 = 0;
+        for (int t = 0; t < draws; t++) {
+            double ap = 0;
+            for (int q = 0; q < nq; q++) {
+                for (int j = 0; j < n_db; j++) order[j] = j, dist[j] = ham(&qc[q], &dc[j], 1);
+                /* random order: shuffle, then a stable counting sort by distance */
+                for (int j = n_db - 1; j > 0; j--) {
+                    int k = (int)(rng_u64(&g) % (uint64_t)(j + 1)), x = order[j];
+                    order[j] = order[k], order[k] = x;
+                }
+                int cntd[10] = {0}, sorted[400];
+                for (int j = 0; j < n_db; j++) cntd[dist[order[j]] + 1]++;
+                for (int d = 1; d < 10; d++) cntd[d] += cntd[d - 1];
+                for (int j = 0; j < n_db; j++) sorted[cntd[dist[order[j]]]++] = order[j];
+                memcpy(order, sorted, sizeof sorted);
+                for (int k = 0; k < n_db; k++) rel[k] = relevant(&in, q, order[k]);
+                ap += ap_at(rel, n_db, topk[i]) / nq;
+            }
+            double d = ap - mean;
+            mean += d / (t + 1);
+            m2 += d * (ap - mean);
+        }
+        double se = sqrt(m2 / (draws - 1) / draws), z = fabs(r.tie_map[i] - mean) / (se > 0 ? se : 1e-300);
+        if (z > 5) good = 0;
+        worst = fmax(worst, z);
+    }
+    ok(good, "tie Monte Carlo: buckets of ~130 items, mAP@{50,200,all} within 5 standard errors of %d random tied orders (worst %.2f)",
+       draws, worst);
+    eval_result_free(&r);
+    /* distinct distances: the tie-aware metrics are the usual ones */
+    uint8_t q1[1] = {0x00}, d1[9] = {0x00, 0x01, 0x03, 0x07, 0x0F, 0x1F, 0x3F, 0x7F, 0xFF};
+    uint8_t lab[10 * 2] = {1, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0};
+    int64_t qi1[1] = {0}, di1[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    eval_input in1 = {q1, d1, 1, 9, 1, 8, lab, 10, 2, qi1, di1};
+    int64_t tk[3] = {3, 5, 0}, pa[2] = {2, 7};
+    eval_lists l1 = {3, tk, 2, pa, 0, NULL};
+    run(&r, &in1, &l1, 1);
+    ok(maxdiff(r.tie_map, r.map, 3) < 1e-14 && maxdiff(r.tie_pat, r.pat, 2) < 1e-14,
+       "tie: distinct distances give the usual mAP and P@N (diff %.1e)", maxdiff(r.tie_map, r.map, 3));
+    eval_result_free(&r);
+}
+
 int main(void) {
     hand_case();
     check_errors();
+    tie_brute_case("4 bits, 3 codes, 8 items, 2 classes", 4, 3, 2, 8, 4, 101);
+    tie_brute_case("3 bits, 2 codes, 8 items, 3 classes", 3, 2, 3, 8, 3, 102);
+    tie_brute_case("5 bits, 6 codes, 7 items, 2 classes", 5, 6, 2, 7, 5, 103);
+    tie_brute_case("2 bits, 1 code, 8 items (one bucket)", 2, 1, 2, 8, 2, 104);
+    tie_monte_carlo();
     random_case("16 bits, 6 codes, single-label", 16, 6, 5, 0, 40, 300, 1);
     random_case("16 bits, 3 codes, multi-label", 16, 3, 6, 1, 30, 257, 2);
     random_case("64 bits, 40 codes, multi-label", 64, 40, 4, 1, 25, 500, 3);

@@ -59,6 +59,8 @@ void eval_result_alloc(eval_result *r, const eval_lists *l, int bits) {
     r->bits = bits;
     r->map = xcalloc((size_t)l->n_topk + 1, sizeof(double));
     r->pat = xcalloc((size_t)l->n_pat + 1, sizeof(double));
+    r->tie_map = xcalloc((size_t)l->n_topk + 1, sizeof(double));
+    r->tie_pat = xcalloc((size_t)l->n_pat + 1, sizeof(double));
     r->pn = xcalloc((size_t)l->n_pn + 1, sizeof(double));
     r->pr_precision = xcalloc((size_t)bits + 1, sizeof(double));
     r->pr_recall = xcalloc((size_t)bits + 1, sizeof(double));
@@ -68,6 +70,8 @@ void eval_result_alloc(eval_result *r, const eval_lists *l, int bits) {
 void eval_result_free(eval_result *r) {
     free(r->map);
     free(r->pat);
+    free(r->tie_map);
+    free(r->tie_pat);
     free(r->pn);
     free(r->pr_precision);
     free(r->pr_recall);
@@ -138,6 +142,7 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
     ws->relseq = zaligned((size_t)(nthreads * (ndb + 64)));
     ws->relbits = zaligned(sizeof(uint64_t) * (size_t)(nthreads * (ndb / 64 + 2)));
     ws->inv = zaligned(sizeof(double) * (size_t)(maxk + 4)); /* the walk loads 4 at a time */
+    ws->harm = zaligned(sizeof(double) * (size_t)(ndb + 1));
     ws->start = zaligned(sizeof(int64_t) * (size_t)(nthreads * B));
     ws->q_ap = zaligned(sizeof(double) * (size_t)(nq * ws->n_k + 1));
     ws->q_rel = zaligned(sizeof(int64_t) * (size_t)(nq * ws->n_k + 1));
@@ -148,7 +153,7 @@ void eval_ws_alloc_path(eval_ws *ws, const eval_input *in, const eval_lists *l, 
 void eval_ws_free(eval_ws *ws) {
     void *p[] = {ws->cut,   ws->qw,    ws->ql,     ws->dbw,    ws->dbl,     ws->keys,   ws->cand,
                  ws->hist,  ws->dbp,   ws->cls,    ws->lastmask, ws->off, ws->dba, ws->qrel,   ws->acc,
-                 ws->dist,  ws->cdist, ws->crel,   ws->relseq, ws->relbits, ws->inv,    ws->start,
+                 ws->dist,  ws->cdist, ws->crel,   ws->relseq, ws->relbits, ws->inv,    ws->harm, ws->start,
                  ws->q_ap,  ws->q_rel, ws->q_cnt,  ws->q_rcnt};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
     memset(ws, 0, sizeof *ws);
@@ -942,6 +947,79 @@ static __attribute__((noinline)) void fast_pass2(uint8_t *restrict relseq, const
 }
 #endif /* EVAL_FAST */
 
+/* ---- tie-aware metrics (eval.h) ---------------------------------------------
+ * From a query's per-distance counts only: cnt[d] items and rcnt[d] relevant
+ * items at distance d, ranked in distance order, every order inside a
+ * distance equally likely. */
+
+/* E[sum of P@k over the relevant ranks among the first m slots of a tied
+ * bucket], given that those m slots hold x relevant items (in a uniformly
+ * random arrangement), that s items rank before the bucket and R of them
+ * are relevant. Slot j (rank s + j) is relevant with probability x/m, and
+ * then (j-1)(x-1)/(m-1) of the bucket's other relevant items rank before
+ * it on average: sum_j (x/m)(R + 1 + b (j-1)) / (s + j), b = (x-1)/(m-1),
+ * = (x/m)(b m + (R + 1 - b (1 + s)) (H_{s+m} - H_s)). */
+static double tie_bucket(double R, double x, int64_t s, int64_t m, const double *H) {
+    if (m <= 0 || x <= 0) return 0.0;
+    const double b = m > 1 ? (x - 1) / (double)(m - 1) : 0.0;
+    return x / (double)m * (b * (double)m + (R + 1 - b * (double)(1 + s)) * (H[s + m] - H[s]));
+}
+
+/* Expected AP@K (eval.h's definition: normalised by the relevant items in
+ * the top K, 0 when there are none) over the orders within the buckets. */
+static double tie_ap(const uint32_t *cnt, const uint32_t *rcnt, int bits, int64_t K, const double *H) {
+    double A = 0.0, R = 0.0;
+    int64_t s = 0;
+    for (int d = 0; d <= bits && s < K; d++) {
+        const int64_t n = cnt[d], r = rcnt[d];
+        if (n == 0) continue;
+        if (s + n <= K) { /* the whole bucket is inside the top K */
+            A += tie_bucket(R, (double)r, s, n, H);
+            R += (double)r;
+            s += n;
+            continue;
+        }
+        /* K cuts the bucket: m of its n slots are inside, holding x of its r
+         * relevant items, x hypergeometric(n, r, m). Weights relative to the
+         * mode (unimodal), by the ratio of successive terms, summed until
+         * they vanish. */
+        const int64_t m = K - s, lo = m - (n - r) > 0 ? m - (n - r) : 0, hi = r < m ? r : m;
+        int64_t mode = (int64_t)(((double)(m + 1) * (double)(r + 1)) / (double)(n + 2));
+        if (mode < lo) mode = lo;
+        if (mode > hi) mode = hi;
+        double wsum = 0.0, esum = 0.0;
+        for (int dir = 0; dir < 2; dir++) {
+            double w = 1.0;
+            for (int64_t x = dir ? mode - 1 : mode; x >= lo && x <= hi; x += dir ? -1 : 1) {
+                if (dir) /* w(x) from w(x+1) */
+                    w *= (double)(x + 1) * (double)(n - r - m + x + 1) / ((double)(r - x) * (double)(m - x));
+                else if (x > mode) /* w(x) from w(x-1) */
+                    w *= (double)(r - x + 1) * (double)(m - x + 1) / ((double)x * (double)(n - r - m + x));
+                if (w < 1e-300) break;
+                wsum += w;
+                if (R + (double)x > 0) esum += w * (A + tie_bucket(R, (double)x, s, m, H)) / (R + (double)x);
+                if (w < 1e-18 * wsum) break; /* the terms only decrease from here */
+            }
+        }
+        return esum / wsum;
+    }
+    return R > 0 ? A / R : 0.0;
+}
+
+/* Expected P@N: the relevant items of the buckets inside the top N, plus
+ * m r / n for the bucket N cuts. */
+static double tie_precision(const uint32_t *cnt, const uint32_t *rcnt, int bits, int64_t N) {
+    double R = 0.0;
+    int64_t s = 0;
+    for (int d = 0; d <= bits && s < N; d++) {
+        const int64_t n = cnt[d], r = rcnt[d];
+        if (s + n <= N) { R += (double)r; s += n; continue; }
+        R += (double)(N - s) * (double)r / (double)n;
+        s = N;
+    }
+    return N > 0 ? R / (double)N : 0.0;
+}
+
 void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eval_lists *l) {
     const int64_t nq = in->n_query, ndb = in->n_db, W = ws->words, LW = ws->lwords;
     const int bits = in->bits;
@@ -1065,6 +1143,21 @@ void eval_compute(eval_result *res, eval_ws *ws, const eval_input *in, const eva
             for (int64_t q = 0; q < nq; q++) s += (double)ws->q_rel[q * n_k + c] / (double)N;
             out[i] = nq ? s / (double)nq : 0.0;
         }
+    }
+    /* tie-aware mAP@K and P@N from the per-distance counts (serial, query order) */
+    ws->harm[0] = 0.0;
+    for (int64_t k = 1; k <= ndb; k++) ws->harm[k] = ws->harm[k - 1] + 1.0 / (double)k;
+    for (int i = 0; i < l->n_topk; i++) {
+        const int64_t K = resolve(l->topk[i], ndb);
+        double s = 0.0;
+        for (int64_t q = 0; q < nq; q++) s += tie_ap(ws->q_cnt + q * B, ws->q_rcnt + q * B, bits, K, ws->harm);
+        res->tie_map[i] = nq ? s / (double)nq : 0.0;
+    }
+    for (int i = 0; i < l->n_pat; i++) {
+        const int64_t N = resolve(l->pat[i], ndb);
+        double s = 0.0;
+        for (int64_t q = 0; q < nq; q++) s += tie_precision(ws->q_cnt + q * B, ws->q_rcnt + q * B, bits, N);
+        res->tie_pat[i] = nq ? s / (double)nq : 0.0;
     }
     for (int64_t r = 0; r < B; r++) {
         res->pr_precision[r] = 0.0;

@@ -12,6 +12,20 @@
  *           over all queries, precision averaged over the queries that
  *           retrieve >= 1 item at that radius (their count is reported).
  *
+ *   tie-aware mAP@K and P@N (McSherry & Najork, ECIR 2008; "On the
+ *           Evaluation Metric for Hashing", arXiv 1905.10951): the expected
+ *           AP@K and P@N over every order of the items within each tied
+ *           distance, instead of the index order. Closed form per distance
+ *           bucket from the items / relevant items at each distance (the
+ *           counts the PR curve uses), see tie_ap() in eval.c: a bucket of
+ *           n items, r relevant, after s ranked items and R relevant ones
+ *           adds E[sum P@k over its relevant ranks] =
+ *             (r/n) (b n + (R + 1 - b (1 + s)) (H_{s+n} - H_s)), b = (r-1)/(n-1)
+ *           (H: harmonic numbers); the bucket that K cuts (m < n of its slots
+ *           inside the top K) holds x relevant with x hypergeometric
+ *           (n, r, m), and E[AP@K] = sum_x P(x) (A + C(x)) / (R + x) exactly
+ *           (the R_q normalisation depends on x). P@N: (R + m r / n) / N.
+ *
  * Edge conventions (the spec is silent; chosen and documented here):
  *   - K or N larger than the database is clipped to n_db: P@N is then the
  *     relevant fraction of the whole database (divided by n_db, not N).
@@ -92,6 +106,8 @@ typedef struct eval_result {
     int64_t n_query, n_db;
     double *map;              /* [n_topk] */
     double *pat;              /* [n_pat] */
+    double *tie_map;          /* [n_topk] tie-aware mAP@K: expected over the orders within tied distances */
+    double *tie_pat;          /* [n_pat] tie-aware P@N */
     double *pn;               /* [n_pn] */
     double *pr_precision;     /* [bits+1] */
     double *pr_recall;        /* [bits+1] */
@@ -133,6 +149,7 @@ typedef struct eval_ws {
     uint8_t *relseq;          /* [nthreads, n_db + 64] relevance in rank order (bit 7 fast, bit 0 portable) */
     uint64_t *relbits;        /* [nthreads, n_db/64 + 2] relseq as bits, bit r = rank r+1 */
     double *inv;              /* [max cutoff + 4] 1/k */
+    double *harm;             /* [n_db + 1] harmonic numbers H_k = sum_{i<=k} 1/i (tie-aware metrics) */
     int64_t *start;           /* [nthreads, bits+1] first rank of each distance */
     int64_t *cut;             /* [n_k] sorted distinct cutoffs (resolved) */
     double *q_ap;             /* [n_query, n_k] AP at each cutoff */
