@@ -10,7 +10,7 @@ case $what in
   build) ;;
   # test runs `make pipeline` (fake and smoke stages) inside prove -j2: it
   # needs every pipeline package up front, so that no test starts apt.
-  test) pkgs="$pkgs perl parallel gnuplot-nox jq python3-numpy python3-pil python3-faiss curl bc chromium dataset-fashion-mnist"
+  test) pkgs="$pkgs perl parallel gnuplot-nox jq python3-numpy python3-pil python3-faiss python3-sklearn curl bc chromium dataset-fashion-mnist"
         # node and npm for the browser test (playwright-core); a node from
         # elsewhere that brings its own npm is kept
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;

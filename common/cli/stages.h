@@ -116,4 +116,12 @@ typedef struct serve_args {
 } serve_args;
 extern const opt_cmd serve_cmd;
 
+/* dsah-tsne (cli/tsne.c) */
+typedef struct tsne_args {
+    const char *input, *labels, *indices, *out;
+    long long bits, points, iters, seed, threads;
+    double perplexity;
+} tsne_args;
+extern const opt_cmd tsne_cmd;
+
 #endif
