@@ -89,34 +89,29 @@ void dsah_exit(int status) {
     exit(status);
 }
 
-void die(const char *fmt, ...) {
-    va_list ap;
+/* The one error exit: "prog: error: <message>", then "prog: hint: <hint>"
+ * when there is one, the die hook, exit 1. */
+__attribute__((noreturn)) static void vdie(const char *hint, const char *fmt, va_list ap) {
     dsah_dying = 1;
     fflush(stdout);
     fprintf(stderr, "%s: error: ", dsah_prog);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+    if (hint) fprintf(stderr, "%s: hint: %s\n", dsah_prog, hint);
     if (dsah_die_hook) dsah_die_hook(1);
     exit(1);
 }
 
-/* A process that dies on bad input exits from wherever it was, holding what
- * it had allocated: LeakSanitizer (make test-asan) checks the processes that
- * end normally, and is told here to skip one that dies (it calls this hook
- * at exit). */
+void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vdie(NULL, fmt, ap);
+}
+
 void die_hint(const char *hint, const char *fmt, ...) {
     va_list ap;
-    dsah_dying = 1;
-    fflush(stdout);
-    fprintf(stderr, "%s: error: ", dsah_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s: hint: %s\n", dsah_prog, hint);
-    if (dsah_die_hook) dsah_die_hook(1);
-    exit(1);
+    vdie(hint, fmt, ap);
 }
 
 void warnx_(const char *fmt, ...) {
