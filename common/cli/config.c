@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cli/config.h"
 #include "cli/stages.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -260,18 +261,6 @@ static int is_list_type(cfg_type t) {
     return t == CT_INTS || t == CT_FLOATS || t == CT_TOPK || t == CT_ENUMS || t == CT_ARCH;
 }
 
-static int in_choices(const char *choices, const char *s) {
-    size_t n = strlen(s);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, s, n) == 0) return 1;
-        p += len;
-        if (*p == '|') p++;
-    }
-    return 0;
-}
-
 static int parse_int_text(const char *s, long long *out) {
     char *end;
     errno = 0;
@@ -372,7 +361,7 @@ static const char *check_elem(const cfg_key *k, const char *s, char *out, size_t
             snprintf(out, n, "%s", s);
             return NULL;
         }
-        if (!in_choices(k->choices, s)) {
+        if (!opt_in_choices(k->choices, s)) {
             snprintf(why, sizeof why, "'%.60s' is not one of %s", s, k->choices);
             return why;
         }
@@ -426,7 +415,7 @@ static const char *table_check(const cfg_key *k, char **el, int n, char *why, si
                 continue;
             }
             for (int i = 0; i < n; i++) {
-                if (k->choices && in_choices(k->choices, el[i])) continue; /* handled by the planner */
+                if (k->choices && opt_in_choices(k->choices, el[i])) continue; /* handled by the planner */
                 const char *w = opt_check(o, el[i]);
                 if (w) { snprintf(why, whyn, "%s: %s (dsah-%s --%s)", el[i], w, (*c)->name, o->name); return why; }
             }

@@ -104,7 +104,7 @@ static const char *check_int(const opt *o, const char *s, long long *out) {
     return NULL;
 }
 
-static int in_choices(const char *choices, const char *s) {
+int opt_in_choices(const char *choices, const char *s) {
     size_t n = strlen(s);
     for (const char *p = choices; *p;) {
         const char *bar = strchr(p, '|');
@@ -193,7 +193,7 @@ static const char *check_store(const opt *o, const char *s, void *dst) {
         return NULL;
     }
     case OPT_ENUM:
-        if (!in_choices(o->choices, s)) {
+        if (!opt_in_choices(o->choices, s)) {
             snprintf(why, sizeof why, "must be one of %s", o->choices);
             return why;
         }

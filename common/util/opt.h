@@ -165,4 +165,7 @@ void dsah_set_threads(long long n);
 /* Markdown reference of a stage's flags (stages/README.md). */
 void opt_markdown(const opt_cmd *cmd, FILE *fp);
 
+/* 1 when s is one of the alternatives of choices ("a|b|c"), exactly. */
+int opt_in_choices(const char *choices, const char *s);
+
 #endif
