@@ -117,6 +117,7 @@ np.save(f"{T}/images.npy", im)
 np.save(f"{T}/train.npy", np.arange(300, dtype=np.int64))
 np.save(f"{T}/db.npy", np.arange(0, 250, dtype=np.int64))
 np.save(f"{T}/qi.npy", np.arange(250, 300, dtype=np.int64))
+np.save(f"{T}/two.npy", np.array([7, 260], dtype=np.int64))
 w = np.zeros((300, 300), np.uint8)
 for i in range(300): w[i, i % 3::3] = 1
 np.save(f"{T}/w.npy", np.packbits(w, axis=1, bitorder='little'))
@@ -129,6 +130,7 @@ PY
   --epochs 1 --batch 50 --lr 1e-3 --seed 1 --threads 2 --out "$T/m" \
 && "$BIN/dsah-encode" -q --model "$T/m/model.safetensors" --images "$T/images.npy" --indices "$T/db.npy" --out "$T/dbc.npy" \
 && "$BIN/dsah-encode" -q --model "$T/m/model.safetensors" --images "$T/images.npy" --indices "$T/qi.npy" --out "$T/qc.npy" \
+&& "$BIN/dsah-encode" -q --real --model "$T/m/model.safetensors" --images "$T/images.npy" --indices "$T/two.npy" --out "$T/real2.npy" \
 && "$BIN/dsah-index" -q --codes "$T/dbc.npy" --ids "$T/db.npy" --out "$T/im"
 ok $? "train, encode and index a 16-bit model's codes"
 M=(--model "$T/m/model.safetensors" --data "$T/images.npy")
@@ -136,9 +138,16 @@ M=(--model "$T/m/model.safetensors" --data "$T/images.npy")
 && "$BIN/dsah-search" -q --index "$T/im" --items 7,260 "${M[@]}" --k 300 --out "$T/sit" \
 && "$BIN/dsah-search" -q --index "$T/im" --codes "$T/dbc.npy" --k 300 --out "$T/sc"
 ok $? "search by images (a folder and a file) and by items"
+# Search encodes one image per batch, dsah-encode a whole batch: the sgemm
+# shapes differ, so outputs agree within float rounding, not bit for bit
+# (README "Reproducibility"). The codes are compared exactly only when no
+# output of items 7 and 260 lies within 1e-5 of the sign threshold.
 $PY - "$T" <<'PY'
 import sys, numpy as np
 T = sys.argv[1]
+margin = float(np.abs(np.load(f"{T}/real2.npy")).min())
+print(f"# min |z| of items 7 and 260: {margin:.3g}")
+if margin < 1e-5: sys.exit(77)
 l = lambda d, x: np.load(f"{T}/{d}/{x}.npy")
 si, sit, sc = ((l(d, "ids"), l(d, "dist"), l(d, "lims")) for d in ("si", "sit", "sc"))
 row = lambda s, i: (list(s[0][s[2][i]:s[2][i+1]]), list(s[1][s[2][i]:s[2][i+1]]))
@@ -153,7 +162,9 @@ ref = sorted(zip(d, ids))
 assert row(si, 0) == ([int(b) for a, b in ref], [int(a) for a, b in ref]), "PNG of item 260 != brute force of its encode code"
 assert row(sit, 1) == row(si, 0), "--items 260 != PNG of item 260"
 PY
-ok $? "image and item queries: the codes of dsah-encode, results of a brute-force ranking"
+rc=$?
+if [ $rc = 77 ]; then n=$((n+1)); echo "ok $n # skip an output of items 7/260 within 1e-5 of the sign threshold: codes may differ by rounding"
+else ok $rc "image and item queries: the codes of dsah-encode, results of a brute-force ranking"; fi
 err "bad.png: corrupt PNG" --index "$T/im" --images "$T/bad.png" "${M[@]}"
 ok $? "an undecodable image refused: $(head -1 "$T/err")"
 err "no such item" --index "$T/im" --items 300 "${M[@]}"
