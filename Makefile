@@ -88,7 +88,20 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIB): $(COMMON_OBJS)
+# The double copy of the layers and losses (common/nn/nn_double.h): the same
+# sources compiled again with `real` = double and every function renamed to
+# its _d twin, for the gradient checks and the op tests' references. The nm
+# step fails the build when the copy defines a global name without the _d
+# suffix (a function added to the headers but not renamed in nn_double.h).
+# (Named *_d.o, so the archive members say which copy they are.)
+NN_DOUBLE_SRCS := common/nn/layers.c common/nn/loss.c common/nn/sgh_layer.c
+NN_DOUBLE_OBJS := $(NN_DOUBLE_SRCS:%.c=$(BUILD)/double/%_d.o)
+$(BUILD)/double/%_d.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DDSAH_REAL_DOUBLE -include nn/nn_double.h -c $< -o $@
+	@nm -g --defined-only $@ | awk -v o=$@ '$$3 !~ /_d$$/ { print o ": defines " $$3 " without the _d suffix (rename it in common/nn/nn_double.h)"; bad = 1 } END { exit bad }' || { rm -f $@; exit 1; }
+
+$(LIB): $(COMMON_OBJS) $(NN_DOUBLE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -202,7 +215,7 @@ fetch:
 	  *) echo "fetch: error: no fetch rule for DATASET=$(DATASET) (cifar10, fashion-mnist)" >&2; exit 1 ;; \
 	esac
 
--include $(COMMON_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d) $(BENCH_BINS:$(BUILD)/tests/bench_%=$(BUILD)/tests/bench/bench_%.d)
+-include $(COMMON_OBJS:.o=.d) $(NN_DOUBLE_OBJS:.o=.d) $(STAGE_SRCS:%.c=$(BUILD)/%.d) $(TEST_SRCS:%.c=$(BUILD)/%.d) $(BENCH_BINS:$(BUILD)/tests/bench_%=$(BUILD)/tests/bench/bench_%.d)
 
 # ==== pipelines: plan, stage, sweep, table, fetch =============================
 # (section owned by the pipeline work; see pipelines/README.md)

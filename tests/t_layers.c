@@ -1,26 +1,20 @@
 /* t_layers.c: every layer's forward against a brute-force loop and its
  * backward against central finite differences.
  *
- * The layers are compiled here a second time in double precision
- * (DSAH_REAL_DOUBLE, functions suffixed _d), so the finite differences are
- * tight: h = 1e-6, and the check is max|fd - analytic| / max|analytic| <= 1e-6
- * for every gradient (a wrong sign or a missing term gives O(1)). The float
- * build (the library's) is checked against the double one at 1e-4. */
-#define DSAH_REAL_DOUBLE 1
-#include "nn/layers.c"
-
+ * The layers' double copy (nn/nn_double.h, functions suffixed _d) makes the
+ * finite differences tight: h = 1e-6, and the check is
+ * max|fd - analytic| / max|analytic| <= 1e-6 for every gradient (a wrong
+ * sign or a missing term gives O(1)). The float build (the library's) is
+ * checked against the double one at 1e-4. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "nn/nn.h"
+#include "nn/nn_double.h"
 #include "util/rng.h"
+#include "util/util.h"
 #include "tap.h"
-
-/* The float library's versions (libdsah.a), declared by hand since nn.h is
- * included here in double mode. */
-void conv3x3_forward(float *y, float *ws, const float *x, const float *w, const float *b, int B, int C,
-                     int H, int W, int K, int64_t ws_len);
-void conv3x3_backward(float *dx, float *dw, float *db, float *ws, const float *dy, const float *x,
-                      const float *w, int B, int C, int H, int W, int K, int64_t ws_len);
 
 #define TOL 1e-6
 #define H_FD 1e-6

@@ -1,16 +1,15 @@
 /* t_loss.c: the DSAH loss (loss.h) against an independent direct computation
  * of the formula, and its gradient against central finite differences, for
- * pic / pic-minus / none, with and without lambda. Double precision copy of
- * loss.c (DSAH_REAL_DOUBLE), h = 1e-6, tolerance max|fd - g| / max|g| <= 1e-6.
+ * pic / pic-minus / none, with and without lambda. The double copy of
+ * loss.c (nn/nn_double.h), h = 1e-6, tolerance max|fd - g| / max|g| <= 1e-6.
  * To show the check is sharp enough, the gradient of the loss with a_ij held
  * constant (the dropped da/ds term) must miss the tolerance by far. */
-#define DSAH_REAL_DOUBLE 1
-#include "nn/loss.c"
-
 #include <math.h>
 #include <stdlib.h>
 
+#include "nn/nn_double.h"
 #include "util/rng.h"
+#include "util/util.h"
 #include "tap.h"
 
 #define TOL 1e-6
@@ -65,7 +64,8 @@ int main(void) {
             double lambda = li ? 0.7 : 0, tau = taus[m];
             QM = li == 2 ? QUANT_U : QUANT_Z;
             loss_parts lp;
-            dsah_loss_d(&lp, dz, ws, z, w, B, L, tau, lambda, (pic_mode)m, QM);
+            dsah_loss_forward_d(&lp, ws, z, w, B, L, tau, lambda, (pic_mode)m, QM);
+            dsah_loss_backward_d(dz, ws, &lp, z, w, B, L, tau, lambda, (pic_mode)m, QM);
             double ref = naive(z, w, tau, lambda, (pic_mode)m, NULL, afix);
             ok(fabs(lp.total - ref) < 1e-12 * fmax(1, fabs(ref)) &&
                    fabs(lp.pair + lambda * lp.quant - lp.total) < 1e-15,
@@ -95,13 +95,13 @@ int main(void) {
                    "%s lambda=%g quant on %s: the check is sharp: without da/ds the error would be %.2g (> 1000 tol)",
                    mn[m], lambda, quant_name(QM), ef / sc);
         }
-    /* value-only call and a flipped W give a different, larger pair loss */
+    /* forward only, and a flipped W give a different, larger pair loss */
     QM = QUANT_Z;
     loss_parts a, b;
-    dsah_loss_d(&a, NULL, ws, z, w, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
+    dsah_loss_forward_d(&a, ws, z, w, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
     double wn[B * B];
     for (int t = 0; t < B * B; t++) wn[t] = -w[t];
-    dsah_loss_d(&b, NULL, ws, z, wn, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
+    dsah_loss_forward_d(&b, ws, z, wn, B, L, 1.0, 0, PIC_NONE, QUANT_Z);
     ok(a.pair != b.pair, "the pair term depends on W (%.4f vs %.4f with W negated)", a.pair, b.pair);
     /* perfect codes: z = +-1 agreeing with a W of two clusters, no quantisation error */
     double zc[B * L], wc[B * B];
@@ -109,10 +109,10 @@ int main(void) {
         for (int k = 0; k < L; k++) zc[i * L + k] = (i < 3) ? 1 : -1;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) wc[i * B + j] = ((i < 3) == (j < 3)) ? 1 : -1;
-    dsah_loss_d(&a, dz, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_Z);
+    dsah_loss_forward_d(&a, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_Z);
     ok(fabs(a.total) < 1e-15, "codes matching W exactly have loss 0 (%.2g)", a.total);
     /* quant on u: u = +-1/sqrt(L), so each entry contributes (1 - 1/sqrt(L))^2 */
-    dsah_loss_d(&a, dz, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_U);
+    dsah_loss_forward_d(&a, ws, zc, wc, B, L, 1.0, 1.0, PIC_PIC, QUANT_U);
     double qu = (1 - 1 / sqrt(L)) * (1 - 1 / sqrt(L));
     ok(fabs(a.quant - qu) < 1e-15, "quant on u of +-1 codes: %.6f == (1 - 1/sqrt(5))^2 = %.6f", a.quant, qu);
     free(ws);

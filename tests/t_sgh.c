@@ -1,16 +1,14 @@
 /* t_sgh: Stochastic Generative Hashing. The batch loss and its gradient
- * (compiled here in double, like t_layers) against a plain-loop evaluation of
+ * (the double copy, nn/nn_double.h) against a plain-loop evaluation of
  * the loss of sgh.h and central finite differences of the function whose
  * derivative the SGH estimator is: the sample loss with the neuron output
  * h = h0 + (p(theta) - p0) (h0, p0 at the point). Then training: the loss
  * falls, the same seed gives the same model. */
-#define DSAH_REAL_DOUBLE 1
-#include "nn/layers.c"
-#include "nn/sgh_layer.c"
-
 #include <math.h>
 #include <stdlib.h>
 
+#include "nn/nn_double.h"
+#include "nn/sgh.h"
 #include "util/rng.h"
 #include "tap.h"
 
@@ -48,14 +46,15 @@ int main(void) {
     for (int i = 0; i < B * D; i++) x[i] = rng_normal(&g);
     for (int i = 0; i < B * NB; i++) xi[i] = rng_uniform(&g);
     const double rho2 = 0.7;
-    sgh_ws ws;
-    sgh_ws_alloc_d(&ws, B, D, NB);
-    double l = sgh_batch_d(grad, &ws, th, x, xi, B, D, NB, rho2);
+    double *ws = malloc(sizeof(double) * sgh_batch_ws_d(B, D, NB));
+    double l = sgh_batch_forward_d(ws, th, x, xi, B, D, NB, rho2);
+    sgh_batch_backward_d(grad, ws, th, x, B, D, NB, rho2);
+    const double *wp = ws + B * NB, *wh = ws + 2 * B * NB; /* p and h in the workspace (sgh.h) */
     int hok = 1;
     for (int i = 0; i < B * NB; i++) {
-        p0[i] = ws.p[i];
-        h0[i] = ws.h[i];
-        hok &= ws.h[i] == (ws.p[i] >= xi[i] ? 1.0 : 0.0);
+        p0[i] = wp[i];
+        h0[i] = wh[i];
+        hok &= wh[i] == (wp[i] >= xi[i] ? 1.0 : 0.0);
     }
     ok(hok, "neuron: h = [sigmoid(z) >= xi] for all %d units", B * NB);
     double ls = surrogate(th, x, h0, p0, rho2);
@@ -73,7 +72,7 @@ int main(void) {
     }
     ok(maxe <= 1e-6 * maxg, "gradient of all %lld parameters = central differences (max err %.2g, max |g| %.2g)",
        (long long)np, maxe, maxg);
-    sgh_ws_free_d(&ws);
+    free(ws);
     free(th);
     free(grad);
     return done_testing();

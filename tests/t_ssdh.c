@@ -3,14 +3,12 @@
  *  - the blocked similarity against a brute-force loop over all pairs
  *    (statistics, and S entry by entry);
  *  - the loss against a plain-loop evaluation and its gradient against
- *    central finite differences (double build of loss.c). */
-#define DSAH_REAL_DOUBLE 1
-#include "nn/loss.c"
-
+ *    central finite differences (the double copy of loss.c, nn/nn_double.h). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "hash/ssdh.h"
+#include "nn/nn_double.h"
 #include "util/bits.h"
 #include "util/rng.h"
 #include "tap.h"
@@ -110,7 +108,8 @@ static void loss_gradient(void) {
             s[i * B + j] = s[j * B + i] = v < 0.5 ? 1 : -1;
             m[i * B + j] = m[j * B + i] = i == j || v < 0.3 || v > 0.7;
         }
-    double l = ssdh_loss_d(dz, ws, z, s, m, B, L);
+    double l = ssdh_loss_forward_d(ws, z, s, m, B, L);
+    ssdh_loss_backward_d(dz, ws, z, m, B, L);
     double tot = 0, cnt = 0;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
@@ -124,9 +123,9 @@ static void loss_gradient(void) {
     for (int i = 0; i < B * L; i++) {
         double keep = z[i], h = 1e-6;
         z[i] = keep + h;
-        double up = ssdh_loss_d(NULL, ws, z, s, m, B, L);
+        double up = ssdh_loss_forward_d(ws, z, s, m, B, L);
         z[i] = keep - h;
-        double dn = ssdh_loss_d(NULL, ws, z, s, m, B, L);
+        double dn = ssdh_loss_forward_d(ws, z, s, m, B, L);
         z[i] = keep;
         maxe = fmax(maxe, fabs((up - dn) / (2 * h) - dz[i]));
         maxg = fmax(maxg, fabs(dz[i]));

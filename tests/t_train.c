@@ -67,7 +67,8 @@ static void test_build(void) {
 static double net_loss(net *n, const float *x, const float *w, float *dz, float *lws, int B) {
     const float *z = net_forward(n, x, B, 1, 5, 9);
     loss_parts lp;
-    dsah_loss(&lp, dz, lws, z, w, B, n->bits, 1.0, 0.5, PIC_PIC, QUANT_Z);
+    dsah_loss_forward(&lp, lws, z, w, B, n->bits, 1.0, 0.5, PIC_PIC, QUANT_Z);
+    dsah_loss_backward(dz, lws, &lp, z, w, B, n->bits, 1.0, 0.5, PIC_PIC, QUANT_Z);
     return lp.total;
 }
 
@@ -199,7 +200,8 @@ static void test_overfit(void) {
         }
         const float *z = net_forward(&n, x, B, 1, 1, (uint64_t)s);
         loss_parts lp;
-        dsah_loss(&lp, dz, lws, z, w, B, L, 1.0, 0.0, PIC_PIC, QUANT_Z);
+        dsah_loss_forward(&lp, lws, z, w, B, L, 1.0, 0.0, PIC_PIC, QUANT_Z);
+        dsah_loss_backward(dz, lws, &lp, z, w, B, L, 1.0, 0.0, PIC_PIC, QUANT_Z);
         if (s < 10) first += lp.total / 10;
         if (s >= steps - 10) last += lp.total / 10;
         net_backward(&n, dz, B, 1, (uint64_t)s);

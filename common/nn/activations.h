@@ -2,8 +2,9 @@
  * host code and (through DSAH_HD) from CUDA kernels.
  *
  * `real` is float, or double when DSAH_REAL_DOUBLE is defined before the
- * first include (the unit tests compile a double copy of the layers to check
- * gradients against finite differences tightly). Backward helpers take the
+ * first include (the Makefile compiles a double copy of the layers and
+ * losses, nn/nn_double.h, to check gradients against finite differences
+ * tightly). Backward helpers take the
  * saved OUTPUT y of the forward pass, which is all ReLU and tanh need. */
 #ifndef DSAH_ACTIVATIONS_H
 #define DSAH_ACTIVATIONS_H

@@ -1,6 +1,6 @@
 /* layers.c: CPU layers, see nn.h for the conventions (NCHW, outputs first,
- * gradients overwritten, no allocation). Written once over `real`: the unit
- * test compiles a double copy (DSAH_REAL_DOUBLE) for tight gradient checks. */
+ * gradients overwritten, no allocation). Written once over `real`: the
+ * Makefile compiles a double copy (nn/nn_double.h) for tight gradient checks. */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static void gemm(int ta, int tb, int M, int N, int K, const real *A, int lda, co
 
 /* ---- 3x3 convolution ------------------------------------------------------ */
 
-int64_t NN(conv3x3_ws_per_image)(int C, int H, int W, int K) {
+int64_t conv3x3_ws_per_image(int C, int H, int W, int K) {
     /* col [C*9, HW] (reused as dcol in backward) + the GEMM output / dy in
      * [K, HW] order. */
     return ((int64_t)C * 9 + K) * H * W;
@@ -103,14 +103,14 @@ static void col2im3(real *dx, const real *dcol, int nb, int C, int H, int W) {
 }
 
 static int conv_chunk(int B, int C, int H, int W, int K, int64_t ws_len) {
-    int64_t per = NN(conv3x3_ws_per_image)(C, H, W, K);
+    int64_t per = conv3x3_ws_per_image(C, H, W, K);
     int64_t nb = ws_len / per;
     CHECK(nb >= 1);
     return nb < B ? (int)nb : B;
 }
 
-void NN(conv3x3_forward)(real *y, real *ws, const real *x, const real *w, const real *b,
-                         int B, int C, int H, int W, int K, int64_t ws_len) {
+void conv3x3_forward(real *y, real *ws, const real *x, const real *w, const real *b,
+                     int B, int C, int H, int W, int K, int64_t ws_len) {
     const int64_t HW = (int64_t)H * W;
     const int C9 = C * 9;
     const int nbmax = conv_chunk(B, C, H, W, K, ws_len);
@@ -132,8 +132,8 @@ void NN(conv3x3_forward)(real *y, real *ws, const real *x, const real *w, const 
     }
 }
 
-void NN(conv3x3_backward)(real *dx, real *dw, real *db, real *ws, const real *dy, const real *x,
-                          const real *w, int B, int C, int H, int W, int K, int64_t ws_len) {
+void conv3x3_backward(real *dx, real *dw, real *db, real *ws, const real *dy, const real *x,
+                      const real *w, int B, int C, int H, int W, int K, int64_t ws_len) {
     const int64_t HW = (int64_t)H * W;
     const int C9 = C * 9;
     const int nbmax = conv_chunk(B, C, H, W, K, ws_len);
@@ -169,19 +169,19 @@ void NN(conv3x3_backward)(real *dx, real *dw, real *db, real *ws, const real *dy
 
 /* ---- ReLU ---------------------------------------------------------------- */
 
-void NN(relu_forward)(real *y, const real *x, int64_t n) {
+void relu_forward(real *y, const real *x, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) y[i] = act_relu(x[i]);
 }
 
-void NN(relu_backward)(real *dx, const real *y, const real *dy, int64_t n) {
+void relu_backward(real *dx, const real *y, const real *dy, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * act_relu_grad(y[i]);
 }
 
 /* ---- 2x2 max-pool ---------------------------------------------------------- */
 
-void NN(maxpool2_forward)(real *y, uint8_t *arg, const real *x, int B, int C, int H, int W) {
+void maxpool2_forward(real *y, uint8_t *arg, const real *x, int B, int C, int H, int W) {
     const int OH = H / 2, OW = W / 2;
 #pragma omp parallel for schedule(static) if ((int64_t)B * C * H * W > 65536)
     for (int64_t p = 0; p < (int64_t)B * C; p++) {
@@ -202,7 +202,7 @@ void NN(maxpool2_forward)(real *y, uint8_t *arg, const real *x, int B, int C, in
     }
 }
 
-void NN(maxpool2_backward)(real *dx, const uint8_t *arg, const real *dy, int B, int C, int H, int W) {
+void maxpool2_backward(real *dx, const uint8_t *arg, const real *dy, int B, int C, int H, int W) {
     const int OH = H / 2, OW = W / 2;
 #pragma omp parallel for schedule(static) if ((int64_t)B * C * H * W > 65536)
     for (int64_t p = 0; p < (int64_t)B * C; p++) {
@@ -220,14 +220,14 @@ void NN(maxpool2_backward)(real *dx, const uint8_t *arg, const real *dy, int B, 
 
 /* ---- fully connected --------------------------------------------------------- */
 
-void NN(fc_forward)(real *y, const real *x, const real *w, const real *b, int B, int in, int out) {
+void fc_forward(real *y, const real *x, const real *w, const real *b, int B, int in, int out) {
     gemm(0, 1, B, out, in, x, in, w, in, 0, y, out);
     for (int i = 0; i < B; i++)
         for (int o = 0; o < out; o++) y[(int64_t)i * out + o] += b[o];
 }
 
-void NN(fc_backward)(real *dx, real *dw, real *db, const real *dy, const real *x, const real *w,
-                     int B, int in, int out) {
+void fc_backward(real *dx, real *dw, real *db, const real *dy, const real *x, const real *w,
+                 int B, int in, int out) {
     /* dw [out,in] = dy^T [out,B] x [B,in] */
     gemm(1, 0, out, in, B, dy, out, x, in, 0, dw, in);
     for (int o = 0; o < out; o++) {
@@ -241,13 +241,13 @@ void NN(fc_backward)(real *dx, real *dw, real *db, const real *dy, const real *x
 
 /* ---- dropout ---------------------------------------------------------------- */
 
-void NN(dropout_forward)(real *y, const real *x, int64_t n, float p, uint64_t seed, uint64_t step) {
+void dropout_forward(real *y, const real *x, int64_t n, float p, uint64_t seed, uint64_t step) {
     const real scale = (real)1 / ((real)1 - (real)p);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) y[i] = act_dropout_keep(seed, step, (uint64_t)i, p) ? x[i] * scale : 0;
 }
 
-void NN(dropout_backward)(real *dx, const real *dy, int64_t n, float p, uint64_t seed, uint64_t step) {
+void dropout_backward(real *dx, const real *dy, int64_t n, float p, uint64_t seed, uint64_t step) {
     const real scale = (real)1 / ((real)1 - (real)p);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) dx[i] = act_dropout_keep(seed, step, (uint64_t)i, p) ? dy[i] * scale : 0;
@@ -255,10 +255,10 @@ void NN(dropout_backward)(real *dx, const real *dy, int64_t n, float p, uint64_t
 
 /* ---- tanh ---------------------------------------------------------------------- */
 
-void NN(tanh_forward)(real *y, const real *x, int64_t n) {
+void tanh_forward(real *y, const real *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = act_tanh(x[i]);
 }
 
-void NN(tanh_backward)(real *dx, const real *y, const real *dy, int64_t n) {
+void tanh_backward(real *dx, const real *y, const real *dy, int64_t n) {
     for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * act_tanh_grad(y[i]);
 }

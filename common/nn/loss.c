@@ -1,6 +1,6 @@
-/* loss.c: the DSAH loss and its gradient; the formulas are in loss.h. The
- * B x B part is small (B = 50), so it runs in plain loops with double
- * accumulation; the result is deterministic. */
+/* loss.c: the DSAH, SSDH and GreedyHash losses, forward and backward; the
+ * formulas are in loss.h. The B x B part is small (B = 50), so it runs in
+ * plain loops with double accumulation; the result is deterministic. */
 #include "nn/loss.h"
 
 #include <math.h>
@@ -29,15 +29,14 @@ quant_mode quant_parse(const char *flag, const char *s) {
 const char *quant_name(quant_mode q) { return q == QUANT_U ? "u" : "z"; }
 #endif
 
-int64_t NN(dsah_loss_ws)(int B, int l) {
+int64_t dsah_loss_ws(int B, int l) {
     /* u [B,l], du [B,l], s [B,B], g [B,B], norms [B] */
     return 2 * (int64_t)B * l + 2 * (int64_t)B * B + B;
 }
 
-void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
-                   int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
-    real *u = ws, *du = u + (int64_t)B * l, *s = du + (int64_t)B * l, *g = s + (int64_t)B * B,
-         *nrm = g + (int64_t)B * B;
+void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
+                       int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
+    real *u = ws, *s = u + 2 * (int64_t)B * l, *nrm = s + 2 * (int64_t)B * B;
     const double n2 = (double)B * B;
     for (int i = 0; i < B; i++) {
         double q = 0;
@@ -76,7 +75,16 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
     out->pair = pair / n2;
     out->quant = quant / ((double)B * l);
     out->total = out->pair + lambda * out->quant;
-    if (!dz) return;
+    out->lse = lse;
+    out->esum = esum;
+    out->ersum = ersum;
+}
+
+void dsah_loss_backward(real *dz, real *ws, const loss_parts *saved, const real *z, const real *w,
+                        int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
+    real *u = ws, *du = u + (int64_t)B * l, *s = du + (int64_t)B * l, *g = s + (int64_t)B * B,
+         *nrm = g + (int64_t)B * B;
+    const double n2 = (double)B * B, lse = saved->lse, esum = saved->esum, ersum = saved->ersum;
     for (int64_t t = 0; t < (int64_t)B * B; t++) {
         const double lp = s[t] / tau - lse, p = exp(lp), d = (double)s[t] - w[t], e = d * d;
         double gv;
@@ -113,7 +121,7 @@ void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const rea
     }
 }
 
-double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const real *m, int B, int l) {
+double ssdh_loss_forward(real *ws, const real *z, const real *s, const real *m, int B, int l) {
     real *r = ws; /* [B,B] m_ij r_ij */
     double loss = 0, count = 0;
     for (int i = 0; i < B; i++)
@@ -126,20 +134,26 @@ double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const rea
             r[(int64_t)i * B + j] = (real)(w * e);
         }
     const double C = count > 1 ? count : 1;
-    if (dz)
-        for (int i = 0; i < B; i++)
-            for (int k = 0; k < l; k++) {
-                double a = 0;
-                for (int j = 0; j < B; j++)
-                    a += ((double)r[(int64_t)i * B + j] + r[(int64_t)j * B + i]) * z[(int64_t)j * l + k];
-                dz[(int64_t)i * l + k] = (real)(-2.0 * a / ((double)l * C));
-            }
     return loss / C;
 }
 
-int64_t NN(greedyhash_loss_ws)(int B, int64_t d) { return (int64_t)B * d + 2 * (int64_t)B * B; }
+void ssdh_loss_backward(real *dz, const real *ws, const real *z, const real *m, int B, int l) {
+    const real *r = ws;
+    double count = 0; /* a sum of 0/1 values: exact, the forward's C */
+    for (int64_t t = 0; t < (int64_t)B * B; t++) count += m[t];
+    const double C = count > 1 ? count : 1;
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < l; k++) {
+            double a = 0;
+            for (int j = 0; j < B; j++)
+                a += ((double)r[(int64_t)i * B + j] + r[(int64_t)j * B + i]) * z[(int64_t)j * l + k];
+            dz[(int64_t)i * l + k] = (real)(-2.0 * a / ((double)l * C));
+        }
+}
 
-double NN(greedyhash_loss)(real *du, real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha) {
+int64_t greedyhash_loss_ws(int B, int64_t d) { return (int64_t)B * d + 2 * (int64_t)B * B; }
+
+double greedyhash_loss_forward(real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha) {
     real *fn = ws, *cf = fn + (int64_t)B * d, *g = cf + (int64_t)B * B; /* unit features, cos(F), C_b - C_f */
     for (int i = 0; i < B; i++) {
         double s2 = 0;
@@ -164,14 +178,18 @@ double NN(greedyhash_loss)(real *du, real *ws, const real *u, const real *f, int
         pen += e * e * e;
     }
     const double bb = (double)B * B, bl = (double)B * l;
-    if (du)
-        for (int i = 0; i < B; i++)
-            for (int k = 0; k < l; k++) {
-                double a = 0;
-                for (int j = 0; j < B; j++)
-                    a += ((double)g[(int64_t)i * B + j] + g[(int64_t)j * B + i]) * (u[(int64_t)j * l + k] >= 0 ? 1.0 : -1.0);
-                double x = u[(int64_t)i * l + k], e = x - (x >= 0 ? 1.0 : -1.0);
-                du[(int64_t)i * l + k] = (real)(2.0 * a / (bb * l) + alpha / bl * 3.0 * e * fabs(e));
-            }
     return fit / bb + alpha * pen / bl;
+}
+
+void greedyhash_loss_backward(real *du, const real *ws, const real *u, int B, int l, int64_t d, double alpha) {
+    const real *g = ws + (int64_t)B * d + (int64_t)B * B; /* C_b - C_f, after fn and cf */
+    const double bb = (double)B * B, bl = (double)B * l;
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < l; k++) {
+            double a = 0;
+            for (int j = 0; j < B; j++)
+                a += ((double)g[(int64_t)i * B + j] + g[(int64_t)j * B + i]) * (u[(int64_t)j * l + k] >= 0 ? 1.0 : -1.0);
+            double x = u[(int64_t)i * l + k], e = x - (x >= 0 ? 1.0 : -1.0);
+            du[(int64_t)i * l + k] = (real)(2.0 * a / (bb * l) + alpha / bl * 3.0 * e * fabs(e));
+        }
 }

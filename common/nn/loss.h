@@ -1,5 +1,5 @@
 /* loss.h: the DSAH loss on a batch (docs/DESIGN.md §Math, paper
- * Eq. 4, 13-17), value and gradient.
+ * Eq. 4, 13-17): value (forward) and gradient (backward).
  *
  *   z [B,l] = tanh(F(x)) (the network output), u_i = z_i / ||z_i||
  *   s_ij = u_i . u_j                                  (cosine, Eq. 4)
@@ -40,23 +40,40 @@ const char *quant_name(quant_mode q);
 
 typedef struct loss_parts {
     double total, pair, quant;   /* quant is unweighted; total = pair + lambda*quant */
+    /* saved by dsah_loss_forward for dsah_loss_backward (kept in double: the
+     * workspace is `real`): lse = log sum_{g,k} exp(s_gk/tau), esum = sum e,
+     * ersum = sum e p/(1-p) (pic-minus only, else 0) */
+    double lse, esum, ersum;
 } loss_parts;
 
-/* Reals of workspace dsah_loss needs for a batch of B codes of l bits. */
-int64_t NN(dsah_loss_ws)(int B, int l);
-/* out: the loss and its parts; dz [B,l] overwritten with dL/dz (NULL: value
- * only); ws: NN(dsah_loss_ws)(B,l) reals; z [B,l]; w [B,B] with entries +-1
- * (the batch's block of W). */
-void NN(dsah_loss)(loss_parts *out, real *dz, real *ws, const real *z, const real *w,
-                   int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
+/* Every loss below is a forward/backward pair over the same workspace:
+ * forward computes the value and saves what backward reads in ws; backward
+ * must follow the forward of the same inputs with ws untouched in between.
+ * The gradient buffer is OVERWRITTEN, for an upstream gradient dL = 1. No
+ * allocation inside. */
+
+/* Reals of workspace the DSAH loss needs for a batch of B codes of l bits:
+ * u [B,l], du [B,l], s [B,B], g [B,B], ||z|| [B]. */
+int64_t dsah_loss_ws(int B, int l);
+/* out: the loss, its parts and the saved sums; ws: dsah_loss_ws(B,l) reals,
+ * u, s and ||z|| written; z [B,l]; w [B,B] with entries +-1 (the batch's
+ * block of W). */
+void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
+                       int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
+/* dz [B,l] overwritten with dL/dz; ws and saved as the forward left them
+ * (du and g are scratch); the other arguments as given to the forward. */
+void dsah_loss_backward(real *dz, real *ws, const loss_parts *saved, const real *z, const real *w,
+                        int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
 
 /* The SSDH loss (Yang et al., IJCAI 2018; docs/baselines.md) on the same
  * network output z [B,l] (tanh), against the batch's block of the ternary
  * similarity: s [B,B] = +-1, m [B,B] = 1 where S != 0 (hash/ssdh.h):
  *   L = sum_ij m_ij (s_ij - z_i . z_j / l)^2 / max(1, sum_ij m_ij)
  *   dL/dz_i = -(2 / (l C)) sum_j (m_ij r_ij + m_ji r_ji) z_j,  r = s - z z^T / l.
- * Returns L; dz [B,l] overwritten (NULL: value only); ws: B*B reals. */
-double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const real *m, int B, int l);
+ * Forward returns L and saves m_ij r_ij in ws [B,B] (B*B reals). */
+double ssdh_loss_forward(real *ws, const real *z, const real *s, const real *m, int B, int l);
+/* dz [B,l] overwritten; ws as the forward left it; z, m as given to it. */
+void ssdh_loss_backward(real *dz, const real *ws, const real *z, const real *m, int B, int l);
 
 /* The unsupervised GreedyHash loss (Su et al., NeurIPS 2018; docs/baselines.md)
  * on the pre-tanh output u [B,l] (net linear_head) and the batch's input
@@ -65,9 +82,12 @@ double NN(ssdh_loss)(real *dz, real *ws, const real *z, const real *s, const rea
  *       + alpha / (B l) sum_ik |u_ik - b_ik|^3,
  * and the straight-through gradient: dL/du = dL/db (the first term, b
  * treated as the identity of u) + alpha / (B l) 3 (u - b) |u - b|.
- * Returns L; du [B,l] overwritten (NULL: value only); ws:
- * NN(greedyhash_loss_ws)(B, d) reals. A zero feature row has cosine 0. */
-int64_t NN(greedyhash_loss_ws)(int B, int64_t d);
-double NN(greedyhash_loss)(real *du, real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha);
+ * ws: greedyhash_loss_ws(B, d) reals: unit features [B,d], cos(F) [B,B],
+ * C_b - C_f [B,B]. A zero feature row has cosine 0.
+ * Forward returns L and saves those in ws. */
+int64_t greedyhash_loss_ws(int B, int64_t d);
+double greedyhash_loss_forward(real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha);
+/* du [B,l] overwritten; ws as the forward left it; u as given to it. */
+void greedyhash_loss_backward(real *du, const real *ws, const real *u, int B, int l, int64_t d, double alpha);
 
 #endif

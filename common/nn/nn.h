@@ -2,8 +2,8 @@
  *
  * Conventions (every function):
  *  - Tensors are NCHW, batch first, contiguous `real` arrays (float; double
- *    in the gradient-check build, see activations.h; the function names then
- *    carry a _d suffix through NN()).
+ *    in the gradient-check copy, whose functions carry a _d suffix and are
+ *    declared in nn/nn_double.h).
  *  - Argument order: outputs, saved values / workspace, inputs, parameters,
  *    sizes. No allocation inside: the caller owns every buffer.
  *  - Every gradient buffer (dx and the parameter gradients dw, db) is
@@ -25,12 +25,6 @@
 
 #include "nn/activations.h"
 
-#ifdef DSAH_REAL_DOUBLE
-#define NN(name) name##_d
-#else
-#define NN(name) name
-#endif
-
 /* ---- 3x3 convolution, stride 1, pad 1, with bias ------------------------
  * x [B,C,H,W] -> y [B,K,H,W]; w [K,C,3,3]; b [K].
  * Implementation: the batch is processed in chunks of nb images; per chunk
@@ -40,40 +34,40 @@
  * ws is a workspace of ws_len reals; nb = min(B, ws_len / conv3x3_ws_per_image),
  * which must be >= 1. The backward pass recomputes im2col (cheaper than
  * keeping col for a whole batch of large images). */
-int64_t NN(conv3x3_ws_per_image)(int C, int H, int W, int K);
-void NN(conv3x3_forward)(real *y, real *ws, const real *x, const real *w, const real *b,
-                         int B, int C, int H, int W, int K, int64_t ws_len);
+int64_t conv3x3_ws_per_image(int C, int H, int W, int K);
+void conv3x3_forward(real *y, real *ws, const real *x, const real *w, const real *b,
+                     int B, int C, int H, int W, int K, int64_t ws_len);
 /* dy [B,K,H,W], x the forward input -> dx [B,C,H,W] (NULL: skip),
  * dw [K,C,3,3], db [K]. */
-void NN(conv3x3_backward)(real *dx, real *dw, real *db, real *ws, const real *dy, const real *x,
-                          const real *w, int B, int C, int H, int W, int K, int64_t ws_len);
+void conv3x3_backward(real *dx, real *dw, real *db, real *ws, const real *dy, const real *x,
+                      const real *w, int B, int C, int H, int W, int K, int64_t ws_len);
 
 /* ---- ReLU, element-wise over n values; y may alias x, dx may alias dy. -- */
-void NN(relu_forward)(real *y, const real *x, int64_t n);
+void relu_forward(real *y, const real *x, int64_t n);
 /* y is the forward output. */
-void NN(relu_backward)(real *dx, const real *y, const real *dy, int64_t n);
+void relu_backward(real *dx, const real *y, const real *dy, int64_t n);
 
 /* ---- 2x2 max-pool, stride 2 ---------------------------------------------
  * x [B,C,H,W] -> y [B,C,H/2,W/2] (floor, as torch); arg [B,C,H/2,W/2] saves
  * the position 0..3 (dy*2+dx) of the maximum (first one on ties). */
-void NN(maxpool2_forward)(real *y, uint8_t *arg, const real *x, int B, int C, int H, int W);
-void NN(maxpool2_backward)(real *dx, const uint8_t *arg, const real *dy, int B, int C, int H, int W);
+void maxpool2_forward(real *y, uint8_t *arg, const real *x, int B, int C, int H, int W);
+void maxpool2_backward(real *dx, const uint8_t *arg, const real *dy, int B, int C, int H, int W);
 
 /* ---- fully connected: y [B,out] = x [B,in] w^T + b; w [out,in], b [out] - */
-void NN(fc_forward)(real *y, const real *x, const real *w, const real *b, int B, int in, int out);
-void NN(fc_backward)(real *dx, real *dw, real *db, const real *dy, const real *x, const real *w,
-                     int B, int in, int out);
+void fc_forward(real *y, const real *x, const real *w, const real *b, int B, int in, int out);
+void fc_backward(real *dx, real *dw, real *db, const real *dy, const real *x, const real *w,
+                 int B, int in, int out);
 
 /* ---- inverted dropout (train only) ---------------------------------------
  * y = x * keep / (1 - p) with keep from act_dropout_keep(seed, step, i): the
  * mask is recomputed in backward, nothing is saved. In eval mode the caller
  * skips the layer (identity). y may alias x, dx may alias dy. */
-void NN(dropout_forward)(real *y, const real *x, int64_t n, float p, uint64_t seed, uint64_t step);
-void NN(dropout_backward)(real *dx, const real *dy, int64_t n, float p, uint64_t seed, uint64_t step);
+void dropout_forward(real *y, const real *x, int64_t n, float p, uint64_t seed, uint64_t step);
+void dropout_backward(real *dx, const real *dy, int64_t n, float p, uint64_t seed, uint64_t step);
 
 /* ---- tanh; y may alias x, dx may alias dy; y is the forward output ------- */
-void NN(tanh_forward)(real *y, const real *x, int64_t n);
-void NN(tanh_backward)(real *dx, const real *y, const real *dy, int64_t n);
+void tanh_forward(real *y, const real *x, int64_t n);
+void tanh_backward(real *dx, const real *y, const real *dy, int64_t n);
 
 /* Flatten [B,C,H,W] -> [B, C*H*W] is a no-op in NCHW: the same buffer is read
  * as a matrix, in torch's flatten order (c, h, w). */

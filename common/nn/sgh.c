@@ -62,8 +62,7 @@ void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint
     for (int64_t i = 0; i < d * b; i++) we[i] = (float)(rng_normal(&r) / sqrt((double)d));
     for (int64_t i = 0; i < d * b; i++) wd[i] = (float)(rng_normal(&r) / sqrt((double)b));
 
-    sgh_ws ws;
-    sgh_ws_alloc(&ws, batch, d, b);
+    float *ws = xaligned(sizeof(float) * (size_t)sgh_batch_ws(batch, d, b));
     float *xb = xaligned(sizeof(float) * (size_t)batch * (size_t)d);
     float *xi = xaligned(sizeof(float) * (size_t)batch * (size_t)b), *grad = xaligned(sizeof(float) * (size_t)np);
     int64_t *order = xmalloc(sizeof(int64_t) * (size_t)n);
@@ -91,10 +90,11 @@ void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint
             gather_centred(xb, x, m->mean, order + i0, B, d);
             for (int64_t j = 0; j < (int64_t)B * b; j++)
                 xi[j] = rng_hash_uniform(rng_hash64(noise ^ rng_hash64(step)) + (uint64_t)j);
-            double l = sgh_batch(e > 0 ? grad : NULL, &ws, m->params, xb, xi, B, d, b, m->rho2);
+            double l = sgh_batch_forward(ws, m->params, xb, xi, B, d, b, m->rho2);
             tot += l * B;
             rows += B;
             if (e > 0) {
+                sgh_batch_backward(grad, ws, m->params, xb, B, d, b, m->rho2);
                 adam_step(&opt, m->params, grad, lr);
                 step++;
             }
@@ -104,7 +104,7 @@ void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint
     openblas_set_num_threads(blas_threads);
     omp_set_num_threads(omp_threads);
     adam_free(&opt);
-    sgh_ws_free(&ws);
+    free(ws);
     free(xb);
     free(xi);
     free(grad);

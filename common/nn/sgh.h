@@ -34,29 +34,24 @@
 /* Parameter layout in one flat buffer: We [b, d], be [b], Wd [d, b], bd [d]. */
 static inline int64_t sgh_nparams(int64_t d, int b) { return 2 * d * b + b + d; }
 
-/* Workspace of one batch of at most B rows. */
-typedef struct sgh_ws {
-    int B;
-    real *z, *p, *h, *dh, *dz;   /* [B, b] */
-    real *xr, *dxr;              /* [B, d] */
-} sgh_ws;
-
-#ifdef DSAH_REAL_DOUBLE
-#define SGH(name) name##_d
-#else
-#define SGH(name) name
-#endif
-
 /* Stochastic binary neuron, forward: p [n] = sigmoid(z), h [n] = [p >= xi]. */
-void SGH(sgh_neuron_forward)(real *h, real *p, const real *z, const real *xi, int64_t n);
+void sgh_neuron_forward(real *h, real *p, const real *z, const real *xi, int64_t n);
 /* Backward: dz [n] = p (1 - p) (dh + dp) (overwritten; dp may be NULL). */
-void SGH(sgh_neuron_backward)(real *dz, const real *p, const real *dh, const real *dp, int64_t n);
-/* Loss of batch x [B, d] (centred) with noise xi [B, b]; grad [nparams]
- * overwritten (may be NULL: loss only). ws sized for >= B rows. */
-double SGH(sgh_batch)(real *grad, const sgh_ws *ws, const real *params, const real *x, const real *xi, int B,
-                      int64_t d, int b, double rho2);
-void SGH(sgh_ws_alloc)(sgh_ws *ws, int B, int64_t d, int b);
-void SGH(sgh_ws_free)(sgh_ws *ws);
+void sgh_neuron_backward(real *dz, const real *p, const real *dh, const real *dp, int64_t n);
+
+/* The batch loss of the whole model (encoder fc, neuron, decoder fc, loss) as
+ * a forward/backward pair over one workspace of sgh_batch_ws(B, d, b) reals,
+ * laid out as z, p, h, dh, dz [B, b] then xr, dxr [B, d] (xr: the decoder's
+ * reconstruction; dh, dz and dxr are the backward pass's scratch). */
+int64_t sgh_batch_ws(int B, int64_t d, int b);
+/* Returns the loss of batch x [B, d] (centred) with noise xi [B, b]; writes
+ * z, p, h and xr into ws. */
+double sgh_batch_forward(real *ws, const real *params, const real *x, const real *xi, int B, int64_t d, int b,
+                         double rho2);
+/* grad [nparams] overwritten with the SGH gradient of the loss; ws as the
+ * forward of the same params, x left it; the other arguments as given to it. */
+void sgh_batch_backward(real *grad, real *ws, const real *params, const real *x, int B, int64_t d, int b,
+                        double rho2);
 
 #ifndef DSAH_REAL_DOUBLE
 typedef struct sgh_model {

@@ -290,9 +290,16 @@ void train_run(const train_cfg *c) {
                 z = net_forward(&nt, x, B, 1, c->seed, step);
             }
             loss_parts lp = {0};
-            if (c->loss == LOSS_SSDH) lp.total = lp.pair = ssdh_loss(dz, lws, z, wb, mb, B, L);
-            else if (greedy) lp.total = lp.pair = greedyhash_loss(dz, gws, z, fb, B, L, fd, c->gh_alpha);
-            else dsah_loss(&lp, dz, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
+            if (c->loss == LOSS_SSDH) {
+                lp.total = lp.pair = ssdh_loss_forward(lws, z, wb, mb, B, L);
+                ssdh_loss_backward(dz, lws, z, mb, B, L);
+            } else if (greedy) {
+                lp.total = lp.pair = greedyhash_loss_forward(gws, z, fb, B, L, fd, c->gh_alpha);
+                greedyhash_loss_backward(dz, gws, z, B, L, fd, c->gh_alpha);
+            } else {
+                dsah_loss_forward(&lp, lws, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
+                dsah_loss_backward(dz, lws, &lp, z, wb, B, L, c->tau, c->lambda, c->pic, c->quant);
+            }
             if (!isfinite(lp.total)) die("loss is %g at epoch %d, batch %lld: lower --lr?", lp.total, e + 1, (long long)bi);
             sum += lp.total;
             sp += lp.pair;
