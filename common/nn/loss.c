@@ -34,10 +34,7 @@ int64_t dsah_loss_ws(int B, int l) {
     return 2 * (int64_t)B * l + 2 * (int64_t)B * B + B;
 }
 
-void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
-                       int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
-    real *u = ws, *s = u + 2 * (int64_t)B * l, *nrm = s + 2 * (int64_t)B * B;
-    const double n2 = (double)B * B;
+double batch_cosine(real *s, real *u, real *nrm, const real *z, int B, int l) {
     for (int i = 0; i < B; i++) {
         double q = 0;
         for (int k = 0; k < l; k++) q += (double)z[i * l + k] * z[i * l + k];
@@ -45,14 +42,25 @@ void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
         nrm[i] = (real)nr;
         for (int k = 0; k < l; k++) u[i * l + k] = (real)(z[i * l + k] / nr);
     }
-    double mx = -INFINITY;
+    double dmax = -INFINITY;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
             double d = 0;
             for (int k = 0; k < l; k++) d += (double)u[i * l + k] * u[j * l + k];
             s[i * B + j] = (real)d;
-            if (d / tau > mx) mx = d / tau;
+            if (d > dmax) dmax = d;
         }
+    return dmax;
+}
+
+void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
+                       int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
+    real *u = ws, *s = u + 2 * (int64_t)B * l, *nrm = s + 2 * (int64_t)B * B;
+    const double n2 = (double)B * B;
+    /* the log-sum-exp shift: max_ij s_ij / tau, from the cosines before
+     * rounding (division by tau > 0 keeps their order, so this is the largest
+     * s_ij / tau) */
+    const double mx = batch_cosine(s, u, nrm, z, B, l) / tau;
     double se = 0;
     for (int64_t t = 0; t < (int64_t)B * B; t++) se += exp(s[t] / tau - mx);
     const double lse = mx + log(se);

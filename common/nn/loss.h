@@ -52,6 +52,13 @@ typedef struct loss_parts {
  * The gradient buffer is OVERWRITTEN, for an upstream gradient dL = 1. No
  * allocation inside. */
 
+/* The batch cosine (Eq. 4) of codes z [B,l]: nrm [B] = max(||z_i||, 1e-6),
+ * u [B,l] = z / nrm, s [B,B] = u u^T, all overwritten. Returns the largest
+ * s_ij as computed in double before rounding to `real` (the loss's
+ * log-sum-exp shift). Forward only: its gradient is part of
+ * dsah_loss_backward. */
+double batch_cosine(real *s, real *u, real *nrm, const real *z, int B, int l);
+
 /* Reals of workspace the DSAH loss needs for a batch of B codes of l bits:
  * u [B,l], du [B,l], s [B,B], g [B,B], ||z|| [B]. */
 int64_t dsah_loss_ws(int B, int l);

@@ -37,6 +37,7 @@
 #define dropout_backward dropout_backward_d
 #define tanh_forward tanh_forward_d
 #define tanh_backward tanh_backward_d
+#define batch_cosine batch_cosine_d
 #define dsah_loss_ws dsah_loss_ws_d
 #define dsah_loss_forward dsah_loss_forward_d
 #define dsah_loss_backward dsah_loss_backward_d
@@ -73,6 +74,7 @@ void tanh_forward_d(double *y, const double *x, int64_t n);
 void tanh_backward_d(double *dx, const double *y, const double *dy, int64_t n);
 
 /* loss.h: the losses */
+double batch_cosine_d(double *s, double *u, double *nrm, const double *z, int B, int l);
 int64_t dsah_loss_ws_d(int B, int l);
 void dsah_loss_forward_d(loss_parts *out, double *ws, const double *z, const double *w,
                          int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
