@@ -4,7 +4,8 @@
 #   make test           unit and pipeline tests under prove (TAP)
 #   make test-asan      the same under ASan + UBSan + LeakSanitizer
 #   make fuzz           libFuzzer targets (FUZZ_SECONDS=N each, FUZZ_TARGETS=...)
-#   make bench          the measured figures (long; never part of make test)
+#   make bench          the measured figures (long; never part of make test);
+#                       BENCH="index prefix" runs only tests/bench/<name>.sh
 #   make pipeline       run pipelines/$(DATASET).yaml (default fashion-mnist)
 #   make docs           regenerate the key and flag references in the READMEs
 #
@@ -15,7 +16,7 @@ SHELL := /bin/bash
 # $(value) takes them literally, so "$(shell ...)" in SET, GAMMA, DATASET,
 # ... is never expanded (make help SET='$(shell touch F)' creates nothing).
 LITERAL_VARS := DATASET PIPELINE WORK BUILD BIN JOBS GAMMA TAU BITS STAGE SET SSHLOGINFILE \
-                VGG19_URL VGG19_WEIGHTS SMOKE_DATA DATASETS_DIR STAGE_BIN CUDA FUZZ_SECONDS
+                VGG19_URL VGG19_WEIGHTS SMOKE_DATA DATASETS_DIR STAGE_BIN CUDA FUZZ_SECONDS BENCH
 # (exported again: a variable redefined in a makefile loses the automatic
 # export that command-line and environment values have.)
 $(foreach v,$(LITERAL_VARS),$(if $(filter command line environment,$(origin $v)),$(eval override $v := $$(value $v))$(eval export $v)))
@@ -172,14 +173,16 @@ fuzz:
 
 # ---- benchmarks ---------------------------------------------------------------
 # tests/bench/*.sh each print their figures; results are collected in
-# $(BUILD)/bench.log.
-BENCH_SCRIPTS := $(sort $(wildcard tests/bench/*.sh))
+# $(BUILD)/bench.log (bench-<names>.log when BENCH names some of them).
+BENCH ?=
+BENCH_SCRIPTS := $(sort $(if $(BENCH),$(foreach b,$(BENCH),$(or $(wildcard tests/bench/$(b).sh),$(error BENCH: no tests/bench/$(b).sh))),$(wildcard tests/bench/*.sh)))
+BENCH_LOG := $(BUILD)/bench$(if $(BENCH),-$(subst $(eval) ,-,$(strip $(BENCH)))).log
 BENCH_BINS := $(BUILD)/tests/bench_index
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
 bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 	@common/deps.sh bench
-	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BUILD)/bench.log
+	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BENCH_LOG)
 
 clean:
 	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(ASAN_BIN) $(FUZZ_BUILD)
