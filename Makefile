@@ -177,7 +177,7 @@ fuzz:
 BENCH ?=
 BENCH_SCRIPTS := $(sort $(if $(BENCH),$(foreach b,$(BENCH),$(or $(wildcard tests/bench/$(b).sh),$(error BENCH: no tests/bench/$(b).sh))),$(wildcard tests/bench/*.sh)))
 BENCH_LOG := $(BUILD)/bench$(if $(BENCH),-$(subst $(eval) ,-,$(strip $(BENCH)))).log
-BENCH_BINS := $(BUILD)/tests/bench_index
+BENCH_BINS := $(BUILD)/tests/bench_index $(BUILD)/tests/bench_head
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
 bench: $(STAGES) $(TESTS) $(BENCH_BINS)

@@ -24,15 +24,17 @@ void adam_free(adam *a) {
 
 void adam_step(adam *a, float *theta, const float *g, double lr) {
     a->t++;
-    const float b1 = (float)a->b1, b2 = (float)a->b2, eps = (float)a->eps;
+    /* 1 - b in double, then rounded: (1 - 0.999f) in float is 1.3e-5 off 0.001 */
+    const float b1 = (float)a->b1, b2 = (float)a->b2, c1 = (float)(1 - a->b1), c2 = (float)(1 - a->b2),
+                eps = (float)a->eps;
     const float lrt = (float)(lr * sqrt(1 - pow(a->b2, (double)a->t)) / (1 - pow(a->b1, (double)a->t)));
     float *m = a->m, *v = a->v;
     const int64_t n = a->n;
 #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) {
         const float gi = g[i];
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = b1 * m[i] + c1 * gi;
+        v[i] = b2 * v[i] + c2 * gi * gi;
         theta[i] -= lrt * m[i] / (sqrtf(v[i]) + eps);
     }
 }

@@ -19,29 +19,34 @@
  * threads split the N columns of C into contiguous blocks (multiples of 16),
  * one sgemm call each. One thread pool for everything: OpenBLAS's own
  * threads spinning against OpenMP's cost 3x on a 2-core machine. Each element
- * of C is computed by one call, in the same order for a fixed thread count. */
-static void gemm(int ta, int tb, int M, int N, int K, const real *A, int lda, const real *Bm, int ldb,
-                 real beta, real *C, int ldc) {
-    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+ * of C is computed by one call, in the same order for a fixed thread count.
+ * colblk > 0: each thread's columns go in sgemm calls of at most colblk
+ * columns (see fc_forward); 0: one call per thread. */
+static void gemm_cols(int ta, int tb, int M, int N, int K, const real *A, int lda, const real *Bm, int ldb,
+                      real beta, real *C, int ldc, int colblk) {
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     const int64_t work = (int64_t)M * N * K;
-    if (nt == 1 || N < 32 || work < (1 << 18)) {
-        GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, (real)1, A,
-             lda, Bm, ldb, beta, C, ldc);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
+    if (N < 32 || work < (1 << 18)) nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = omp_get_thread_num(), T = omp_get_num_threads();
         int blk = (N + T - 1) / T;
-        blk = (blk + 15) / 16 * 16;
+        if (T > 1) blk = (blk + 15) / 16 * 16;
         const int j0 = t * blk, j1 = j0 + blk < N ? j0 + blk : N;
-        if (j0 < j1) {
-            /* columns j0..j1 of op(B): NoTrans B [K,N] -> B + j0; Trans B [N,K] -> B + j0*ldb */
-            const real *Bj = tb ? Bm + (int64_t)j0 * ldb : Bm + j0;
-            GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, j1 - j0, K,
-                 (real)1, A, lda, Bj, ldb, beta, C + j0, ldc);
+        const int step = colblk > 0 ? colblk : (j1 > j0 ? j1 - j0 : 1);
+        for (int a = j0; a < j1; a += step) {
+            const int b = a + step < j1 ? a + step : j1;
+            /* columns a..b of op(B): NoTrans B [K,N] -> B + a; Trans B [N,K] -> B + a*ldb */
+            const real *Bj = tb ? Bm + (int64_t)a * ldb : Bm + a;
+            GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, b - a, K,
+                 (real)1, A, lda, Bj, ldb, beta, C + a, ldc);
         }
     }
+}
+
+static void gemm(int ta, int tb, int M, int N, int K, const real *A, int lda, const real *Bm, int ldb,
+                 real beta, real *C, int ldc) {
+    gemm_cols(ta, tb, M, N, K, A, lda, Bm, ldb, beta, C, ldc, 0);
 }
 
 /* ---- 3x3 convolution ------------------------------------------------------ */
@@ -220,8 +225,14 @@ void maxpool2_backward(real *dx, const uint8_t *arg, const real *dy, int B, int 
 
 /* ---- fully connected --------------------------------------------------------- */
 
+/* The forward in calls of 512 output columns: at VGG-19's fc6 (B = 50, in =
+ * 25088, out = 4096; OpenBLAS 0.3.21, Cooperlake kernel, one thread) one call
+ * ran 54 GFLOP/s, calls of 256-1024 columns 67-69 (tests/bench/bench_head
+ * times the step). Each output column is one call either way. */
+#define FC_FORWARD_COLS 512
+
 void fc_forward(real *y, const real *x, const real *w, const real *b, int B, int in, int out) {
-    gemm(0, 1, B, out, in, x, in, w, in, 0, y, out);
+    gemm_cols(0, 1, B, out, in, x, in, w, in, 0, y, out, FC_FORWARD_COLS);
     for (int i = 0; i < B; i++)
         for (int o = 0; o < out; o++) y[(int64_t)i * out + o] += b[o];
 }

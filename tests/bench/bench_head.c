@@ -1,0 +1,97 @@
+/* bench_head: where the time of one training step from a frozen-prefix cache
+ * goes (tests/bench/prefix.sh, figure 3): the network after the cached layer
+ * (vgg19 finetune fc from pool5: fc6 25088 -> 4096, fc7 4096 -> 4096,
+ * hash.fc8 4096 -> 1000, hash.fc 1000 -> bits), phase by phase as
+ * trainer.c runs them: forward from the cached rows, the DSAH loss,
+ * backward, the Adam step over the trainable parameters.
+ *
+ *   bench_head ARCH INPUT FINETUNE BATCH BITS STEPS THREADS
+ *
+ * Random parameters and cache rows (the time does not depend on the values).
+ * After one warm-up step (first-touch page faults of the gradient and Adam
+ * buffers), STEPS steps are timed; prints one JSON line with the median wall
+ * seconds per phase, the process CPU seconds per step (all threads), the
+ * step's img/s and the bytes per second of the Adam pass (it reads p, g, m,
+ * v and writes p, m, v: 28 bytes per parameter). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "nn/adam.h"
+#include "nn/loss.h"
+#include "nn/net.h"
+#include "util/rng.h"
+#include "util/util.h"
+
+static double cpu_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv) {
+    dsah_init("bench_head");
+    if (argc != 8) die("usage: bench_head ARCH INPUT FINETUNE BATCH BITS STEPS THREADS");
+    const char *arch = argv[1], *finetune = argv[3];
+    const int input = atoi(argv[2]), B = atoi(argv[4]), L = atoi(argv[5]), steps = atoi(argv[6]);
+    if (input < 1 || B < 2 || L < 1 || steps < 1) die("bench_head: INPUT, BATCH (>= 2), BITS and STEPS must be positive");
+    nn_set_threads(atoi(argv[7]));
+    net n;
+    char err[256];
+    if (net_build(&n, arch, 3, input, L, err, sizeof err)) die("%s", err);
+    net_init_params(&n, 1);
+    if (net_set_finetune(&n, finetune)) die("bench_head: finetune '%s' is not one of all, fc, head", finetune);
+    const int first = net_prefix_layer(&n) + 1;
+    net_alloc(&n, B, 1);
+    const int64_t d = first ? n.L[first - 1].out_n : (int64_t)3 * input * input;
+    float *h = xaligned(sizeof(float) * (size_t)B * (size_t)d), *w = xmalloc(sizeof(float) * B * B),
+          *dz = xmalloc(sizeof(float) * B * L), *ws = xmalloc(sizeof(float) * (size_t)dsah_loss_ws(B, L));
+    rng r;
+    rng_seed(&r, 3);
+    for (int64_t i = 0; i < (int64_t)B * d; i++) h[i] = (float)rng_uniform(&r);
+    for (int i = 0; i < B * B; i++) w[i] = rng_uniform(&r) < 0.5 ? 1.0f : -1.0f;
+    adam a;
+    adam_init(&a, n.np - n.train_off, 1e-8);
+    double *tf = xmalloc(sizeof(double) * steps), *tl = xmalloc(sizeof(double) * steps),
+           *tb = xmalloc(sizeof(double) * steps), *ta = xmalloc(sizeof(double) * steps),
+           *tt = xmalloc(sizeof(double) * steps);
+    double cpu = 0;
+    for (int s = -1; s < steps; s++) {
+        const double c0 = cpu_sec(), t0 = now_sec();
+        const float *z = net_forward_from(&n, h, first, B, 1, 7, (uint64_t)(s + 1));
+        const double t1 = now_sec();
+        loss_parts lp;
+        dsah_loss_forward(&lp, ws, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
+        dsah_loss_backward(dz, ws, &lp, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
+        const double t2 = now_sec();
+        net_backward(&n, dz, B, 7, (uint64_t)(s + 1));
+        const double t3 = now_sec();
+        adam_step(&a, n.params + n.train_off, n.grads, 1e-4);
+        const double t4 = now_sec();
+        if (s < 0) continue;
+        tf[s] = t1 - t0, tl[s] = t2 - t1, tb[s] = t3 - t2, ta[s] = t4 - t3, tt[s] = t4 - t0;
+        cpu += cpu_sec() - c0;
+    }
+    const double adam_s = median(ta, steps), step_s = median(tt, steps);
+    printf("{\"arch\": \"%s\", \"input\": %d, \"finetune\": \"%s\", \"from_layer\": %d, \"batch\": %d, \"bits\": %d, "
+           "\"threads\": %d, \"trainable\": %lld, \"steps\": %d, \"forward_s\": %.4f, \"loss_s\": %.5f, "
+           "\"backward_s\": %.4f, \"adam_s\": %.4f, \"step_s\": %.4f, \"cpu_s_per_step\": %.4f, \"img_per_s\": %.1f, "
+           "\"adam_gb_per_s\": %.1f}\n",
+           arch, input, finetune, first, B, L, omp_get_max_threads(), (long long)a.n, steps, median(tf, steps),
+           median(tl, steps), median(tb, steps), adam_s, step_s, cpu / steps, B / step_s, 28.0 * (double)a.n / adam_s / 1e9);
+    adam_free(&a);
+    net_free(&n);
+    free(h); free(w); free(dz); free(ws); free(tf); free(tl); free(tb); free(ta); free(tt);
+    return 0;
+}
