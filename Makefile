@@ -259,7 +259,7 @@ export DSAH_VGG19_WEIGHTS := $(VGG19_WEIGHTS)
 # the summary and plots are skipped then.
 DRY := $(findstring n,$(firstword -$(MAKEFLAGS)))
 PLAN_CMD := pipelines/plan.sh
-.PHONY: stage sweep table fetch-vgg19 smoke-data serve
+.PHONY: stage sweep table fetch-vgg19 smoke-data serve report
 # make serve [DATASET=...] [SERVE_BITS=64] [LISTEN=127.0.0.1:8080]: the search
 # page on the pipeline's indexes (pipelines/serve.sh; run make pipeline first)
 SERVE_BITS ?=
@@ -267,7 +267,7 @@ LISTEN ?= 127.0.0.1:8080
 export DSAH_SERVE_BITS := $(SERVE_BITS)
 export DSAH_LISTEN := $(LISTEN)
 ifeq ($(DATASET),smoke)
-pipeline stage sweep table: smoke-data
+pipeline stage sweep table report: smoke-data
 endif
 pipeline: $(STAGES)
 	@common/deps.sh pipeline
@@ -283,6 +283,26 @@ serve: $(STAGES)
 table: $(STAGES)
 	@common/deps.sh pipeline
 	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -f "$$d/plan.mk" table $(if $(DRY),,&& pipelines/table.sh "$$d")
+# make report [DATASET=...] [JOBS=N] [SSHLOGINFILE=f]: the paper's Tables 1, 3, 4
+# and Figures 3-11 as work/<name>/report/index.html + report.md (the YAML's
+# report: section sizes the studies; pipelines/report-run.sh, report.sh).
+# make report-fig7 (table1, table3, table4, fig3 ... fig11): one entry alone.
+REPORT_ENTRIES := table1 table3 table4 fig3 fig4 fig5 fig6 fig7 fig8 fig9 fig10 fig11
+.PHONY: $(addprefix report-,$(REPORT_ENTRIES))
+report: $(STAGES)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(if $(DRY),$(MAKE) --no-print-directory -f "$$d/plan.mk" report,MAKE='$(MAKE)' pipelines/report-run.sh "$$d")
+$(addprefix report-,$(REPORT_ENTRIES)): report-%: $(STAGES) $(if $(filter smoke,$(DATASET)),smoke-data)
+	@common/deps.sh pipeline
+	+@d=$$($(PLAN_CMD)) && $(MAKE) --no-print-directory -j$(JOBS) -f "$$d/plan.mk" report-$* $(if $(DRY),,&& pipelines/report.sh "$$d" $*)
+# make bench-report: the whole Fashion-MNIST report, timed (long: the YAML's
+# report: section is sized for under 2 hours on 2 idle cores); log in
+# $(BUILD)/bench-report.log.
+.PHONY: bench-report
+bench-report: $(STAGES)
+	@mkdir -p $(BUILD)
+	+@set -o pipefail; t0=$$(date +%s); { $(MAKE) --no-print-directory report DATASET=fashion-mnist && \
+	  echo "bench-report: make report DATASET=fashion-mnist took $$(( $$(date +%s) - t0 )) s on $$(nproc) cores, load $$(cut -d' ' -f1-3 /proc/loadavg)"; } 2>&1 | tee $(BUILD)/bench-report.log
 # (make fetch DATASET=x is the datasets section's, above; pipelines/fetch.sh
 # prints where to get the datasets without a public address.)
 fetch-vgg19:

@@ -41,7 +41,20 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { G_MAIN = 1, G_TABLE = 2, G_SWEEP = 4 };
+enum { G_MAIN = 1, G_TABLE = 2, G_SWEEP = 4, G_REPORT = 8 };
+
+/* The report's tables and figures (report.figures), as bits of rule.figs:
+ * make report-<name> makes the rules whose bit is set. */
+static const char *const fig_names[] = {"table1", "table3", "table4", "fig3", "fig4",  "fig5",
+                                        "fig6",   "fig7",   "fig8",   "fig9", "fig10", "fig11"};
+enum { N_FIGS = 12 };
+static unsigned cur_figs; /* the figures the rules planned now serve (rule_new adds them) */
+static unsigned fig_bit(const char *name) {
+    for (int f = 0; f < N_FIGS; f++)
+        if (!strcmp(fig_names[f], name)) return 1u << f;
+    CHECK(!"unknown figure name");
+    return 0;
+}
 
 typedef struct rule {
     char *id;            /* unique, e.g. "runs/dsah-b64/round1/train" */
@@ -58,6 +71,7 @@ typedef struct rule {
     int argc, cap;
     char *stamp;         /* path of the params stamp */
     unsigned groups;     /* G_* */
+    unsigned figs;       /* bit f: needed by fig_names[f] */
     int ok;              /* its stage and all upstream stages are built */
 } rule;
 
@@ -101,7 +115,7 @@ static const char *const planned_stages[] = {"ingest", "features", "graph", "tra
  * several runs); returns NULL in that case after adding the groups. */
 static rule *rule_new(const opt_cmd *cmd, const char *id, unsigned groups) {
     rule *old = find_rule(id);
-    if (old) { old->groups |= groups; return NULL; }
+    if (old) { old->groups |= groups; old->figs |= cur_figs; return NULL; }
     if (nrules == caprules) rules = xrealloc(rules, sizeof(rule) * (size_t)(caprules = caprules ? 2 * caprules : 64));
     rule *r = &rules[nrules++];
     memset(r, 0, sizeof *r);
@@ -109,6 +123,7 @@ static rule *rule_new(const opt_cmd *cmd, const char *id, unsigned groups) {
     r->cmd = cmd;
     r->stage = cmd->name;
     r->groups = groups;
+    r->figs = cur_figs;
     return r;
 }
 
@@ -136,6 +151,13 @@ static void arg(rule *r, const char *flag, const char *val, int stamped) {
 static void output(rule *r, const char *path) {
     CHECK(r->nout < 8);
     r->outs[r->nout++] = (char *)path;
+}
+
+/* A file r reads that no flag names (dsah-search's --index names the
+ * directory; the index file in it is what its producer declares). */
+static void prerequisite(rule *r, const char *path) {
+    CHECK(r->nin < 8);
+    r->ins[r->nin++] = xstrdup(path);
 }
 
 /* The command line, inputs and outputs of r from its stage's table. */
@@ -216,6 +238,9 @@ typedef struct runp {
     unsigned groups;
     int ssdh;            /* the SSDH baseline: one training of --loss ssdh against dsah-ssdh's S */
     int greedy;          /* the GreedyHash baseline: one training of --loss greedyhash on the graph's features */
+    const char *lambda;  /* NULL: train.lambda */
+    int rounds;          /* 0: train.rounds */
+    int eval_rounds;     /* every round's model encoded and evaluated (round<r>/codes, round<r>/eval) */
 } runp;
 
 static const cfg *C;
@@ -331,6 +356,25 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
     r->stamp = fmt("%s/eval/params.eval", dir);
 }
 
+/* dsah-encode of model on a split into out: packed codes, or with real the
+ * tanh outputs; prefix: the split's prefix cache (plan_prefix, planned
+ * before) or NULL; stamp params.<stamp_name> beside out. Returns out. */
+static const char *plan_encode(const char *id, const char *model, const char *split, int real, const char *prefix,
+                               const char *out, const char *stamp_name, unsigned groups) {
+    rule *e = rule_new(&encode_cmd, id, groups);
+    if (!e) return out;
+    bind(e, "model", model);
+    bind(e, "images", P("data/images.npy"));
+    bind(e, "indices", fmt("%s/data/%s.npy", W, split));
+    if (real) bind(e, "real", "");
+    bind_prefix(e, prefix);
+    bind(e, "out", out);
+    emit(e, C);
+    const char *sl = strrchr(out, '/');
+    e->stamp = fmt("%.*s/params.%s", (int)(sl ? sl - out : 1), sl ? out : ".", stamp_name);
+    return out;
+}
+
 /* The search index of a run's database codes (dsah-index; dsah-serve and
  * dsah-search read it): <work>/<name>/index/<label>-b<bits>/. */
 static void plan_index(const char *label, long long bits, const char *dbcodes, unsigned groups) {
@@ -440,7 +484,7 @@ static const rule *plan_ssdh_sim(unsigned groups) {
 }
 
 static void plan_run(const runp *p) {
-    int R = p->ssdh || p->greedy ? 1 : (int)cfg_int(C, "train.rounds");
+    int R = p->ssdh || p->greedy ? 1 : p->rounds ? p->rounds : (int)cfg_int(C, "train.rounds");
     const char *mask = NULL, *w0 = P("graph/w0.npy");
     if (p->ssdh) {
         const rule *s = plan_ssdh_sim(p->groups);
@@ -448,6 +492,7 @@ static void plan_run(const runp *p) {
         mask = out_of(s, "mask.npy");
     }
     const char *wprev = w0, *model = NULL, *optim = NULL;
+    const char *const split[2] = {"query", "db"};
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
     const char *pc[3] = {NULL, NULL, NULL};   /* prefix caches of train, query, db */
     if (prefix_layer()) {
@@ -490,6 +535,7 @@ static void plan_run(const runp *p) {
         } else {
             bind(r, "tau", p->tau);
             bind(r, "pic", p->pic);
+            if (p->lambda) bind(r, "lambda", p->lambda);
         }
         bind_prefix(r, pc[0]);
         bind(r, "out", fmt("%s/", rd));
@@ -498,17 +544,8 @@ static void plan_run(const runp *p) {
         model = out_of(r, "model.safetensors");
         optim = out_of(r, "optim.safetensors");
         if (p->and_on && rr < R) {
-            rule *e = rule_new(&encode_cmd, fmt("%s/round%d/encode", rid, rr), p->groups);
-            CHECK(e);
-            bind(e, "model", model);
-            bind(e, "images", P("data/images.npy"));
-            bind(e, "indices", P("data/train.npy"));
-            bind(e, "real", "");
-            bind_prefix(e, pc[0]);
-            bind(e, "out", fmt("%s/train_real.npy", rd));
-            emit(e, C);
-            e->stamp = fmt("%s/params.encode", rd);
-            const char *real_codes = out_of(e, "train_real.npy"); /* before rule_new moves the rules */
+            const char *real_codes = plan_encode(fmt("%s/round%d/encode", rid, rr), model, "train", 1, pc[0],
+                                                 fmt("%s/train_real.npy", rd), "encode", p->groups);
             rule *a = rule_new(&and_cmd, fmt("%s/round%d/and", rid, rr), p->groups);
             CHECK(a);
             bind(a, "codes", real_codes);
@@ -521,21 +558,18 @@ static void plan_run(const runp *p) {
             a->stamp = fmt("%s/params.and", rd);
             wprev = out_of(a, "w.npy");
         }
+        if (p->eval_rounds && rr < R) { /* this round's model on query and db: mAP per round */
+            const char *rc[2];
+            for (int s = 0; s < 2; s++)
+                rc[s] = plan_encode(fmt("%s/round%d/codes/%s", rid, rr, split[s]), model, split[s], 0, pc[s + 1],
+                                    fmt("%s/codes/%s.npy", rd, split[s]), fmt("encode-%s", split[s]), p->groups);
+            plan_eval(fmt("%s/round%d/eval", rid, rr), rc[0], rc[1], rd, p->groups);
+        }
     }
-    const char *split[2] = {"query", "db"};
     const char *codes[2];
-    for (int s = 0; s < 2; s++) {
-        rule *e = rule_new(&encode_cmd, fmt("%s/codes/%s", rid, split[s]), p->groups);
-        CHECK(e);
-        codes[s] = fmt("%s/codes/%s.npy", p->dir, split[s]);
-        bind(e, "model", model);
-        bind(e, "images", P("data/images.npy"));
-        bind(e, "indices", fmt("%s/data/%s.npy", W, split[s]));
-        bind_prefix(e, pc[s + 1]);
-        bind(e, "out", codes[s]);
-        emit(e, C);
-        e->stamp = fmt("%s/codes/params.encode-%s", p->dir, split[s]);
-    }
+    for (int s = 0; s < 2; s++)
+        codes[s] = plan_encode(fmt("%s/codes/%s", rid, split[s]), model, split[s], 0, pc[s + 1],
+                               fmt("%s/codes/%s.npy", p->dir, split[s]), fmt("encode-%s", split[s]), p->groups);
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
     if ((p->groups & G_MAIN) && (!strcmp(p->label, "dsah") || p->ssdh || p->greedy)) plan_index(p->label, p->bits, codes[1], G_MAIN);
 }
@@ -609,6 +643,185 @@ static void goal(sbuf *b, const char *name, unsigned group, int only_ok) {
             free(d);
         }
     sb_add(b, "\n");
+}
+
+/* ---- the report's own runs (make report) -------------------------------- */
+
+/* The studies at one code length, report.bits (the paper's 64): lambda and
+ * tau (Figure 8; a value equal to train.* is the main run when report.bits
+ * is one of train.bits), gamma x rounds with every round evaluated (Figures
+ * 7 and 9), the t-SNE of the database codes (10), one batch's s and a (5),
+ * top-10 searches as montages (11). want: report.figures as bits. Adds their
+ * lines to index.tsv (kind "report"). */
+static void plan_report_studies(sbuf *idx, unsigned want, long long RB, int rb_in_bits) {
+    const char *g0 = cfg_str(C, "train.gamma"), *t0 = cfg_str(C, "train.tau"), *pic0 = cfg_str(C, "train.pic");
+    const int and0 = cfg_bool(C, "train.and");
+    if (want & fig_bit("fig8")) {
+        cur_figs = fig_bit("fig8");
+        const cfg_val *lv = cfg_get(C, "report.lambda"), *tv = cfg_get(C, "report.tau");
+        for (int i = 0; i < lv->n + tv->n; i++) {
+            const int is_l = i < lv->n;
+            const char *v = is_l ? lv->v[i] : tv->v[i - lv->n], *what = is_l ? "lambda" : "tau";
+            const char *dir;
+            if (rb_in_bits && atof(v) == cfg_double(C, is_l ? "train.lambda" : "train.tau"))
+                dir = fmt("%s/runs/dsah-b%lld", W, RB);
+            else {
+                runp q = {.label = fmt("%s%s", what, v), .dir = fmt("%s/report/%s%s-b%lld", W, what, v, RB), .bits = RB,
+                          .gamma = g0, .tau = is_l ? t0 : v, .pic = pic0, .and_on = and0, .groups = G_REPORT,
+                          .lambda = is_l ? v : NULL};
+                plan_run(&q);
+                dir = q.dir;
+            }
+            sb_add(idx, "report\t%s=%s\t%lld\t%s\t%s\t%s\n", what, v, RB, g0, is_l ? t0 : v, dir);
+        }
+    }
+    if (want & (fig_bit("fig7") | fig_bit("fig9"))) {
+        const cfg_val *gv = cfg_get(C, "report.gamma");
+        const int Rr = (int)cfg_int(C, "report.rounds");
+        int have0 = 0;
+        for (int i = 0; i <= gv->n; i++) {
+            /* the last pass: train.gamma for Figure 7 when report.gamma lacks it */
+            const char *g = i < gv->n ? gv->v[i] : g0;
+            const int is0 = atof(g) == atof(g0);
+            if (i == gv->n && (have0 || !(want & fig_bit("fig7")))) break;
+            have0 |= is0;
+            cur_figs = (i < gv->n ? want & fig_bit("fig9") : 0) | (is0 ? want & fig_bit("fig7") : 0);
+            if (!cur_figs) continue;
+            runp q = {.label = fmt("gamma%s", g), .dir = fmt("%s/report/gamma%s-b%lld", W, g, RB), .bits = RB, .gamma = g,
+                      .tau = t0, .pic = pic0, .and_on = 1, .groups = G_REPORT, .rounds = Rr, .eval_rounds = 1};
+            plan_run(&q);
+            sb_add(idx, "report\trounds%s\t%lld\t%s\t%s\t%s\n", is0 ? "*" : "", RB, g, t0, q.dir);
+        }
+    }
+    /* Figures 5, 10 and 11 read the main runs at report.bits */
+    if (!rb_in_bits) return;
+    /* the baseline beside DSAH in Figures 10 and 11: ITQ when run, else the
+     * first shallow one */
+    const cfg_val *bl = cfg_get(C, "eval.baselines");
+    const char *other = NULL;
+    for (int m = 0; m < bl->n; m++)
+        if (!strcmp(bl->v[m], "itq") || (!other && strcmp(bl->v[m], "ssdh") && strcmp(bl->v[m], "greedyhash")))
+            other = bl->v[m];
+    const int nmeth = other ? 2 : 1;
+    for (int m = 0; m < nmeth && (want & fig_bit("fig10")); m++) { /* t-SNE of the database codes */
+        cur_figs = fig_bit("fig10");
+        const char *meth = m ? other : "dsah";
+        rule *r = rule_new(&tsne_cmd, fmt("report/tsne-%s-b%lld", meth, RB), G_REPORT);
+        if (!r) continue;
+        bind(r, "input", m ? fmt("%s/baselines/%s-b%lld/db.npy", W, meth, RB) : fmt("%s/runs/dsah-b%lld/codes/db.npy", W, RB));
+        bind(r, "labels", P("data/labels.npy"));
+        bind(r, "indices", P("data/db.npy"));
+        bind(r, "out", fmt("%s/report/tsne-%s-b%lld/", W, meth, RB));
+        emit(r, C);
+        r->stamp = fmt("%s/report/tsne-%s-b%lld/params.tsne", W, meth, RB);
+    }
+    if (want & fig_bit("fig5")) { /* one batch's s and a from the final DSAH model's real-valued codes */
+        cur_figs = fig_bit("fig5");
+        const char *dir = fmt("%s/report/pairs-b%lld", W, RB);
+        const char *pc = prefix_layer() ? plan_prefix("train", G_REPORT) : NULL;
+        const char *z = plan_encode(fmt("report/pairs-b%lld/encode", RB),
+                                    fmt("%s/runs/dsah-b%lld/round%lld/model.safetensors", W, RB, cfg_int(C, "train.rounds")),
+                                    "train", 1, pc, fmt("%s/train_real.npy", dir), "encode", G_REPORT);
+        rule *r = rule_new(&pairs_cmd, fmt("report/pairs-b%lld/pairs", RB), G_REPORT);
+        if (r) {
+            bind(r, "codes", z);
+            bind(r, "labels", P("data/labels.npy"));
+            bind(r, "indices", P("data/train.npy"));
+            bind(r, "out", fmt("%s/", dir));
+            emit(r, C);
+            r->stamp = fmt("%s/params.pairs", dir);
+        }
+    }
+    for (int m = 0; m < nmeth && (want & fig_bit("fig11")); m++) { /* top 10 by dsah-search, as a montage */
+        cur_figs = fig_bit("fig11");
+        const char *meth = m ? other : "dsah";
+        const char *ix = fmt("%s/index/%s-b%lld", W, meth, RB), *sd = fmt("%s/report/search-%s-b%lld", W, meth, RB),
+                   *md = fmt("%s/report/montage-%s-b%lld", W, meth, RB);
+        rule *r = rule_new(&search_cmd, fmt("report/search-%s-b%lld/search", meth, RB), G_REPORT);
+        if (r) {
+            bind(r, "index", fmt("%s/", ix));
+            prerequisite(r, fmt("%s/index.faiss", ix));
+            bind(r, "codes", m ? fmt("%s/baselines/%s-b%lld/query.npy", W, meth, RB)
+                               : fmt("%s/runs/dsah-b%lld/codes/query.npy", W, RB));
+            bind(r, "k", "10");
+            bind(r, "out", fmt("%s/", sd));
+            emit(r, C);
+            r->stamp = fmt("%s/params.search", sd);
+        }
+        rule *g = rule_new(&montage_cmd, fmt("report/montage-%s-b%lld/montage", meth, RB), G_REPORT);
+        if (g) {
+            bind(g, "images", P("data/images.npy"));
+            bind(g, "labels", P("data/labels.npy"));
+            bind(g, "queries", P("data/query.npy"));
+            bind(g, "ids", fmt("%s/ids.npy", sd));
+            bind(g, "lims", fmt("%s/lims.npy", sd));
+            bind(g, "out", fmt("%s/", md));
+            emit(g, C);
+            g->stamp = fmt("%s/params.montage", md);
+        }
+    }
+}
+
+/* make report: the shared upstream (W0, every feature file), the whole
+ * report, one goal per table or figure (make report-fig7), and one goal per
+ * run directory for GNU parallel (pipelines/report-run.sh): the report's
+ * rules grouped by the id up to its second '/' (runs/dsah-b64,
+ * baselines/itq-b64, report/gamma1-b64), only directories that need nothing
+ * but the shared upstream (ingest, features, graph) and themselves, so that
+ * two units never make one rule at once. The rest (search, montage, the
+ * batch's pairs, SSDH's similarity) make -j makes after them. */
+static void done_list(sbuf *b, int (*pick)(const rule *, const void *), const void *arg) {
+    for (int i = 0; i < nrules; i++)
+        if (pick(&rules[i], arg)) {
+            char *d = done_path(&rules[i]);
+            sb_add(b, " %s", d);
+            free(d);
+        }
+    sb_add(b, "\n");
+}
+static int pick_features(const rule *r, const void *arg) { (void)arg; return !strcmp(r->stage, "features"); }
+static int pick_figs(const rule *r, const void *mask) { return (r->figs & *(const unsigned *)mask) != 0; }
+static int pick_prefix(const rule *r, const void *pre) { return !strncmp(r->id, pre, strlen(pre)); }
+
+static void report_goals(sbuf *b) {
+    sb_add(b, ".PHONY: report report-upstream\nreport-upstream: %s/graph/done.graph", W);
+    done_list(b, pick_features, NULL);
+    const unsigned every = ~0u;
+    sb_add(b, "report:");
+    done_list(b, pick_figs, &every);
+    for (int f = 0; f < N_FIGS; f++) {
+        const unsigned bit = 1u << f;
+        sb_add(b, ".PHONY: report-%s\nreport-%s:", fig_names[f], fig_names[f]);
+        done_list(b, pick_figs, &bit);
+    }
+    sbuf units = {0}, seen = {0};
+    for (int i = 0; i < nrules; i++) {
+        if (!(rules[i].groups & G_REPORT)) continue;
+        const char *id = rules[i].id, *s1 = strchr(id, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+        if (!s2) continue;
+        const char *pre = fmt("%.*s/", (int)(s2 - id), id), *tag = fmt(" %s ", pre);
+        if (seen.s && strstr(seen.s, tag)) continue;
+        sb_add(&seen, "%s", tag);
+        int alone = 1;
+        for (int j = 0; j < nrules && alone; j++) {
+            if (!pick_prefix(&rules[j], pre)) continue;
+            for (int k = 0; k < rules[j].nin && alone; k++) {
+                const rule *pr = producer(rules[j].ins[k]);
+                alone = !pr || !strcmp(pr->stage, "ingest") || !strcmp(pr->stage, "features") ||
+                        !strcmp(pr->stage, "graph") || pick_prefix(pr, pre);
+            }
+        }
+        if (!alone) continue;
+        char *u = fmt("%.*s", (int)(s2 - id), id);
+        for (char *t = u; *t; t++)
+            if (*t == '/') *t = '+';
+        sb_add(&units, " %s", u);
+        sb_add(b, ".PHONY: unit-%s\nunit-%s:", u, u);
+        done_list(b, pick_prefix, pre);
+    }
+    sb_add(b, "REPORT_UNITS :=%s\n", units.s ? units.s : "");
+    free(units.s);
+    free(seen.s);
 }
 
 static void usage(FILE *fp) {
@@ -712,31 +925,68 @@ int main(int argc, char **argv) {
     int and0 = cfg_bool(&c, "train.and");
     sbuf idx = {0};
     sb_add(&idx, "kind\tlabel\tbits\tgamma\ttau\tdir\n");
+    /* report.figures as bits; the rules planned while a bit is in cur_figs
+     * serve that figure (make report-<name>) */
+    unsigned want = 0;
+    const cfg_val *rf = cfg_get(&c, "report.figures");
+    for (int i = 0; i < rf->n; i++) want |= fig_bit(rf->v[i]);
+#define FIG(name) (want & fig_bit(name))
+    const long long RB = cfg_int(&c, "report.bits");
+    int rb_in_bits = 0;
+    for (int i = 0; i < bits->n; i++) rb_in_bits |= atoll(bits->v[i]) == RB;
     for (int i = 0; i < bits->n; i++) {
         long long L = atoll(bits->v[i]);
+        /* the main runs serve Tables 1, 3, 4 and Figure 3; at report.bits
+         * also Figures 5, 8 (the point at train.lambda / train.tau), 10, 11 */
+        cur_figs = FIG("table1") | FIG("table3") | FIG("table4") | FIG("fig3") |
+                   (L == RB ? FIG("fig5") | FIG("fig8") | FIG("fig10") | FIG("fig11") : 0);
         for (int m = 0; m < bl->n; m++) {
             int ssdh = !strcmp(bl->v[m], "ssdh"), greedy = !strcmp(bl->v[m], "greedyhash");
             if (ssdh || greedy) { /* the deep baselines: the training engine with their losses */
-                runp dp = {bl->v[m], fmt("%s/runs/%s-b%lld", W, bl->v[m], L), L, g0, t0, pic0, 0, G_MAIN | G_TABLE,
-                           ssdh, greedy};
+                runp dp = {.label = bl->v[m], .dir = fmt("%s/runs/%s-b%lld", W, bl->v[m], L), .bits = L, .gamma = g0,
+                           .tau = t0, .pic = pic0, .groups = G_MAIN | G_TABLE | G_REPORT, .ssdh = ssdh, .greedy = greedy};
                 plan_run(&dp);
                 sb_add(&idx, "main\t%s\t%lld\t-\t-\t%s\n", bl->v[m], L, dp.dir);
                 continue;
             }
-            plan_baseline(bl->v[m], L, G_MAIN | G_TABLE);
+            plan_baseline(bl->v[m], L, G_MAIN | G_TABLE | G_REPORT);
             sb_add(&idx, "main\t%s\t%lld\t-\t-\t%s/baselines/%s-b%lld\n", bl->v[m], L, W, bl->v[m], L);
         }
-        runp p = {"dsah", fmt("%s/runs/dsah-b%lld", W, L), L, g0, t0, pic0, and0, G_MAIN | G_TABLE, 0, 0};
+        cur_figs |= FIG("fig4") | FIG("fig6"); /* DSAH is the PIC and AND+PIC of Figures 4 and 6 */
+        runp p = {.label = "dsah", .dir = fmt("%s/runs/dsah-b%lld", W, L), .bits = L, .gamma = g0, .tau = t0, .pic = pic0,
+                  .and_on = and0, .groups = G_MAIN | G_TABLE | G_REPORT};
         plan_run(&p);
         sb_add(&idx, "main\tDSAH\t%lld\t%s\t%s\t%s\n", L, g0, t0, p.dir);
-        /* ablations for make table: PIC0 (no pair weights), AND off */
-        runp a = {"pic0", fmt("%s/runs/pic0-b%lld", W, L), L, g0, t0, "none", and0, G_TABLE, 0, 0};
+        /* ablations for make table: PIC0 (no pair weights; Figure 4's PIC0,
+         * Figure 6's AND), AND off */
+        cur_figs = FIG("fig4") | FIG("fig6");
+        runp a = {.label = "pic0", .dir = fmt("%s/runs/pic0-b%lld", W, L), .bits = L, .gamma = g0, .tau = t0, .pic = "none",
+                  .and_on = and0, .groups = G_TABLE | G_REPORT};
         plan_run(&a);
         sb_add(&idx, "table\tDSAH-PIC0\t%lld\t%s\t%s\t%s\n", L, g0, t0, a.dir);
-        runp n = {"noand", fmt("%s/runs/noand-b%lld", W, L), L, g0, t0, pic0, 0, G_TABLE, 0, 0};
+        cur_figs = 0;
+        runp n = {.label = "noand", .dir = fmt("%s/runs/noand-b%lld", W, L), .bits = L, .gamma = g0, .tau = t0, .pic = pic0,
+                  .and_on = 0, .groups = G_TABLE};
         plan_run(&n);
         sb_add(&idx, "table\tDSAH-noAND\t%lld\t%s\t%s\t%s\n", L, g0, t0, n.dir);
+        /* the report's ablations: PIC- (Figure 4) and AND0 = PIC0 without AND (Figure 6) */
+        if (FIG("fig4")) {
+            cur_figs = FIG("fig4");
+            runp m = {.label = "picminus", .dir = fmt("%s/runs/picminus-b%lld", W, L), .bits = L, .gamma = g0, .tau = t0,
+                      .pic = "pic-minus", .and_on = and0, .groups = G_REPORT};
+            plan_run(&m);
+            sb_add(&idx, "report\tPIC-\t%lld\t%s\t%s\t%s\n", L, g0, t0, m.dir);
+        }
+        if (FIG("fig6")) {
+            cur_figs = FIG("fig6");
+            runp z = {.label = "and0", .dir = fmt("%s/runs/and0-b%lld", W, L), .bits = L, .gamma = g0, .tau = t0,
+                      .pic = "none", .and_on = 0, .groups = G_REPORT};
+            plan_run(&z);
+            sb_add(&idx, "report\tAND0\t%lld\t%s\t%s\t%s\n", L, g0, t0, z.dir);
+        }
     }
+    plan_report_studies(&idx, want, RB, rb_in_bits);
+#undef FIG
     /* sweep grid */
     const cfg_val *sg = cfg_get(&c, "sweep.gamma"), *st = cfg_get(&c, "sweep.tau"), *sb = cfg_get(&c, "sweep.bits");
     const cfg_val *G = sg->set ? sg : cfg_get(&c, "train.gamma"), *T = st->set ? st : cfg_get(&c, "train.tau"),
@@ -748,8 +998,9 @@ int main(int argc, char **argv) {
             for (int it = 0; it < T->n; it++) {
                 const char *pid = fmt("g%s-t%s-b%s", G->v[ig], T->v[it], B->v[ib]);
                 if (strstr(points.s ? points.s : "", fmt(" %s ", pid))) continue; /* duplicate grid values */
-                runp p = {pid, fmt("%s/sweep/%s", W, pid), atoll(B->v[ib]), G->v[ig], T->v[it], pic0, and0,
-                          G_SWEEP, 0, 0};
+                cur_figs = 0;
+                runp p = {.label = pid, .dir = fmt("%s/sweep/%s", W, pid), .bits = atoll(B->v[ib]), .gamma = G->v[ig],
+                          .tau = T->v[it], .pic = pic0, .and_on = and0, .groups = G_SWEEP};
                 plan_run(&p);
                 sb_add(&points, " %s ", pid);
                 sb_add(&idx, "sweep\t%s\t%s\t%s\t%s\t%s\n", pid, B->v[ib], G->v[ig], T->v[it], p.dir);
@@ -805,6 +1056,7 @@ int main(int argc, char **argv) {
     goal(&b, "all", G_MAIN, 1);
     goal(&b, "table", G_TABLE, 0);
     sb_add(&b, "sweep-upstream: %s/graph/done.graph\n", W);
+    report_goals(&b);
     sb_add(&b, "SWEEP_POINTS :=%s\n", points.s ? points.s : "");
     sb_add(&b, "sweep: $(addprefix sweep-,$(SWEEP_POINTS))\n");
     for (int i = 0; i < nrules; i++) {

@@ -8,14 +8,10 @@
 #include "cli/stages.h"
 #include "format/json.h"
 #include "format/npy.h"
+#include "report/pairs.h"
 #include "report/tsne.h"
 #include "util/rng.h"
 #include "util/util.h"
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     dsah_init("dsah-tsne");
@@ -47,15 +43,10 @@ int main(int argc, char **argv) {
     const int64_t n = (a.points <= 0 || a.points >= N) ? N : a.points;
     if (n > TSNE_MAX_N) die("%s: %lld points; exact t-SNE takes at most %d (give --points)", a.input, (long long)n, TSNE_MAX_N);
     if (!(a.perplexity < (double)(n - 1))) die("--perplexity %g: must be below the number of points - 1 (%lld)", a.perplexity, (long long)(n - 1));
-    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)N);
-    for (int64_t i = 0; i < N; i++) perm[i] = i;
+    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)n);
     rng r;
     rng_seed(&r, (uint64_t)a.seed ^ rng_hash64(0x73616d706c65ULL)); /* "sample" */
-    for (int64_t i = 0; i < n && n < N; i++) {
-        int64_t j = i + (int64_t)(rng_u64(&r) % (uint64_t)(N - i)), t = perm[i];
-        perm[i] = perm[j], perm[j] = t;
-    }
-    qsort(perm, (size_t)n, sizeof *perm, cmp_i64);
+    rng_sample_i64(&r, perm, N, n);
     size_t nn, nd;
     if (size_mul(&nn, (size_t)n, (size_t)n) || size_mul(&nd, (size_t)n, (size_t)d)) die("%s: too many points", a.input);
     float *pts = xmalloc(sizeof(float) * nd);
@@ -75,8 +66,7 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < n; i++) {
             int64_t row = idx[perm[i]];
             if (row < 0 || row >= L.shape[0]) die("%s: index %lld at position %lld is outside the %lld rows of %s", a.indices, (long long)row, (long long)perm[i], (long long)L.shape[0], a.labels);
-            for (int64_t c = 0; c < L.shape[1]; c++)
-                if (((const uint8_t *)L.data)[row * L.shape[1] + c]) { cls[i] = (int)c; break; }
+            cls[i] = first_label(L.data, L.shape[1], row);
         }
         npy_close(&L);
         npy_close(&I);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "format/npy.h"
 #include "tap.h"
+#include "util/rng.h"
 #include "util/util.h"
 
 static char tmpdir[] = "/tmp/t_util.XXXXXX";
@@ -232,5 +234,33 @@ int main(void) {
     snprintf(path, sizeof path, "%s/fifo", tmpdir);
     unlink(path);
     rmdir(tmpdir);
+
+    /* rng_sample_i64: k distinct ascending values of 0..n-1, each equally likely */
+    {
+        rng r;
+        rng_seed(&r, 7);
+        int64_t v[50], w[50];
+        rng_sample_i64(&r, v, 50, 10);
+        int good = 1;
+        for (int i = 0; i < 10; i++) good &= v[i] >= 0 && v[i] < 50 && (i == 0 || v[i] > v[i - 1]);
+        ok(good, "rng_sample_i64: 10 of 50 distinct, ascending, in range");
+        rng_seed(&r, 7);
+        rng_sample_i64(&r, w, 50, 10);
+        ok(!memcmp(v, w, sizeof(int64_t) * 10), "rng_sample_i64: the same seed draws the same sample");
+        rng_sample_i64(&r, v, 50, 50);
+        good = 1;
+        for (int i = 0; i < 50; i++) good &= v[i] == i;
+        ok(good, "rng_sample_i64: k = n gives 0..n-1");
+        int count[6] = {0};
+        const int draws = 20000;
+        for (int t = 0; t < draws; t++) {
+            rng_sample_i64(&r, v, 6, 3);
+            for (int i = 0; i < 3; i++) count[v[i]]++;
+        }
+        double worst = 0;
+        for (int i = 0; i < 6; i++) worst = fmax(worst, fabs(count[i] / (double)draws - 0.5));
+        ok(worst < 0.02, "rng_sample_i64: 3 of 6 over %d draws: each item's frequency within %.4f of 1/2 (< 0.02; binomial sd 0.0035)",
+           draws, worst);
+    }
     return done_testing();
 }

@@ -143,6 +143,24 @@ const cfg_key cfg_keys[] = {
      "tau values of make sweep (absent: train.tau)"},
     {"sweep.bits", CT_INTS, NULL, CF_OPTIONAL, NULL, 0, 0, "train --bits",
      "code lengths of make sweep (absent: train.bits)"},
+    /* report (make report; pipelines/README.md "Report") */
+    {"report.figures", CT_ENUMS, "table1,table3,table4,fig3,fig4,fig5,fig6,fig7,fig8,fig9,fig10,fig11", 0,
+     "table1|table3|table4|fig3|fig4|fig5|fig6|fig7|fig8|fig9|fig10|fig11", 0, 0, "plan",
+     "tables and figures of make report (the paper's numbering)"},
+    {"report.bits", CT_INT, "64", 0, NULL, 0, 0, "train --bits",
+     "code length of the one-length studies (Figures 5, 7-11; the paper's 64)"},
+    {"report.lambda", CT_FLOATS, "0,0.1,1,10", 0, NULL, 0, 0, "train --lambda",
+     "lambda values of Figure 8(a)"},
+    {"report.tau", CT_FLOATS, "0.1,1,10", 0, NULL, 0, 0, "train --tau",
+     "tau values of Figure 8(b)"},
+    {"report.gamma", CT_FLOATS, "-1,0,1", 0, NULL, 0, 0, "and --gamma",
+     "gamma values of Figure 9 (the paper: -1 to 1 in steps of 0.25)"},
+    {"report.rounds", CT_INT, "6", 0, NULL, 1, 1000, "plan",
+     "R of Figures 7 and 9: rounds of the per-round runs, each round evaluated (the paper: 10)"},
+    {"report.tsne_points", CT_INT, "2000", 0, NULL, 0, 0, NULL,
+     "database codes drawn for the t-SNE of Figure 10"},
+    {"report.examples", CT_INT, "8", 0, NULL, 0, 0, NULL,
+     "queries shown in Figure 11 (top 10 each)"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 

@@ -124,4 +124,19 @@ typedef struct tsne_args {
 } tsne_args;
 extern const opt_cmd tsne_cmd;
 
+/* dsah-pairs (cli/pairs.c) */
+typedef struct pairs_args {
+    const char *codes, *labels, *indices, *pic, *out;
+    long long batch, seed, threads;
+    double tau;
+} pairs_args;
+extern const opt_cmd pairs_cmd;
+
+/* dsah-montage (cli/montage.c) */
+typedef struct montage_args {
+    const char *images, *labels, *queries, *ids, *lims, *out;
+    long long examples, seed, scale, threads;
+} montage_args;
+extern const opt_cmd montage_cmd;
+
 #endif

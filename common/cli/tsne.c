@@ -9,7 +9,7 @@ static const opt tsne_opts_table[] = {
      .help = "code length of u1 input when it is not 8*bytes (bits beyond it must be 0)"},
     {"labels", OPT_IN, OPT_FIELD(A, labels), .help = "u1 [N, L] multi-hot labels: the class column of tsne.tsv"},
     {"indices", OPT_IN, OPT_FIELD(A, indices), .help = "i8 [n] row of --labels for each input row (with --labels)"},
-    {"points", OPT_INT, OPT_FIELD(A, points), .range = "[0, 8000]", .def = "2000",
+    {"points", OPT_INT, OPT_FIELD(A, points), .range = "[0, 8000]", .def = "2000", .key = "report.tsne_points",
      .help = "points drawn at random (seeded) from the input; 0 or more than n: all (at most 8000)"},
     {"perplexity", OPT_FLOAT, OPT_FIELD(A, perplexity), .range = "(0, inf)", .def = "30",
      .help = "effective neighbours per point (less than the points)"},

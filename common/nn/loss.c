@@ -27,6 +27,10 @@ quant_mode quant_parse(const char *flag, const char *s) {
 }
 
 const char *quant_name(quant_mode q) { return q == QUANT_U ? "u" : "z"; }
+
+double pic_weight(pic_mode mode, double lp) {
+    return mode == PIC_PIC ? -lp : mode == PIC_MINUS ? -log1p(-exp(lp)) : 1.0;
+}
 #endif
 
 int64_t dsah_loss_ws(int B, int l) {
@@ -53,23 +57,32 @@ double batch_cosine(real *s, real *u, real *nrm, const real *z, int B, int l) {
     return dmax;
 }
 
+/* batch_cosine, then lse = log sum_{g,k} exp(s_gk / tau) (Eq. 16's
+ * normaliser), shifted by max_ij s_ij / tau from the cosines before rounding
+ * (division by tau > 0 keeps their order, so this is the largest s_ij / tau).
+ * Shared by the loss and dsah_pair_weights, so both see the same s and p. */
+static double cosine_lse(real *s, real *u, real *nrm, const real *z, int B, int l, double tau) {
+    const double mx = batch_cosine(s, u, nrm, z, B, l) / tau;
+    double se = 0;
+    for (int64_t t = 0; t < (int64_t)B * B; t++) se += exp(s[t] / tau - mx);
+    return mx + log(se);
+}
+
+void dsah_pair_weights(real *s, real *a, real *ws, const real *z, int B, int l, double tau, pic_mode mode) {
+    const double lse = cosine_lse(s, ws, ws + (int64_t)B * l, z, B, l, tau);
+    for (int64_t t = 0; t < (int64_t)B * B; t++) a[t] = (real)pic_weight(mode, s[t] / tau - lse);
+}
+
 void dsah_loss_forward(loss_parts *out, real *ws, const real *z, const real *w,
                        int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm) {
     real *u = ws, *s = u + 2 * (int64_t)B * l, *nrm = s + 2 * (int64_t)B * B;
     const double n2 = (double)B * B;
-    /* the log-sum-exp shift: max_ij s_ij / tau, from the cosines before
-     * rounding (division by tau > 0 keeps their order, so this is the largest
-     * s_ij / tau) */
-    const double mx = batch_cosine(s, u, nrm, z, B, l) / tau;
-    double se = 0;
-    for (int64_t t = 0; t < (int64_t)B * B; t++) se += exp(s[t] / tau - mx);
-    const double lse = mx + log(se);
+    const double lse = cosine_lse(s, u, nrm, z, B, l, tau);
     /* pair term and the sums that couple all entries of G */
     double pair = 0, esum = 0, ersum = 0;
     for (int64_t t = 0; t < (int64_t)B * B; t++) {
         const double lp = s[t] / tau - lse, p = exp(lp), d = (double)s[t] - w[t], e = d * d;
-        double a = mode == PIC_PIC ? -lp : mode == PIC_MINUS ? -log1p(-p) : 1.0;
-        pair += a * e;
+        pair += pic_weight(mode, lp) * e;
         esum += e;
         if (mode == PIC_MINUS) ersum += e * p / (1 - p);
     }

@@ -37,6 +37,9 @@ const char *pic_name(pic_mode m);
 /* "z" | "u"; dies naming flag otherwise. */
 quant_mode quant_parse(const char *flag, const char *s);
 const char *quant_name(quant_mode q);
+/* a_ij of Eq. 16 from lp = log p_ij: -lp (pic), -log(1 - p_ij) (pic-minus),
+ * 1 (none). */
+double pic_weight(pic_mode mode, double lp);
 
 typedef struct loss_parts {
     double total, pair, quant;   /* quant is unweighted; total = pair + lambda*quant */
@@ -96,5 +99,11 @@ int64_t greedyhash_loss_ws(int B, int64_t d);
 double greedyhash_loss_forward(real *ws, const real *u, const real *f, int B, int l, int64_t d, double alpha);
 /* du [B,l] overwritten; ws as the forward left it; u as given to it. */
 void greedyhash_loss_backward(real *du, const real *ws, const real *u, int B, int l, int64_t d, double alpha);
+
+/* The batch's s_ij (cosine, Eq. 4) and pair weights a_ij (Eq. 16) of codes
+ * z [B,l], by the loss's own code (the same s, log-sum-exp and pic_weight
+ * as dsah_loss_forward): s, a [B,B] overwritten; ws: B*l + B reals (u and
+ * ||z||). Forward only, for the report's Figure 5 (dsah-pairs). */
+void dsah_pair_weights(real *s, real *a, real *ws, const real *z, int B, int l, double tau, pic_mode mode);
 
 #endif

@@ -41,6 +41,7 @@
 #define dsah_loss_ws dsah_loss_ws_d
 #define dsah_loss_forward dsah_loss_forward_d
 #define dsah_loss_backward dsah_loss_backward_d
+#define dsah_pair_weights dsah_pair_weights_d
 #define ssdh_loss_forward ssdh_loss_forward_d
 #define ssdh_loss_backward ssdh_loss_backward_d
 #define greedyhash_loss_ws greedyhash_loss_ws_d
@@ -80,6 +81,7 @@ void dsah_loss_forward_d(loss_parts *out, double *ws, const double *z, const dou
                          int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
 void dsah_loss_backward_d(double *dz, double *ws, const loss_parts *saved, const double *z, const double *w,
                           int B, int l, double tau, double lambda, pic_mode mode, quant_mode qm);
+void dsah_pair_weights_d(double *s, double *a, double *ws, const double *z, int B, int l, double tau, pic_mode mode);
 double ssdh_loss_forward_d(double *ws, const double *z, const double *s, const double *m, int B, int l);
 void ssdh_loss_backward_d(double *dz, const double *ws, const double *z, const double *m, int B, int l);
 int64_t greedyhash_loss_ws_d(int B, int64_t d);

@@ -2,6 +2,10 @@
 #include "util/rng.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -68,6 +72,24 @@ void rng_shuffle_i64(rng *r, int64_t *a, int64_t n) {
         int64_t j = (int64_t)rng_below(r, (uint64_t)i + 1);
         int64_t t = a[i]; a[i] = a[j]; a[j] = t;
     }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void rng_sample_i64(rng *r, int64_t *out, int64_t n, int64_t k) {
+    CHECK(k >= 0 && k <= n);
+    int64_t *perm = xmalloc(xmul(sizeof(int64_t), (size_t)n, "sample"));
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = 0; i < k && k < n; i++) {
+        int64_t j = i + (int64_t)rng_below(r, (uint64_t)(n - i)), t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+    memcpy(out, perm, sizeof(int64_t) * (size_t)k);
+    free(perm);
+    qsort(out, (size_t)k, sizeof *out, cmp_i64);
 }
 
 void rng_shuffle_i32(rng *r, int32_t *a, int64_t n) {

@@ -8,6 +8,8 @@
  *     multiply-shift with a threshold).
  *   - rng_normal: Marsaglia's polar method (the spare value is cached).
  *   - rng_shuffle: Fisher-Yates from the last element down, j = rng_below(i+1).
+ *   - rng_sample: k distinct of 0..n-1 (a partial Fisher-Yates from the
+ *     front, j = i + rng_below(n - i)), returned ascending.
  * Streams are derived with rng_seed(&r, seed ^ rng_hash64(purpose)) so that
  * independent uses (split, dropout, shuffling) do not share numbers.
  *
@@ -50,5 +52,8 @@ uint64_t rng_below(rng *r, uint64_t n);
 double rng_normal(rng *r);
 void rng_shuffle_i64(rng *r, int64_t *a, int64_t n);
 void rng_shuffle_i32(rng *r, int32_t *a, int64_t n);
+/* out [k]: k distinct values of 0..n-1 drawn by r, ascending (k <= n;
+ * k == n: all of them). Allocates n int64 of scratch. */
+void rng_sample_i64(rng *r, int64_t *out, int64_t n, int64_t k);
 
 #endif
