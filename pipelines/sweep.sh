@@ -7,23 +7,9 @@ set -euo pipefail
 d=$1
 plan=$d/plan.mk
 here=$(cd "$(dirname "$0")" && pwd)
-MAKE=${MAKE:-make}
-jobs=${DSAH_JOBS:-$(nproc)}
-# the points run as independent makes: no jobserver from the calling make
-unset MAKEFLAGS MFLAGS MAKELEVEL MAKEFILES
-# The shared upstream (ingest, features, W0) once, before the points, so that
-# concurrent points never build it twice.
-"$MAKE" --no-print-directory -f "$plan" sweep-upstream
-mapfile -t points < <(awk -F'\t' '$1=="sweep"{print $2}' "$d/index.tsv")
+mapfile -t points < <(awk -F'\t' '$1=="sweep"{print "sweep-" $2}' "$d/index.tsv")
 [ ${#points[@]} -gt 0 ] || { echo "sweep: no grid points in $d/index.tsv" >&2; exit 1; }
-threads=$(( $(nproc) / jobs ))
-[ "$threads" -ge 1 ] || threads=1
-popts=(-j "$jobs" --halt soon,fail=1 --line-buffer)
-if [ -n "${DSAH_SSHLOGINFILE:-}" ]; then
-  popts+=(--sshloginfile "$DSAH_SSHLOGINFILE" --workdir "$PWD")
-fi
-echo "sweep: ${#points[@]} runs, $jobs at a time, $threads threads each" >&2
-parallel "${popts[@]}" "$MAKE" --no-print-directory -f "$plan" THREADS="$threads" sweep-{} ::: "${points[@]}"
+"$here/parallel-goals.sh" "$plan" sweep-upstream sweep "${points[@]}"
 "$here/collect.sh" "$d" sweep "$d/results.csv"
 "$here/csv2md.sh" "$d/results.csv" > "$d/results.md.tmp.$$" && mv "$d/results.md.tmp.$$" "$d/results.md"
 cat "$d/results.md"

@@ -44,7 +44,7 @@ bg=$!
 for i in $(seq 1 600); do grep -q '^report/' "$log" 2>/dev/null && break; sleep 0.1; done
 # every process of the session at once (GNU parallel runs its jobs in
 # process groups of their own, so killing one group would leave them running)
-pkill -KILL -s "$bg" 2>/dev/null; wait "$bg" 2>/dev/null; bg=""
+{ pkill -KILL -s "$bg"; wait "$bg"; } 2>/dev/null; bg=""   # (bash's "Killed" notice too)
 grep -q '^report/' "$log"; ok $? "make report killed with kill -9 while the report's runs were going"
 mk report > "$tmp/o1" 2>&1; rc=$?
 ok $rc "make report resumes and finishes"

@@ -3,16 +3,11 @@
 // Opens the page, searches item ITEM with k = K, checks that every column
 // shows K tiles whose ids and distances are those of /api/search, takes a
 // screenshot, then tries the random button. Prints TAP lines; exit 1 on failure.
-import { chromium } from 'playwright-core';
+import { ok, done, launch } from './tap.mjs';
 
 const [url, shot, item, k] = process.argv.slice(2);
-let n = 0, fails = 0;
-const ok = (c, what) => { n++; if (!c) fails++; console.log(`${c ? '' : 'not '}ok ${n} - ${what}`); };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];
@@ -47,5 +42,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`1..${n}`);
-process.exit(fails ? 1 : 0);
+done();

@@ -5,16 +5,11 @@
 // section is there, every <img> decodes (naturalWidth > 0), every SVG link
 // target loads, no console error, no page error, no failed request; takes a
 // full-page screenshot. Prints TAP lines; exit 1 on failure.
-import { chromium } from 'playwright-core';
+import { ok, done, launch } from './tap.mjs';
 
 const [url, shot, entries] = process.argv.slice(2);
-let n = 0, fails = 0;
-const ok = (c, what) => { n++; if (!c) fails++; console.log(`${c ? '' : 'not '}ok ${n} - ${what}`); };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const errors = [], failed = [], remote = [];
@@ -49,5 +44,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`1..${n}`);
-process.exit(fails ? 1 : 0);
+done();
