@@ -36,7 +36,7 @@ PKGS := yaml-0.1 libarchive libpng libmicrohttpd
 # the deps step has installed pkg-config and the -dev packages.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I/usr/include/x86_64-linux-gnu/openblas-pthread
 DEP_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg -llapacke -lopenblas -lm -lpthread
-ALL_CFLAGS = $(CFLAGS) -Icommon -Ikernels $(DEP_CFLAGS) -MMD -MP
+ALL_CFLAGS = $(CFLAGS) -Icommon -Ikernels $(DEP_CFLAGS) -DDSAH_CUDA=$(USE_CUDA) -MMD -MP
 
 # ---- CUDA detection -----------------------------------------------------------
 ifeq ($(filter $(CUDA),auto 0 1),)
@@ -56,6 +56,25 @@ USE_CUDA := 1
 else
 USE_CUDA := $(if $(and $(NVCC),$(CU_SRCS)),1,0)
 endif
+# The CUDA parts (kernels/*.cu) are compiled by nvcc for Hopper (sm_90 machine
+# code plus compute_90 PTX for later GPUs) and linked with the CUDA runtime
+# and cuDNN (cuBLAS is dlopen'ed at the first GPU use: kernels/blas.h);
+# C sources see -DDSAH_CUDA=1. --as-needed: a program that selects no GPU
+# links no CUDA library at all. CUDA_HOME: the toolkit (its
+# lib64 is also the binaries' run path); CUDNN_HOME: a cuDNN outside it (the
+# Python package nvidia-cudnn-cu13 on the GPU machine, tests/gpu/device.sh).
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+comma := ,
+CUDNN_HOME ?=
+CUDA_ARCH ?= -gencode=arch=compute_90,code=[sm_90,compute_90]
+NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-fno-math-errno \
+             --Werror all-warnings -Xptxas -warn-spills
+ifeq ($(USE_CUDA),1)
+CUDNN_FLAGS := $(if $(CUDNN_HOME),-I$(CUDNN_HOME)/include)
+CUDNN_LIBDIR := $(if $(CUDNN_HOME),-L$(CUDNN_HOME)/lib -Wl$(comma)-rpath$(comma)$(CUDNN_HOME)/lib)
+CUDA_LIBS := -Wl,--as-needed $(CUDNN_LIBDIR) -L$(CUDA_HOME)/lib64 \
+             -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcudart -lstdc++ -ldl
+endif
 ifeq ($(MAKELEVEL),0)
 ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),all)),)
 $(info dsah: nvcc: $(or $(NVCC),not found); cuDNN: $(or $(CUDNN_H),not found); GPU: $(or $(GPU_NAME),none); CUDA sources: $(words $(CU_SRCS)); building with CUDA=$(USE_CUDA))
@@ -65,6 +84,10 @@ endif
 # ---- sources ------------------------------------------------------------------
 COMMON_SRCS := $(wildcard common/*/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
+ifeq ($(USE_CUDA),1)
+COMMON_OBJS += $(CU_SRCS:%.cu=$(BUILD)/%.o)
+DEP_LIBS += $(CUDA_LIBS)
+endif
 STAGE_SRCS := $(wildcard stages/*.c)
 STAGES := $(STAGE_SRCS:stages/%.c=$(BIN)/dsah-%)
 TEST_SRCS := $(wildcard tests/t_*.c)
@@ -85,9 +108,21 @@ $(DEPS_STAMP): common/deps.sh
 	@common/deps.sh build
 	@touch $@
 
-$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+# $(BUILD)/.cuda-config holds USE_CUDA and the nvcc flags; it changes (and
+# every object is rebuilt) only when they do, so CUDA=0 and CUDA=1 builds in
+# one BUILD folder never mix objects.
+CUDA_CONFIG := $(BUILD)/.cuda-config
+CUDA_CONFIG_TEXT := USE_CUDA=$(USE_CUDA) NVCC=$(NVCC) CUDNN_HOME=$(CUDNN_HOME) $(NVCCFLAGS)
+$(shell mkdir -p $(BUILD) && { test "$$(cat $(CUDA_CONFIG) 2>/dev/null)" = '$(CUDA_CONFIG_TEXT)' || echo '$(CUDA_CONFIG_TEXT)' > $(CUDA_CONFIG); })
+
+$(BUILD)/%.o: %.c $(CUDA_CONFIG) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# CUDA: host and device code of kernels/*.cu (the headers through -MMD).
+$(BUILD)/%.o: %.cu $(CUDA_CONFIG) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Icommon -Ikernels $(CUDNN_FLAGS) -DDSAH_CUDA=1 -MMD -MP -c $< -o $@
 
 # The double copy of the layers and losses (common/nn/nn_double.h): the same
 # sources compiled again with `real` = double and every function renamed to
@@ -135,7 +170,7 @@ test-asan:
 	+@ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
 	 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 DSAH_ASAN=1 \
-	 $(MAKE) --no-print-directory test BUILD=$(ASAN_BUILD) BIN=$(ASAN_BIN) CFLAGS='$(ASAN_CFLAGS)'
+	 $(MAKE) --no-print-directory test BUILD=$(ASAN_BUILD) BIN=$(ASAN_BIN) CFLAGS='$(ASAN_CFLAGS)' CUDA=0
 
 # ---- fuzzing ------------------------------------------------------------------
 # tests/fuzz/fuzz_*.c: one libFuzzer target per parser of untrusted input.
@@ -163,7 +198,7 @@ test: $(FUZZ_DRIVERS)
 .PHONY: fuzz
 fuzz:
 	@common/deps.sh fuzz
-	+@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS='$(FUZZ_CFLAGS)' $(FUZZ_BUILD)/libdsah.a
+	+@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS='$(FUZZ_CFLAGS)' $(FUZZ_BUILD)/libdsah.a CUDA=0
 	@set -e; mkdir -p $(FUZZ_BUILD)/bin; for t in $(FUZZ_TARGETS); do \
 	  echo "clang ... -fsanitize=fuzzer tests/fuzz/fuzz_$$t.c -o $(FUZZ_BUILD)/bin/fuzz_$$t"; \
 	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icommon $(DEP_CFLAGS) tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libdsah.a \

@@ -9,6 +9,7 @@
 #include "nn/net.h"
 #include "format/npy.h"
 #include "nn/trainer.h"
+#include "util/device.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {
@@ -17,7 +18,7 @@ int main(int argc, char **argv) {
     opt_parse(&encode_cmd, &a, argc, argv);
     const char *model = a.model, *images = a.images, *indices = a.indices, *out = a.out, *device = a.device;
     int real = a.real, batch = (int)a.batch, threads = (int)a.threads;
-    check_device(device);
+    const int cuda = device_select(device, a.precision, 1, "") >= 0;
     nn_set_threads(threads);
 
     net n;
@@ -25,7 +26,8 @@ int main(int argc, char **argv) {
     npy_array im, ix;
     npy_open(&im, images, NPY_U1, 4);
     npy_open(&ix, indices, NPY_I8, 1);
-    encode_opts eo = {.batch = batch, .real = real, .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer};
+    encode_opts eo = {.batch = batch, .real = real, .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer,
+                      .cuda = cuda};
     encode_write(out, &n, &im, ix.data, ix.shape[0], indices, &eo);
     npy_close(&im);
     npy_close(&ix);

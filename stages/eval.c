@@ -9,6 +9,7 @@
 #include "hash/eval.h"
 #include "format/json.h"
 #include "format/npy.h"
+#include "util/device.h"
 #include "util/util.h"
 
 static void list_key(char *buf, size_t n, const char *prefix, int64_t v) {

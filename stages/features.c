@@ -7,6 +7,7 @@
 #include "nn/features.h"
 #include "nn/net.h"
 #include "format/npy.h"
+#include "util/device.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {

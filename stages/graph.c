@@ -10,6 +10,7 @@
 #include "hash/graph.h"
 #include "format/json.h"
 #include "format/npy.h"
+#include "util/device.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {

@@ -7,6 +7,7 @@
 #include "cli/stages.h"
 #include "nn/net.h"
 #include "nn/trainer.h"
+#include "util/device.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {
@@ -19,7 +20,6 @@ int main(int argc, char **argv) {
     if (greedy && a.w) die("--w is not used by --loss greedyhash");
     if (!greedy && a.features) die("--features is only for --loss greedyhash");
     if (!greedy && !a.w) die_hint("dsah-train --help lists the flags", "missing --w");
-    check_device(a.device);
     train_cfg c = {.images = a.images, .indices = a.indices, .w = a.w, .init = a.init, .init_optim = a.init_optim,
                    .weights = a.weights, .arch = a.arch, .finetune = a.finetune, .out = a.out,
                    .input = (int)a.input, .bits = (int)a.bits, .epochs = (int)a.epochs, .batch = (int)a.batch,
@@ -29,6 +29,9 @@ int main(int argc, char **argv) {
                    .loss = greedy ? LOSS_GREEDYHASH : !strcmp(a.loss, "ssdh") ? LOSS_SSDH : LOSS_DSAH,
                    .features = a.features, .gh_alpha = a.gh_alpha, .prefix_cache = a.prefix_cache,
                    .prefix_layer = a.prefix_layer};
+    const char *why;
+    const int path = train_has_cuda_path(c.loss, &why);
+    c.cuda = device_select(a.device, a.precision, path, why) >= 0;
     c.out_model = opt_output(&train_cmd, &a, "out", "model.safetensors");
     c.out_jsonl = opt_output(&train_cmd, &a, "out", "train.jsonl");
     c.out_optim = opt_output(&train_cmd, &a, "out", "optim.safetensors");

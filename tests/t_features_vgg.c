@@ -337,7 +337,11 @@ int main(void) {
     bad(a, "--input 16: too small for VGG-19, which needs at least 32", "--input 16");
     snprintf(a, sizeof a, "--images %s --indices %s %s --weights %s --device cuda --out %s", im, ix, common,
              p("tv.safetensors"), out);
+#if DSAH_CUDA
+    bad(a, "--device cuda: dsah-features has no CUDA path yet", "--device cuda");
+#else
     bad(a, "--device cuda: this build of dsah-features has no CUDA support", "--device cuda");
+#endif
     snprintf(a, sizeof a, "--images %s --indices %s %s --weights %s --out %s", im, p("badidx.npy"), common,
              p("tv.safetensors"), out);
     bad(a, "index 3 at position 0 is out of range", "index out of range");

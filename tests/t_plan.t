@@ -86,6 +86,9 @@ change "$S graph.k1=12" "graph/graph $all_rounds"
 change "$S graph.k1=12 eval.topk=[100,1000]" "baselines/itq-b16/eval baselines/lsh-b16/eval $R/eval "
 S="$S graph.k1=12 eval.topk=[100,1000]"
 change "$S train.device=cpu" ""
+# train.precision is stamped (bf16 changes results beyond float rounding):
+# it reruns the training and encoding of every round, and what follows them
+change "$S train.device=cpu train.precision=tf32" "$all_rounds"
 
 # an edit of the YAML file itself: gamma back in the file, the rest reverted
 sed -i 's/gamma: 0.5/gamma: 0.75/' "$tmp/p.yaml"

@@ -97,6 +97,8 @@ const cfg_key cfg_keys[] = {
      "seed of training and of the baselines"},
     {"train.device", CT_STR, "auto", 0, NULL, 0, 0, NULL,
      "auto, cpu, cuda or cuda:N (heavy stages)"},
+    {"train.precision", CT_ENUM, NULL, CF_OPTIONAL, NULL, 0, 0, NULL,
+     "GPU arithmetic of train and encode: fp32, tf32 or bf16 (absent: fp32; the CPU runs fp32 only)"},
     {"eval.topk", CT_TOPK, "1000,5000", 0, NULL, 0, 0, NULL,
      "K of mAP@K (\"all\" allowed)"},
     {"eval.precision_at", CT_INTS, "100,1000", 0, NULL, 0, 0, NULL,

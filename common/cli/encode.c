@@ -13,6 +13,7 @@ static const opt encode_opts[] = {
     {"threads", OPT_INT, OPT_FIELD(A, threads), .arg = "N", .range = "[1, 4096]", .nostamp = 1,
      .help = "OpenMP threads (default: all cores)"},
     OPT_DEVICE(A, device),
+    OPT_PRECISION(A),
     {"out", OPT_OUT, OPT_FIELD(A, out), .required = 1, .help = "output .npy"},
     {0}};
 

@@ -18,6 +18,16 @@
     {"prefix-layer", OPT_STR, OPT_FIELD(T, prefix_layer), .arg = "L",                                    \
      .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)" more}
 
+/* --precision of the stages with a CUDA path (train, encode): the GPU's
+ * arithmetic (util/device.h); stamped, since bf16 changes results beyond
+ * float rounding; the YAML key has no default, so plans without it stay as
+ * they were. */
+#define OPT_PRECISION(T)                                                                                \
+    {"precision", OPT_ENUM, OPT_FIELD(T, precision), .choices = "fp32|tf32|bf16", .def = "fp32",         \
+     .key = "train.precision",                                                                           \
+     .help = "GPU arithmetic: fp32 (TF32 off), tf32, or bf16 (bfloat16 operands, float\n"               \
+             "accumulation, weights and Adam); the CPU computes in fp32 only"}
+
 /* Every stage's table, NULL-terminated (dsah-plan, the reference docs and
  * tests/t_opt.c walk it). */
 extern const opt_cmd *const stage_cmds[];
@@ -48,7 +58,7 @@ extern const opt_cmd graph_cmd;
 /* dsah-train (cli/train.c) */
 typedef struct train_args {
     const char *images, *indices, *w, *init, *init_optim, *weights, *arch, *quant, *pic, *loss, *mask, *features,
-        *finetune, *prefix_cache, *prefix_layer, *device, *out;
+        *finetune, *prefix_cache, *prefix_layer, *device, *precision, *out;
     long long input, bits, epochs, batch, lr_every, seed, threads;
     double lr, adam_eps, lr_factor, tau, lambda, gh_alpha;
 } train_args;
@@ -56,7 +66,7 @@ extern const opt_cmd train_cmd;
 
 /* dsah-encode (cli/encode.c) */
 typedef struct encode_args {
-    const char *model, *images, *indices, *prefix_cache, *prefix_layer, *device, *out;
+    const char *model, *images, *indices, *prefix_cache, *prefix_layer, *device, *precision, *out;
     long long batch, threads;
     int real;
 } encode_args;

@@ -57,6 +57,7 @@ static const opt train_opts[] = {
                         "the deepest frozen layer before any dropout (finetune fc: pool5)"),
     OPT_THREADS(A, threads),
     OPT_DEVICE(A, device),
+    OPT_PRECISION(A),
     {"out", OPT_OUTDIR, OPT_FIELD(A, out), .required = 1, .files = "model.safetensors train.jsonl optim.safetensors",
      .help = "output directory (created); checkpoint.safetensors is written there after\n"
              "each epoch while running and removed at the end"},

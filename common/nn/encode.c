@@ -9,6 +9,11 @@
 #include "util/bits.h"
 #include "util/util.h"
 
+#if DSAH_CUDA
+#include "gpu.h"
+#include "net_cuda.h"
+#endif
+
 void encode_write(const char *out_path, net *n, const npy_array *images, const int64_t *idx, int64_t cnt,
                   const char *idx_path, const encode_opts *o) {
     if (images->ndim != 4) die("%s: expected u1 [N,H,W,C], found %d dims", images->path, images->ndim);
@@ -22,9 +27,12 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
             die("%s: index %lld at position %lld is outside [0, %lld)", idx_path, (long long)idx[i], (long long)i,
                 (long long)N);
     if (o->prefix_cache && !o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
-    const int batch = o->batch > 0 ? o->batch : n->input > 64 ? 16 : 256;
+    const int batch = o->batch > 0 ? o->batch : o->cuda || n->input <= 64 ? 256 : 16;
     net_set_finetune(n, "all");
-    net_alloc(n, batch, 0);
+#if !DSAH_CUDA
+    if (o->cuda) die("--device cuda: this build has no CUDA support");
+#endif
+    if (!o->cuda) net_alloc(n, batch, 0);
     prefix_cache pc = {0};
     float *x, *scr = NULL;
     if (o->prefix_cache) {
@@ -41,6 +49,17 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
     npy_writer_begin(&w, out_path, o->real ? NPY_F4 : NPY_U1, 2, shape);
     uint8_t *packed = xmalloc((size_t)(batch * rb));
     int64_t *pos = xmalloc(sizeof(int64_t) * (size_t)batch);
+    /* on the GPU: the input rows are prepared on the host and uploaded, the
+     * forward runs there, z [b, L] comes back */
+#if DSAH_CUDA
+    net_cuda gn;
+    float *zh = NULL;
+    const int first = o->prefix_cache ? pc.layer + 1 : 0;
+    if (o->cuda) {
+        net_cuda_alloc(&gn, n, batch, 0, first);
+        zh = xmalloc(sizeof(float) * (size_t)batch * (size_t)L);
+    }
+#endif
     progress pr;
     progress_begin(&pr, "encode", cnt);
     double t0 = now_sec();
@@ -50,11 +69,18 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
         if (o->prefix_cache) {
             for (int i = 0; i < b; i++) pos[i] = s + i;
             prefix_cache_gather(x, &pc, pos, b);
-            z = net_forward_from(n, x, pc.layer + 1, b, 0, 0, 0);
         } else {
             net_input(x, scr, images->data, idx + s, b, (int)H, (int)W, (int)C, S, vgg);
-            z = net_forward(n, x, b, 0, 0, 0);
         }
+#if DSAH_CUDA
+        if (o->cuda) {
+            const int64_t per = first ? n->L[first - 1].out_n : n->L[0].in_n;
+            gpu_upload(gn.x, x, sizeof(float) * (size_t)b * (size_t)per);
+            gpu_download(zh, net_cuda_forward_from(&gn, gn.x, first, b, 0, 0, 0), sizeof(float) * (size_t)b * (size_t)L);
+            z = zh;
+        } else
+#endif
+            z = o->prefix_cache ? net_forward_from(n, x, pc.layer + 1, b, 0, 0, 0) : net_forward(n, x, b, 0, 0, 0);
         if (o->real) {
             npy_writer_write(&w, z, sizeof(float) * (size_t)b * L);
         } else {
@@ -67,6 +93,12 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
     npy_writer_commit(&w);
     double dt = now_sec() - t0;
     info("%lld images encoded in %.2f s (%.0f img/s) -> %s", (long long)cnt, dt, cnt / (dt > 0 ? dt : 1e-9), out_path);
+#if DSAH_CUDA
+    if (o->cuda) {
+        net_cuda_free(&gn);
+        free(zh);
+    }
+#endif
     if (o->prefix_cache) prefix_cache_close(&pc);
     free(x);
     free(scr);

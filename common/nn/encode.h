@@ -20,6 +20,8 @@ typedef struct encode_opts {
     int real;                   /* f4 tanh outputs instead of packed codes */
     const char *prefix_cache;   /* optional: f4 [cnt, d] rows of layer prefix_layer */
     const char *prefix_layer;   /* required with prefix_cache (e.g. pool5) */
+    int cuda;                   /* 1: the forward passes on the GPU device_select opened
+                                   (util/device.h); 0: the CPU */
 } encode_opts;
 
 /* n: a loaded model (net_load), allocated here. images: u1 [N,H,W,C];

@@ -275,7 +275,7 @@ void net_alloc(net *n, int B, int train) {
     }
 }
 
-static uint64_t drop_seed(uint64_t seed, int layer) { return seed ^ rng_hash64(0x44524f50ULL + (uint64_t)layer); }
+uint64_t net_dropout_seed(uint64_t seed, int layer) { return seed ^ rng_hash64(0x44524f50ULL + (uint64_t)layer); }
 
 const float *net_forward(net *n, const float *x, int B, int train, uint64_t seed, uint64_t step) {
     return net_forward_from(n, x, 0, B, train, seed, step);
@@ -305,7 +305,7 @@ const float *net_forward_from(net *n, const float *h, int first, int B, int trai
         case NL_POOL: maxpool2_forward(l->out, l->arg, cur, B, l->C, l->H, l->W); break;
         case NL_FC: fc_forward(l->out, cur, w, b, B, l->C, l->K); break;
         case NL_DROPOUT:
-            if (train && l->p > 0) dropout_forward(l->out, l->out, cnt, l->p, drop_seed(seed, i), step);
+            if (train && l->p > 0) dropout_forward(l->out, l->out, cnt, l->p, net_dropout_seed(seed, i), step);
             break;
         case NL_TANH:
             if (!n->linear_head) tanh_forward(l->out, l->out, cnt);
@@ -399,7 +399,7 @@ void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step) 
         case NL_POOL: maxpool2_backward(o, l->arg, g, B, l->C, l->H, l->W); break;
         case NL_FC: fc_backward(need_dx ? o : NULL, dw, db, g, i ? l->in : n->x, w, B, l->C, l->K); break;
         case NL_DROPOUT:
-            if (l->p > 0) dropout_backward(g, g, cnt, l->p, drop_seed(seed, i), step);
+            if (l->p > 0) dropout_backward(g, g, cnt, l->p, net_dropout_seed(seed, i), step);
             break;
         case NL_TANH:
             if (!n->linear_head) tanh_backward(g, l->out, g, cnt);

@@ -122,6 +122,11 @@ void net_free(net *n);
 /* Layer output shape as a string, for logs. */
 void net_describe(const net *n);
 
+/* The dropout seed of layer `layer` in a run seeded with seed: the mask of
+ * element i at step t is act_dropout_keep(net_dropout_seed(seed, layer), t,
+ * i, p) (activations.h), on the CPU and in kernels/net.cu alike. */
+uint64_t net_dropout_seed(uint64_t seed, int layer);
+
 /* Set OpenMP and OpenBLAS threads (n <= 0: all cores). */
 void nn_set_threads(int n);
 

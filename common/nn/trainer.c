@@ -25,7 +25,16 @@
  *                           and the lr schedule continue across rounds as in
  *                           the paper's code (one optimiser, one global step).
  *   train.jsonl             one line per epoch.
- *   model.safetensors       the model (net_save), written last. */
+ *   model.safetensors       the model (net_save), written last.
+ *
+ * On the GPU (c->cuda, a build with CUDA): the same loop with the step on
+ * the device (kernels/net_cuda.h): the host prepares each batch's input
+ * (net_input or the prefix rows) and W block as on the CPU and uploads them;
+ * forward, loss, backward and Adam run on the device; the parameters and
+ * the Adam moments come back to the host after every epoch for the
+ * checkpoint, so a run resumes on either device. The loss value comes back
+ * every step (the finiteness check and the epoch means). Not yet run on a
+ * GPU (docs/GPU.md). */
 #include "nn/trainer.h"
 
 #include <math.h>
@@ -41,6 +50,17 @@
 #include "util/rng.h"
 #include "format/safetensors.h"
 #include "util/util.h"
+
+#if DSAH_CUDA
+#include "gpu.h"
+#include "net_cuda.h"
+#include "ops.h"
+#endif
+
+int train_has_cuda_path(train_loss loss, const char **why) {
+    *why = loss == LOSS_SSDH ? "--loss ssdh" : loss == LOSS_GREEDYHASH ? "--loss greedyhash" : "";
+    return loss == LOSS_DSAH;
+}
 
 int net_input_channels(int C, int vgg) { return vgg ? 3 : C; }
 
@@ -200,7 +220,13 @@ void train_run(const train_cfg *c) {
     }
     if (net_set_finetune(&nt, c->finetune)) die("--finetune: '%s' is not one of all, fc, head", c->finetune);
     const int B = c->batch, L = c->bits;
-    net_alloc(&nt, B, 1);
+    const char *why;
+    if (c->cuda && !train_has_cuda_path(c->loss, &why)) die("--device cuda: %s has no CUDA path (use --device cpu)", why);
+#if !DSAH_CUDA
+    if (c->cuda) die("--device cuda: this build has no CUDA support");
+#endif
+    /* the host buffers of a step only on the CPU: on the GPU they live there */
+    if (!c->cuda) net_alloc(&nt, B, 1);
     net_describe(&nt);
     /* frozen prefix from the cache: layers after pc.layer run per step */
     prefix_cache pc = {0};
@@ -247,6 +273,25 @@ void train_run(const train_cfg *c) {
         info("resuming from %s after epoch %d (step %lld)", ck_path, k.epoch, (long long)k.t);
     }
 
+#if DSAH_CUDA
+    /* device state: the network from the first layer run, Adam's moments,
+     * the batch's W block, dL/dz and the loss workspace */
+    net_cuda gn;
+    adam gopt = {0};
+    float *g_w = NULL, *g_dz = NULL, *g_lws = NULL;
+    const int g_first = hb ? pc.layer + 1 : 0;
+    if (c->cuda) {
+        net_cuda_alloc(&gn, &nt, B, 1, g_first);
+        adam_init_cuda(&gopt, opt.n, c->adam_eps);
+        gpu_upload(gopt.m, opt.m, sizeof(float) * (size_t)opt.n);
+        gpu_upload(gopt.v, opt.v, sizeof(float) * (size_t)opt.n);
+        gopt.t = opt.t;
+        g_w = gpu_alloc(sizeof(float) * (size_t)B * B);
+        g_dz = gpu_alloc(sizeof(float) * (size_t)B * L);
+        g_lws = gpu_alloc(sizeof(float) * (size_t)dsah_loss_ws(B, L));
+        info("training on %s, %.2f GiB of device memory", gpu_name(), gn.bytes / 1073741824.0);
+    }
+#endif
     const int64_t nb = n / B, rb = bits_row_bytes(n);
     int64_t *perm = xmalloc(sizeof(int64_t) * n), *bimg = xmalloc(sizeof(int64_t) * B);
     float *x = xaligned(sizeof(float) * (size_t)B * NC * S * S),
@@ -282,6 +327,28 @@ void train_run(const train_cfg *c) {
             }
             const uint64_t step = (uint64_t)opt.t;
             const float *z;
+            loss_parts lp = {0};
+#if DSAH_CUDA
+            if (c->cuda) {
+                const int64_t per = g_first ? nt.L[g_first - 1].out_n : nt.L[0].in_n;
+                if (hb) prefix_cache_gather(hb, &pc, pb, B);
+                else net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
+                gpu_upload(gn.x, hb ? hb : x, sizeof(float) * (size_t)B * (size_t)per);
+                gpu_upload(g_w, wb, sizeof(float) * (size_t)B * B);
+                const float *gz = net_cuda_forward_from(&gn, gn.x, g_first, B, 1, c->seed, step);
+                dsah_loss_forward_cuda(&lp, g_lws, gz, g_w, B, L, c->tau, c->lambda, c->pic, c->quant);
+                if (!isfinite(lp.total)) die("loss is %g at epoch %d, batch %lld: lower --lr?", lp.total, e + 1, (long long)bi);
+                dsah_loss_backward_cuda(g_dz, g_lws, &lp, gz, g_w, B, L, c->tau, c->lambda, c->pic, c->quant);
+                net_cuda_backward(&gn, g_dz, B, c->seed, step);
+                adam_step_cuda(&gopt, gn.params + nt.train_off, gn.grads, lr_at(c->lr, c->lr_factor, c->lr_every, gopt.t));
+                opt.t = gopt.t;
+                sum += lp.total;
+                sp += lp.pair;
+                sq += lp.quant;
+                progress_update(&pr, bi + 1);
+                continue;
+            }
+#endif
             if (hb) {
                 prefix_cache_gather(hb, &pc, pb, B);
                 z = net_forward_from(&nt, hb, pc.layer + 1, B, 1, c->seed, step);
@@ -289,7 +356,6 @@ void train_run(const train_cfg *c) {
                 net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
                 z = net_forward(&nt, x, B, 1, c->seed, step);
             }
-            loss_parts lp = {0};
             if (c->loss == LOSS_SSDH) {
                 lp.total = lp.pair = ssdh_loss_forward(lws, z, wb, mb, B, L);
                 ssdh_loss_backward(dz, lws, z, mb, B, L);
@@ -320,6 +386,13 @@ void train_run(const train_cfg *c) {
         jsonl_append(&k.jsonl, &jcap, line);
         k.epoch = e + 1;
         k.t = opt.t;
+#if DSAH_CUDA
+        if (c->cuda) {
+            net_cuda_download_params(&gn);
+            gpu_download(opt.m, gopt.m, sizeof(float) * (size_t)opt.n);
+            gpu_download(opt.v, gopt.v, sizeof(float) * (size_t)opt.n);
+        }
+#endif
         write_ckpt(ck_path, &nt, &opt, &k, fp);
     }
     const char *p_opt = c->out_optim, *p_j = c->out_jsonl, *p_m = c->out_model;
@@ -329,6 +402,15 @@ void train_run(const train_cfg *c) {
     af_commit(af);
     net_save(&nt, p_m);
     unlink(ck_path);
+#if DSAH_CUDA
+    if (c->cuda) {
+        net_cuda_free(&gn);
+        adam_free_cuda(&gopt);
+        gpu_free(g_w);
+        gpu_free(g_dz);
+        gpu_free(g_lws);
+    }
+#endif
     free(ck_path); free(fp); free(k.jsonl);
     free(perm); free(bimg); free(x); free(scr); free(wb); free(dz); free(lws); free(mb); free(fb); free(gws);
     if (hb) {

@@ -34,7 +34,13 @@ typedef struct train_cfg {
     pic_mode pic;
     quant_mode quant;
     uint64_t seed;
+    int cuda;                           /* 1: train on the GPU that device_select opened (util/device.h;
+                                           --loss dsah only, see train_has_cuda_path); 0: the CPU */
 } train_cfg;
+
+/* Whether a run has a CUDA path (a build with CUDA and the DSAH loss: the
+ * SSDH and GreedyHash losses have no device twin); why not, for the error. */
+int train_has_cuda_path(train_loss loss, const char **why);
 
 void train_run(const train_cfg *c);
 

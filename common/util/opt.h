@@ -114,7 +114,8 @@ typedef struct opt {
      .help = "OpenMP/OpenBLAS threads (default: all cores)"}
 #define OPT_DEVICE(T, f)                                                                               \
     {"device", OPT_STR, OPT_FIELD(T, f), .arg = "D", .def = "auto", .nostamp = 1, .key = "train.device", \
-     .help = "auto | cpu | cuda[:N] (auto: the GPU when the build has CUDA and one is present)"}
+     .help = "auto | cpu | cuda[:N] (auto: the GPU when the build has CUDA, the run a CUDA\n"             \
+             "path and a GPU is present; util/device.h)"}
 
 typedef struct opt_cmd {
     const char *name;      /* "baseline": the binary is dsah-baseline */

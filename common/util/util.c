@@ -531,13 +531,6 @@ void progress_end(progress *p) {
     if (p->tty) fputc('\n', stderr);
 }
 
-void check_device(const char *d) {
-    if (strcmp(d, "auto") == 0 || strcmp(d, "cpu") == 0) return;
-    if (strncmp(d, "cuda", 4) == 0 && (d[4] == '\0' || d[4] == ':'))
-        die("--device %s: this build of %s has no CUDA support (use auto or cpu)", d, dsah_prog);
-    die("--device '%s': expected auto, cpu or cuda[:N]", d);
-}
-
 /* ---- parsing ------------------------------------------------------------- */
 long long parse_ll(const char *flag, const char *s, long long lo, long long hi) {
     char *end;

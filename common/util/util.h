@@ -198,10 +198,6 @@ void progress_begin(progress *p, const char *label, int64_t total);
 void progress_update(progress *p, int64_t done);
 void progress_end(progress *p);
 
-/* --device: accept auto and cpu (this build has no CUDA backend); die on
- * cuda[:N] with "this build of <prog> has no CUDA support", and on anything
- * else. */
-void check_device(const char *device);
 
 /* ---- small parsing helpers --------------------------------------------- */
 /* Strict parsers: the whole string must be a number in range; die naming the

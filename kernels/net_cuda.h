@@ -1,0 +1,58 @@
+/* net_cuda.h: a network (nn/net.h) on the device: its parameters, the
+ * activations a training step keeps, the gradients, and forward and
+ * backward through the CUDA twins (ops.h), layer for layer as net.c does on
+ * the CPU (the same in-place layers, the same dropout seeds, the same
+ * overwritten gradients). The host net keeps the layer list and is the copy
+ * that is saved: net_cuda_download_params brings the device's parameters
+ * back into n->params. Written and built without a GPU; not yet run. */
+#ifndef DSAH_KERNELS_NET_CUDA_H
+#define DSAH_KERNELS_NET_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "nn/net.h"
+
+typedef struct net_cuda {
+    net *n;               /* the host network (layers, params, first_train) */
+    int B, train, first;  /* batch capacity; training buffers; the layer the input enters at */
+    float *params;        /* [np] */
+    float *grads;         /* [np - train_off] (train) */
+    float *x;             /* [B, input per image]: L[0].in_n, or L[first-1].out_n (prefix rows) */
+    float *bufs;          /* activation storage */
+    float **out;          /* [nl] host array of device pointers: layer i's output */
+    uint8_t **arg;        /* [nl] pool argmax, NULL for other layers */
+    uint8_t *args;
+    float *ws;            /* convolution workspace (conv3x3_ws_cuda, the largest layer's) */
+    int64_t ws_len;
+    float *gbuf[2];       /* backward ping-pong [B, largest trainable in/out] */
+    const float *in0;     /* the last forward's input of layer 0 */
+    size_t bytes;         /* device memory taken */
+} net_cuda;
+
+/* Allocate for batches of up to B: train != 0 keeps every activation and
+ * allocates the gradients; first: the layer the forward input enters at (0:
+ * images, else a frozen prefix's rows, prefix.h). Checks the device memory
+ * up front (gpu_require) and uploads n->params. */
+void net_cuda_alloc(net_cuda *g, net *n, int B, int train, int first);
+void net_cuda_free(net_cuda *g);
+void net_cuda_upload_params(net_cuda *g);
+void net_cuda_download_params(net_cuda *g);
+/* As net_forward_from with h on the device ([B, g's input per image]; it may
+ * be g->x): returns the device output [B, bits]. */
+const float *net_cuda_forward_from(net_cuda *g, const float *h, int first, int B, int train, uint64_t seed,
+                                   uint64_t step);
+/* As net_forward_range (eval mode, layers first..last). */
+const float *net_cuda_forward_range(net_cuda *g, const float *h, int first, int last, int B);
+/* As net_backward: dz [B, bits] on the device -> g->grads (overwritten). */
+void net_cuda_backward(net_cuda *g, const float *dz, int B, uint64_t seed, uint64_t step);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
