@@ -8,6 +8,7 @@
 #                       BENCH="index prefix" runs only tests/bench/<name>.sh
 #   make pipeline       run pipelines/$(DATASET).yaml (default fashion-mnist)
 #   make docs           regenerate the key and flag references in the READMEs
+#   make gpu-carry      prepare .carry/ for tests/gpu/device.sh on a lent GPU
 #
 # Options: CUDA=auto|0|1 (default auto), BUILD=dir, BIN=dir, DATASET=name.
 
@@ -101,7 +102,7 @@ DEPS_STAMP := $(BUILD)/.deps-build
 all: $(STAGES)
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,12p' Makefile
 
 $(DEPS_STAMP): common/deps.sh
 	@mkdir -p $(@D)
@@ -219,8 +220,18 @@ bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 	@common/deps.sh bench
 	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BENCH_LOG)
 
+# ---- the lent GPU machine ------------------------------------------------------
+# make gpu-carry: fill .carry/ (git-ignored) with what tests/gpu/device.sh
+# needs there: the Debian libraries as .deb files, portable stage binaries
+# with the CUDA parts, the GPU test and bench. Then, with the device tool:
+#   run command="bash tests/gpu/device.sh" carry=[".carry"] timeout_s=540
+# (docs/GPU.md).
+.PHONY: gpu-carry
+gpu-carry:
+	@tests/gpu/prepare.sh
+
 clean:
-	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(ASAN_BIN) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(BIN) $(ASAN_BUILD) $(ASAN_BIN) $(FUZZ_BUILD) build-carry .carry
 
 # The key reference of pipelines/README.md and the flag reference of
 # stages/README.md, generated from the stage tables (common/cli/); make test

@@ -68,6 +68,23 @@ template <typename Perf> int pick(const Perf *r, int n, precision p) {
     return any;
 }
 
+/* One direction's algorithm: the heuristics' results (get), the pick, its
+ * math type set on that direction's descriptor, the workspace maximum. */
+template <typename Perf, int COUNT, typename Get>
+decltype(Perf::algo) choose(Get get, cudnnConvolutionDescriptor_t d, precision p, size_t *ws, const char *what,
+                            const char *dir, const conv_plan *q) {
+    Perf r[COUNT];
+    int n = 0;
+    CUDNN_CHECK(get(COUNT, &n, r));
+    const int i = pick(r, n, p);
+    if (i < 0)
+        die("cuDNN offers no %s algorithm for %s [%d,%d,%d,%d] -> %d in %s", dir, what, q->B, q->C, q->H, q->W, q->K,
+            precision_name(p));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(d, r[i].mathType));
+    if (r[i].memory > *ws) *ws = r[i].memory;
+    return r[i].algo;
+}
+
 conv_plan *plan_for(int B, int C, int H, int W, int K) {
     const precision p = gpu_precision();
     for (int i = 0; i < nplans; i++) {
@@ -87,40 +104,23 @@ conv_plan *plan_for(int B, int C, int H, int W, int K) {
     q->fwd = make_conv(p);
     q->bwd_data = make_conv(p);
     q->bwd_filter = make_conv(p);
-    int n = 0, i;
     size_t ws = 0;
-    {
-        cudnnConvolutionFwdAlgoPerf_t r[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(dnn(), q->xd, q->wd, q->fwd, q->yd,
-                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r));
-        if ((i = pick(r, n, p)) < 0)
-            die("cuDNN offers no forward algorithm for conv3x3 [%d,%d,%d,%d] -> %d in %s", B, C, H, W, K, precision_name(p));
-        q->fwd_algo = r[i].algo;
-        CUDNN_CHECK(cudnnSetConvolutionMathType(q->fwd, r[i].mathType));
-        ws = r[i].memory > ws ? r[i].memory : ws;
-    }
-    {
-        cudnnConvolutionBwdDataAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn(), q->wd, q->yd, q->bwd_data, q->xd,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r));
-        if ((i = pick(r, n, p)) < 0)
-            die("cuDNN offers no backward-data algorithm for conv3x3 [%d,%d,%d,%d] -> %d in %s", B, C, H, W, K,
-                precision_name(p));
-        q->data_algo = r[i].algo;
-        CUDNN_CHECK(cudnnSetConvolutionMathType(q->bwd_data, r[i].mathType));
-        ws = r[i].memory > ws ? r[i].memory : ws;
-    }
-    {
-        cudnnConvolutionBwdFilterAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn(), q->xd, q->yd, q->bwd_filter, q->wd,
-                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r));
-        if ((i = pick(r, n, p)) < 0)
-            die("cuDNN offers no backward-filter algorithm for conv3x3 [%d,%d,%d,%d] -> %d in %s", B, C, H, W, K,
-                precision_name(p));
-        q->filter_algo = r[i].algo;
-        CUDNN_CHECK(cudnnSetConvolutionMathType(q->bwd_filter, r[i].mathType));
-        ws = r[i].memory > ws ? r[i].memory : ws;
-    }
+    const char *what = "conv3x3";
+    q->fwd_algo = choose<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+        [&](int count, int *n, cudnnConvolutionFwdAlgoPerf_t *r) {
+            return cudnnGetConvolutionForwardAlgorithm_v7(dnn(), q->xd, q->wd, q->fwd, q->yd, count, n, r);
+        },
+        q->fwd, p, &ws, what, "forward", q);
+    q->data_algo = choose<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+        [&](int count, int *n, cudnnConvolutionBwdDataAlgoPerf_t *r) {
+            return cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn(), q->wd, q->yd, q->bwd_data, q->xd, count, n, r);
+        },
+        q->bwd_data, p, &ws, what, "backward-data", q);
+    q->filter_algo = choose<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+        [&](int count, int *n, cudnnConvolutionBwdFilterAlgoPerf_t *r) {
+            return cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn(), q->xd, q->yd, q->bwd_filter, q->wd, count, n, r);
+        },
+        q->bwd_filter, p, &ws, what, "backward-filter", q);
     q->cudnn_bytes = align256(ws);
     q->total_bytes = q->cudnn_bytes;
     if (p == PREC_BF16) {
