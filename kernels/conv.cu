@@ -5,9 +5,10 @@
  * convolution descriptors and the algorithm of each direction, chosen once
  * by cuDNN's heuristics (cudnnGet*Algorithm_v7, no trial runs, so the choice
  * is the same every run): the first one that is supported, deterministic
- * where one is, and in fp32 uses no tensor-core math (CUDNN_FMA_MATH: cuDNN's
- * default math on float data allows TF32 on Ampere and later). The workspace
- * is sized once from the three choices.
+ * where one is, and in fp32 none rated with tensor-core math; the fp32
+ * descriptors stay at CUDNN_FMA_MATH (cuDNN's default math on float data
+ * allows TF32 on Ampere and later). The workspace is sized once from the
+ * three choices.
  *
  * Precision: fp32 and tf32 run on float tensors (math FMA / TENSOR_OP);
  * bf16 converts the operands to bfloat16 in the workspace, runs cuDNN's
@@ -55,13 +56,14 @@ cudnnConvolutionDescriptor_t make_conv(precision p) {
     return d;
 }
 
-/* Index of the heuristics' pick among n results: supported, fp32 without
- * tensor-core math, deterministic preferred; -1 when none. */
+/* Index of the heuristics' pick among n results: supported, in fp32 none
+ * that needs tensor-core math, deterministic preferred; -1 when none. */
 template <typename Perf> int pick(const Perf *r, int n, precision p) {
     int any = -1;
     for (int i = 0; i < n; i++) {
         if (r[i].status != CUDNN_STATUS_SUCCESS) continue;
-        if (p == PREC_FP32 && r[i].mathType != CUDNN_FMA_MATH) continue;
+        if (p == PREC_FP32 && (r[i].mathType == CUDNN_TENSOR_OP_MATH || r[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+            continue;
         if (r[i].determinism == CUDNN_DETERMINISTIC) return i;
         if (any < 0) any = i;
     }
@@ -80,7 +82,10 @@ decltype(Perf::algo) choose(Get get, cudnnConvolutionDescriptor_t d, precision p
     if (i < 0)
         die("cuDNN offers no %s algorithm for %s [%d,%d,%d,%d] -> %d in %s", dir, what, q->B, q->C, q->H, q->W, q->K,
             precision_name(p));
-    CUDNN_CHECK(cudnnSetConvolutionMathType(d, r[i].mathType));
+    /* tf32, bf16: the math the algorithm was rated with (cuDNN's advice);
+     * fp32: the descriptor keeps CUDNN_FMA_MATH, since a result rated with
+     * CUDNN_DEFAULT_MATH would allow TF32 again on this GPU */
+    if (p != PREC_FP32) CUDNN_CHECK(cudnnSetConvolutionMathType(d, r[i].mathType));
     if (r[i].memory > *ws) *ws = r[i].memory;
     return r[i].algo;
 }
