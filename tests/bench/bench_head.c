@@ -16,29 +16,15 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "nn/adam.h"
 #include "nn/loss.h"
 #include "nn/net.h"
 #include "util/rng.h"
 #include "util/util.h"
+#include "bench.h"
 
-static double cpu_sec(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static double cpu_sec(void) { return bench_cpu_sec(CLOCK_PROCESS_CPUTIME_ID); }
 
 int main(int argc, char **argv) {
     dsah_init("bench_head");
@@ -83,13 +69,13 @@ int main(int argc, char **argv) {
         tf[s] = t1 - t0, tl[s] = t2 - t1, tb[s] = t3 - t2, ta[s] = t4 - t3, tt[s] = t4 - t0;
         cpu += cpu_sec() - c0;
     }
-    const double adam_s = median(ta, steps), step_s = median(tt, steps);
+    const double adam_s = bench_median(ta, steps), step_s = bench_median(tt, steps);
     printf("{\"arch\": \"%s\", \"input\": %d, \"finetune\": \"%s\", \"from_layer\": %d, \"batch\": %d, \"bits\": %d, "
            "\"threads\": %d, \"trainable\": %lld, \"steps\": %d, \"forward_s\": %.4f, \"loss_s\": %.5f, "
            "\"backward_s\": %.4f, \"adam_s\": %.4f, \"step_s\": %.4f, \"cpu_s_per_step\": %.4f, \"img_per_s\": %.1f, "
            "\"adam_gb_per_s\": %.1f}\n",
-           arch, input, finetune, first, B, L, omp_get_max_threads(), (long long)a.n, steps, median(tf, steps),
-           median(tl, steps), median(tb, steps), adam_s, step_s, cpu / steps, B / step_s, 28.0 * (double)a.n / adam_s / 1e9);
+           arch, input, finetune, first, B, L, omp_get_max_threads(), (long long)a.n, steps, bench_median(tf, steps),
+           bench_median(tl, steps), bench_median(tb, steps), adam_s, step_s, cpu / steps, B / step_s, 28.0 * (double)a.n / adam_s / 1e9);
     adam_free(&a);
     net_free(&n);
     free(h); free(w); free(dz); free(ws); free(tf); free(tl); free(tb); free(ta); free(tt);

@@ -19,19 +19,11 @@
 #include "format/npy.h"
 #include "hash/index.h"
 #include "util/util.h"
+#include "bench.h"
 
 /* CPU seconds of the calling thread: on a shared machine the wall time of
  * a sub-millisecond query is mostly waiting for a core. */
-static double cpu_sec(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+static double cpu_sec(void) { return bench_cpu_sec(CLOCK_THREAD_CPUTIME_ID); }
 
 static long long fsize(const char *dir, const char *name) {
     char *p = path_join(dir, name);
@@ -93,8 +85,8 @@ int main(int argc, char **argv) {
             by_mih += r.used[0] == HSEARCH_MIH;
             hsearch_result_free(&r);
         }
-        qsort(lat, (size_t)nlat, sizeof(double), cmp_d);
-        qsort(cpu, (size_t)nlat, sizeof(double), cmp_d);
+        qsort(lat, (size_t)nlat, sizeof(double), bench_cmp_d);
+        qsort(cpu, (size_t)nlat, sizeof(double), bench_cmp_d);
         /* throughput: all queries in one call, all threads */
         ix.nthreads = threads;
         hsearch_result r;

@@ -11,16 +11,21 @@
 #      loop): from the images (every step runs the frozen convolutions) vs
 #      from the pool5 cache (only fc6.. run), REPS times each, alternating;
 #      the cost of writing the cache once is the pool5 rate of figure 1.
+#   3. Where a step from the cache goes (tests/bench/bench_head.c: forward
+#      fc6.., loss, backward, Adam over the 123.7M trainable parameters), at
+#      1 thread and PREFIX_THREADS, medians of PREFIX_STEPS steps.
+# Then the medians of figures 1 and 2 over the repetitions and their ratios.
 # Sizes (environment): PREFIX_S (224), PREFIX_BATCH (16, forward), PREFIX_N_FWD
 # (32 images forward), PREFIX_N_IMG (100 images per epoch from the images),
-# PREFIX_N_CACHE (1000 images per epoch from the cache), PREFIX_TRAIN_BATCH
-# (50), PREFIX_THREADS (2), PREFIX_REPS (3). The epoch of 10,000 images is
-# n / img_per_s of each side (only full batches run; the rates do not depend
-# on n beyond the first batch).
+# PREFIX_N_CACHE (500 images per epoch from the cache), PREFIX_TRAIN_BATCH
+# (50), PREFIX_THREADS (2), PREFIX_REPS (3), PREFIX_STEPS (6). The epoch of
+# 10,000 images is 10,000 / img_per_s of each side (only full batches run;
+# the rates do not depend on n beyond the first batch).
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
+BUILD=${DSAH_BUILD:-$(dirname "$0")/../../build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-S=${PREFIX_S:-224} B=${PREFIX_BATCH:-16} NF=${PREFIX_N_FWD:-32} NI=${PREFIX_N_IMG:-100} NC=${PREFIX_N_CACHE:-1000}
+S=${PREFIX_S:-224} B=${PREFIX_BATCH:-16} NF=${PREFIX_N_FWD:-32} NI=${PREFIX_N_IMG:-100} NC=${PREFIX_N_CACHE:-500}
 TB=${PREFIX_TRAIN_BATCH:-50} TH=${PREFIX_THREADS:-2} REPS=${PREFIX_REPS:-3}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -40,8 +45,10 @@ echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -
 echo "# 1. VGG-19 forward to pool5 ($NF images, batch $B)"
 for r in $(seq "$REPS"); do
     "$BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix_fwd.npy" --extractor vgg19 --weights "$T/w.safetensors" \
-        --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_fwd.npy" 2>&1 | grep -o '([0-9.]* img/s)' | sed 's/^/dsah  /'
-    /usr/bin/python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH"
+        --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_fwd.npy" 2>&1 | grep -o '([0-9.]* img/s)' \
+        | tr -d '()' | sed "s/^/dsah /; s/\$/ (load $(cut -d' ' -f1 /proc/loadavg))/" | tee -a "$T/res.txt"
+    /usr/bin/python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH" \
+        | sed "s/ (.*)\$//; s/\$/ (load $(cut -d' ' -f1 /proc/loadavg))/" | tee -a "$T/res.txt"
 done
 echo "# 2. one training epoch, finetune fc, batch $TB: from the images ($NI) vs from the pool5 cache ($NC)"
 "$BIN/dsah-features" -q --images "$T/im.npy" --indices "$T/ix_cache.npy" --extractor vgg19 --weights "$T/w.safetensors" \
@@ -51,9 +58,20 @@ train() { # name indices w extra...
     rm -rf "$T/run"
     "$BIN/dsah-train" -q --images "$T/im.npy" --indices "$ix" --w "$w" --arch vgg19 --weights "$T/w.safetensors" \
         --input "$S" --bits 64 --epochs 1 --batch "$TB" --finetune fc --threads "$TH" --out "$T/run/" "$@"
-    echo "$name $(grep -o '"img_per_s": [0-9.]*' "$T/run/train.jsonl" | cut -d' ' -f2) img/s"
+    echo "$name $(grep -o '"img_per_s": [0-9.]*' "$T/run/train.jsonl" | cut -d' ' -f2) img/s (load $(cut -d' ' -f1 /proc/loadavg))" \
+        | tee -a "$T/res.txt"
 }
 for r in $(seq "$REPS"); do
     train images "$T/ix_img.npy" "$T/w_img.npy"
     train cache "$T/ix_cache.npy" "$T/w_cache.npy" --prefix-cache "$T/p5.npy" --prefix-layer pool5
 done
+echo "# 3. one step from the cache, phase by phase (seconds, medians of ${PREFIX_STEPS:-6} steps)"
+for th in 1 "$TH"; do
+    echo "load $(cut -d' ' -f1 /proc/loadavg): $("$BUILD/tests/bench_head" vgg19 "$S" fc "$TB" 64 "${PREFIX_STEPS:-6}" "$th")"
+done
+echo "# medians over $REPS repetitions"
+med() { grep "^$1 " "$T/res.txt" | cut -d' ' -f2 | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+d=$(med dsah) t=$(med torch) i=$(med images) c=$(med cache)
+echo "VGG-19 to pool5 at $S, batch $B, $TH threads: dsah $d img/s, torch $t img/s, dsah/torch $(echo "scale=2; $d / $t" | bc)"
+echo "finetune fc epoch of 10,000 images: from the images $(echo "scale=0; 10000 / $i" | bc) s ($i img/s), from the cache" \
+    "$(echo "scale=0; 10000 / $c" | bc) s ($c img/s): $(echo "scale=1; $c / $i" | bc)x faster"
