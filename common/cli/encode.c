@@ -9,7 +9,7 @@ static const opt encode_opts[] = {
     {"real", OPT_FLAG, OPT_FIELD(A, real), .help = "write f4 tanh outputs instead of packed codes"},
     OPT_PREFIX_CACHE(A, ""),
     {"batch", OPT_INT, OPT_FIELD(A, batch), .arg = "B", .range = "[1, 1048576]", .nostamp = 1,
-     .help = "images per forward pass (default 256, 16 for inputs > 64)"},
+     .help = "images per forward pass (default 256; on the CPU at inputs > 64: 16, 100 with --prefix-cache)"},
     {"threads", OPT_INT, OPT_FIELD(A, threads), .arg = "N", .range = "[1, 4096]", .nostamp = 1,
      .help = "OpenMP threads (default: all cores)"},
     OPT_DEVICE(A, device),

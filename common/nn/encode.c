@@ -27,7 +27,11 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
             die("%s: index %lld at position %lld is outside [0, %lld)", idx_path, (long long)idx[i], (long long)i,
                 (long long)N);
     if (o->prefix_cache && !o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
-    const int batch = o->batch > 0 ? o->batch : o->cuda || n->input <= 64 ? 256 : 16;
+    /* 16 bounds the convolutions' activations at large inputs; from a cache
+     * only the fc layers run, and fc6 at batch 16 re-reads its 411 MB of
+     * weights every 16 rows: 100 there (net_alloc still reserves, untouched,
+     * the conv layers' buffers for the batch, as dsah-features --batch 100) */
+    const int batch = o->batch > 0 ? o->batch : o->cuda || n->input <= 64 ? 256 : o->prefix_cache ? 100 : 16;
     net_set_finetune(n, "all");
 #if !DSAH_CUDA
     if (o->cuda) die("--device cuda: this build has no CUDA support");

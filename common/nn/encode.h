@@ -16,7 +16,7 @@
 #include "nn/net.h"
 
 typedef struct encode_opts {
-    int batch;                  /* <= 0: 256, 16 for inputs > 64 */
+    int batch;                  /* <= 0: 256; CPU at inputs > 64: 16, 100 from a prefix cache */
     int real;                   /* f4 tanh outputs instead of packed codes */
     const char *prefix_cache;   /* optional: f4 [cnt, d] rows of layer prefix_layer */
     const char *prefix_layer;   /* required with prefix_cache (e.g. pool5) */
