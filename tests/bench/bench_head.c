@@ -10,9 +10,10 @@
  * Random parameters and cache rows (the time does not depend on the values).
  * After one warm-up step (first-touch page faults of the gradient and Adam
  * buffers), STEPS steps are timed; prints one JSON line with the median wall
- * seconds per phase, the process CPU seconds per step (all threads), the
- * step's img/s and the bytes per second of the Adam pass (it reads p, g, m,
- * v and writes p, m, v: 28 bytes per parameter). */
+ * and process CPU seconds (all threads) per phase and per step, the step's
+ * img/s and the bytes per second of the Adam pass (it reads p, g, m, v and
+ * writes p, m, v: 28 bytes per parameter). On a shared machine the CPU
+ * seconds at one thread are what the phase takes on an idle core. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,35 +50,40 @@ int main(int argc, char **argv) {
     for (int i = 0; i < B * B; i++) w[i] = rng_uniform(&r) < 0.5 ? 1.0f : -1.0f;
     adam a;
     adam_init(&a, n.np - n.train_off, 1e-8);
-    double *tf = xmalloc(sizeof(double) * steps), *tl = xmalloc(sizeof(double) * steps),
-           *tb = xmalloc(sizeof(double) * steps), *ta = xmalloc(sizeof(double) * steps),
-           *tt = xmalloc(sizeof(double) * steps);
-    double cpu = 0;
+    /* per phase (forward, loss, backward, Adam, the step): wall and process
+     * CPU seconds of each timed step */
+    enum { PH = 5 };
+    double *wall[PH], *cpu[PH];
+    for (int p = 0; p < PH; p++) wall[p] = xmalloc(sizeof(double) * steps), cpu[p] = xmalloc(sizeof(double) * steps);
     for (int s = -1; s < steps; s++) {
-        const double c0 = cpu_sec(), t0 = now_sec();
+        double tw[PH + 1], tc[PH + 1];
+        tw[0] = now_sec(), tc[0] = cpu_sec();
         const float *z = net_forward_from(&n, h, first, B, 1, 7, (uint64_t)(s + 1));
-        const double t1 = now_sec();
+        tw[1] = now_sec(), tc[1] = cpu_sec();
         loss_parts lp;
         dsah_loss_forward(&lp, ws, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
         dsah_loss_backward(dz, ws, &lp, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
-        const double t2 = now_sec();
+        tw[2] = now_sec(), tc[2] = cpu_sec();
         net_backward(&n, dz, B, 7, (uint64_t)(s + 1));
-        const double t3 = now_sec();
+        tw[3] = now_sec(), tc[3] = cpu_sec();
         adam_step(&a, n.params + n.train_off, n.grads, 1e-4);
-        const double t4 = now_sec();
+        tw[4] = now_sec(), tc[4] = cpu_sec();
         if (s < 0) continue;
-        tf[s] = t1 - t0, tl[s] = t2 - t1, tb[s] = t3 - t2, ta[s] = t4 - t3, tt[s] = t4 - t0;
-        cpu += cpu_sec() - c0;
+        for (int p = 0; p < 4; p++) wall[p][s] = tw[p + 1] - tw[p], cpu[p][s] = tc[p + 1] - tc[p];
+        wall[4][s] = tw[4] - tw[0], cpu[4][s] = tc[4] - tc[0];
     }
-    const double adam_s = bench_median(ta, steps), step_s = bench_median(tt, steps);
+    double mw[PH], mc[PH];
+    for (int p = 0; p < PH; p++) mw[p] = bench_median(wall[p], steps), mc[p] = bench_median(cpu[p], steps);
     printf("{\"arch\": \"%s\", \"input\": %d, \"finetune\": \"%s\", \"from_layer\": %d, \"batch\": %d, \"bits\": %d, "
            "\"threads\": %d, \"trainable\": %lld, \"steps\": %d, \"forward_s\": %.4f, \"loss_s\": %.5f, "
-           "\"backward_s\": %.4f, \"adam_s\": %.4f, \"step_s\": %.4f, \"cpu_s_per_step\": %.4f, \"img_per_s\": %.1f, "
+           "\"backward_s\": %.4f, \"adam_s\": %.4f, \"step_s\": %.4f, \"forward_cpu_s\": %.4f, \"loss_cpu_s\": %.5f, "
+           "\"backward_cpu_s\": %.4f, \"adam_cpu_s\": %.4f, \"step_cpu_s\": %.4f, \"img_per_s\": %.1f, "
            "\"adam_gb_per_s\": %.1f}\n",
-           arch, input, finetune, first, B, L, omp_get_max_threads(), (long long)a.n, steps, bench_median(tf, steps),
-           bench_median(tl, steps), bench_median(tb, steps), adam_s, step_s, cpu / steps, B / step_s, 28.0 * (double)a.n / adam_s / 1e9);
+           arch, input, finetune, first, B, L, omp_get_max_threads(), (long long)a.n, steps, mw[0], mw[1], mw[2], mw[3],
+           mw[4], mc[0], mc[1], mc[2], mc[3], mc[4], B / mw[4], 28.0 * (double)a.n / mw[3] / 1e9);
+    for (int p = 0; p < PH; p++) free(wall[p]), free(cpu[p]);
     adam_free(&a);
     net_free(&n);
-    free(h); free(w); free(dz); free(ws); free(tf); free(tl); free(tb); free(ta); free(tt);
+    free(h); free(w); free(dz); free(ws);
     return 0;
 }

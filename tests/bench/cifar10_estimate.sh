@@ -28,16 +28,21 @@ TH=${EST_THREADS:-2} NCONV=${EST_N_CONV:-20} NR=${EST_N_ROWS:-2000} STEPS=${EST_
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 load() { cut -d' ' -f1 /proc/loadavg; }
-# tm NAME ROWS CMD...: run CMD, print "NAME rows ROWS seconds S load L" (L: the
-# 1-minute load average when it started)
+# Threads that wait at a barrier sleep instead of spinning, so that the CPU
+# seconds count work: on a shared machine the wall time is mostly waiting for
+# a core, and cifar10_table.py estimates an idle machine from the CPU seconds.
+export OMP_WAIT_POLICY=passive
+# tm NAME ROWS CMD...: run CMD, print "NAME rows ROWS seconds S cpu C load L"
+# (S wall, C user + system seconds of the command, L the 1-minute load average
+# when it started)
 tm() {
-    local name=$1 rows=$2 l t0 t1
+    local name=$1 rows=$2 l r
     shift 2
     l=$(load)
-    t0=$(date +%s.%N)
-    "$@" > "$T/last.log" 2>&1 || { cat "$T/last.log" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    echo "$name rows $rows seconds $(echo "$t1 - $t0" | bc) load $l" | tee -a "$T/times.txt"
+    r=$( { TIMEFORMAT='%R %U %S'; time "$@" > "$T/last.log" 2>&1 || { cat "$T/last.log" >&2; echo FAIL; }; } 2>&1 )
+    case $r in *FAIL*) echo "$name failed" >&2; exit 1 ;; esac
+    set -- $r
+    echo "$name rows $rows seconds $1 cpu $(echo "$2 + $3" | bc) load $l" | tee -a "$T/times.txt"
 }
 echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ); threads $TH"
 
@@ -115,9 +120,9 @@ train() { # OUT EPOCHS
 loops() { grep -o '"seconds": [0-9.]*' "$1/train.jsonl" | cut -d' ' -f2 | paste -sd+ | bc; }
 # a round's fixed cost and the per-epoch checkpoint: a 2-epoch round minus a 1-epoch one
 tm train_round_1epoch "$NR" train "$T/run1/" 1
-echo "train_epoch_loop rows $NR seconds $(loops "$T/run1") load $(load)" | tee -a "$T/times.txt"
+echo "train_epoch_loop rows $NR seconds $(loops "$T/run1") cpu - load $(load)" | tee -a "$T/times.txt"
 tm train_round_2epochs "$NR" train "$T/run2/" 2
-echo "train_2epoch_loops rows $NR seconds $(loops "$T/run2") load $(load)" | tee -a "$T/times.txt"
+echo "train_2epoch_loops rows $NR seconds $(loops "$T/run2") cpu - load $(load)" | tee -a "$T/times.txt"
 
 # ---- encode (real, train from the cache), AND, eval, index ---------------------
 tm encode_from_cache "$NR" "$BIN/dsah-encode" -q --model "$T/run1/model.safetensors" --images "$D/images.npy" \
