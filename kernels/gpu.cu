@@ -118,6 +118,17 @@ extern "C" void gpu_free(void *p) {
     if (p) CUDA_CHECK(cudaFree(p));
 }
 
+extern "C" void *gpu_alloc_host(size_t bytes) {
+    void *p = nullptr;
+    cudaError_t e = cudaMallocHost(&p, bytes ? bytes : 1);
+    if (e != cudaSuccess) die("cudaMallocHost of %.2f GiB failed (%s)", bytes / 1073741824.0, cudaGetErrorString(e));
+    return p;
+}
+
+extern "C" void gpu_free_host(void *p) {
+    if (p) CUDA_CHECK(cudaFreeHost(p));
+}
+
 extern "C" void gpu_upload(void *dst, const void *src, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }

@@ -44,6 +44,10 @@ void gpu_require(size_t bytes, const char *what);
 /* cudaMalloc (never managed memory); dies naming the size on failure. */
 void *gpu_alloc(size_t bytes);
 void gpu_free(void *p);
+/* Page-locked host memory (cudaMallocHost): uploads from it run at the bus's
+ * speed; dies naming the size on failure. */
+void *gpu_alloc_host(size_t bytes);
+void gpu_free_host(void *p);
 void gpu_upload(void *dst, const void *src, size_t bytes);
 void gpu_download(void *dst, const void *src, size_t bytes);
 void gpu_copy(void *dst, const void *src, size_t bytes);          /* device to device */

@@ -97,6 +97,8 @@ extern "C" void net_cuda_free(net_cuda *g) {
     gpu_free(g->ws);
     gpu_free(g->gbuf[0]);
     gpu_free(g->gbuf[1]);
+    gpu_free(g->u8);
+    gpu_free_host(g->pin);
     free(g->out);
     free(g->arg);
     memset(g, 0, sizeof *g);
@@ -108,6 +110,24 @@ extern "C" void net_cuda_upload_params(net_cuda *g) {
 
 extern "C" void net_cuda_download_params(net_cuda *g) {
     gpu_download(g->n->params, g->params, sizeof(float) * (size_t)g->n->np);
+}
+
+extern "C" void net_cuda_input(net_cuda *g, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C,
+                               int S, int vgg) {
+    CHECK(B >= 1 && B <= g->B && g->first == 0);
+    CHECK((int64_t)(vgg ? 3 : C) * S * S == g->n->L[0].in_n);
+    const int64_t img = (int64_t)H * W * C, bytes = img * g->B;
+    if (bytes > g->u8_bytes) {
+        gpu_free(g->u8);
+        gpu_free_host(g->pin);
+        gpu_require((size_t)bytes, "the input images");
+        g->u8 = (uint8_t *)gpu_alloc((size_t)bytes);
+        g->pin = (uint8_t *)gpu_alloc_host((size_t)bytes);
+        g->u8_bytes = bytes;
+    }
+    for (int i = 0; i < B; i++) memcpy(g->pin + i * img, images + idx[i] * img, (size_t)img);
+    gpu_upload(g->u8, g->pin, (size_t)(img * B));
+    net_input_batch_cuda(g->x, g->u8, B, H, W, C, S, vgg);
 }
 
 extern "C" const float *net_cuda_forward_from(net_cuda *g, const float *h, int first, int B, int train, uint64_t seed,

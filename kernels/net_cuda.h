@@ -31,6 +31,8 @@ typedef struct net_cuda {
     int64_t ws_len;
     float *gbuf[2];       /* backward ping-pong [B, largest trainable in/out] */
     const float *in0;     /* the last forward's input of layer 0 */
+    uint8_t *u8, *pin;    /* a batch of u8 images on the device and its pinned host staging (net_cuda_input) */
+    int64_t u8_bytes;     /* their size */
     size_t bytes;         /* device memory taken */
 } net_cuda;
 
@@ -42,6 +44,13 @@ void net_cuda_alloc(net_cuda *g, net *n, int B, int train, int first);
 void net_cuda_free(net_cuda *g);
 void net_cuda_upload_params(net_cuda *g);
 void net_cuda_download_params(net_cuda *g);
+/* g->x = the network input of images idx[0..B) of u8 [N,H,W,C] (host,
+ * e.g. the mmap'd images.npy), the same values as net_input (nn/trainer.h)
+ * up to an ulp: the B images are gathered into a pinned buffer, uploaded as
+ * bytes and converted on the device (input.cu). The buffers are sized at
+ * the first call. */
+void net_cuda_input(net_cuda *g, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C, int S,
+                    int vgg);
 /* As net_forward_from with h on the device ([B, g's input per image]; it may
  * be g->x): returns the device output [B, bits]. */
 const float *net_cuda_forward_from(net_cuda *g, const float *h, int first, int B, int train, uint64_t seed,

@@ -72,6 +72,11 @@ void dsah_loss_forward_cuda(loss_parts *out, float *ws, const float *z, const fl
 void dsah_loss_backward_cuda(float *dz, float *ws, const loss_parts *saved, const float *z, const float *w, int B,
                              int l, double tau, double lambda, pic_mode mode, quant_mode qm);
 
+/* ---- the network input (input.cu) ----------------------------------------
+ * x [B, OC, S, S] (OC = 3 for vgg, else C) from u8 [B,H,W,C] images on the
+ * device, as net_input (nn/trainer.h) computes it from the same images. */
+void net_input_batch_cuda(float *x, const uint8_t *u8, int B, int H, int W, int C, int S, int vgg);
+
 /* ---- Adam (adam.cu) -------------------------------------------------------
  * The adam struct of adam.h with m and v on the device: adam_init_cuda
  * allocates them zeroed, adam_free_cuda frees them; adam_step_cuda is

@@ -3,6 +3,8 @@
  * prints "ok N # skip no GPU"):
  *   - dropout: the device drops exactly the units the CPU drops (the same
  *     counter-based mask, activations.h), values equal to the bit;
+ *   - the network input converted on the device from u8 images (resize,
+ *     grey to RGB, ImageNet normalisation) against net_input;
  *   - one full training step of a small VGG-shaped net (conv, ReLU, pool,
  *     fc, dropout, hash fc, tanh; the DSAH loss; backward; Adam) on the GPU
  *     against the CPU from the same parameters, batch and seeds, in each
@@ -25,6 +27,7 @@
 #include "nn/adam.h"
 #include "nn/loss.h"
 #include "nn/net.h"
+#include "nn/trainer.h"
 #include "tap.h"
 #include "util/device.h"
 #include "util/rng.h"
@@ -37,7 +40,7 @@
 #endif
 
 #define GPU_CHECKS_PER_PRECISION 8
-#define GPU_CHECKS_OTHER 1
+#define GPU_CHECKS_OTHER 5
 
 static void test_parse(void) {
     struct {
@@ -114,6 +117,44 @@ static void test_dropout(void) {
     gpu_free(dy);
     free(x);
     free(y);
+}
+
+/* The network input on the device (net_cuda_input) against net_input on
+ * random u8 images: vgg19's ImageNet pipeline with 3 channels and with grey
+ * (replicated), each at the stored size and resized; a list arch's
+ * pixel / 255, resized. Within 1e-6 (an ulp or two of fused sums). */
+static void test_input(void) {
+    const struct {
+        int H, W, C, S, vgg;
+    } c[] = {{32, 32, 3, 32, 1}, {28, 28, 1, 32, 1}, {30, 20, 3, 32, 1}, {28, 28, 1, 16, 0}};
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        const int B = 6, N = 9, H = c[k].H, W = c[k].W, C = c[k].C, S = c[k].S, vgg = c[k].vgg;
+        const int OC = vgg ? 3 : C;
+        rng r;
+        rng_seed(&r, 30 + k);
+        uint8_t *im = xmalloc((size_t)N * H * W * C);
+        for (int64_t i = 0; i < (int64_t)N * H * W * C; i++) im[i] = (uint8_t)rng_below(&r, 256);
+        const int64_t idx[6] = {8, 0, 3, 3, 5, 1};
+        const int64_t nx = (int64_t)B * OC * S * S;
+        float *x = xmalloc(sizeof(float) * (size_t)nx);
+        float *scr = xmalloc(sizeof(float) * (size_t)net_input_scratch(B, H, W, C, S, vgg));
+        net_input(x, scr, im, idx, B, H, W, C, S, vgg);
+        char err[256], arch[32];
+        snprintf(arch, sizeof arch, "fc-4");
+        net n;
+        CHECK(net_build(&n, arch, OC, S, 8, err, sizeof err) == 0);
+        net_cuda g;
+        net_cuda_alloc(&g, &n, B, 0, 0);
+        gpu_fill_f32(g.x, NAN, nx);
+        net_cuda_input(&g, im, idx, B, H, W, C, S, vgg);
+        float *xg = to_host(g.x, nx);
+        const double e = rel_err_f(xg, x, nx);
+        ok(e < 1e-6, "input %dx%dx%d -> %d %s: device conversion vs net_input, normalised error %.3g < 1e-6", H, W, C, S,
+           vgg ? "(vgg19: /255, ImageNet mean/std)" : "(/255)", e);
+        net_cuda_free(&g);
+        net_free(&n);
+        free(im); free(x); free(scr); free(xg);
+    }
 }
 
 /* One training step of arch on CPU and GPU from the same start. */
@@ -278,6 +319,7 @@ int main(void) {
     if (gpu_count() > 0) {
         gpu_open(0, PREC_FP32);
         test_dropout();
+        test_input();
         for (int i = 0; i < nprec; i++) test_step(precs[i].p, precs[i].tol);
         return done_testing();
     }

@@ -53,8 +53,8 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
     npy_writer_begin(&w, out_path, o->real ? NPY_F4 : NPY_U1, 2, shape);
     uint8_t *packed = xmalloc((size_t)(batch * rb));
     int64_t *pos = xmalloc(sizeof(int64_t) * (size_t)batch);
-    /* on the GPU: the input rows are prepared on the host and uploaded, the
-     * forward runs there, z [b, L] comes back */
+    /* on the GPU: the batch's u8 images (or prefix rows) are uploaded, the
+     * input conversion and the forward run there, z [b, L] comes back */
 #if DSAH_CUDA
     net_cuda gn;
     float *zh = NULL;
@@ -73,18 +73,21 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
         if (o->prefix_cache) {
             for (int i = 0; i < b; i++) pos[i] = s + i;
             prefix_cache_gather(x, &pc, pos, b);
-        } else {
-            net_input(x, scr, images->data, idx + s, b, (int)H, (int)W, (int)C, S, vgg);
         }
 #if DSAH_CUDA
         if (o->cuda) {
-            const int64_t per = first ? n->L[first - 1].out_n : n->L[0].in_n;
-            gpu_upload(gn.x, x, sizeof(float) * (size_t)b * (size_t)per);
+            if (o->prefix_cache) gpu_upload(gn.x, x, sizeof(float) * (size_t)b * (size_t)n->L[first - 1].out_n);
+            else net_cuda_input(&gn, images->data, idx + s, b, (int)H, (int)W, (int)C, S, vgg);
             gpu_download(zh, net_cuda_forward_from(&gn, gn.x, first, b, 0, 0, 0), sizeof(float) * (size_t)b * (size_t)L);
             z = zh;
         } else
 #endif
-            z = o->prefix_cache ? net_forward_from(n, x, pc.layer + 1, b, 0, 0, 0) : net_forward(n, x, b, 0, 0, 0);
+        if (o->prefix_cache) {
+            z = net_forward_from(n, x, pc.layer + 1, b, 0, 0, 0);
+        } else {
+            net_input(x, scr, images->data, idx + s, b, (int)H, (int)W, (int)C, S, vgg);
+            z = net_forward(n, x, b, 0, 0, 0);
+        }
         if (o->real) {
             npy_writer_write(&w, z, sizeof(float) * (size_t)b * L);
         } else {

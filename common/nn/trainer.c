@@ -28,8 +28,9 @@
  *   model.safetensors       the model (net_save), written last.
  *
  * On the GPU (c->cuda, a build with CUDA): the same loop with the step on
- * the device (kernels/net_cuda.h): the host prepares each batch's input
- * (net_input or the prefix rows) and W block as on the CPU and uploads them;
+ * the device (kernels/net_cuda.h): the host gathers each batch's u8 images
+ * (converted on the device, net_cuda_input) or prefix rows, and its W block,
+ * and uploads them;
  * forward, loss, backward and Adam run on the device; the parameters and
  * the Adam moments come back to the host after every epoch for the
  * checkpoint, so a run resumes on either device. The loss value comes back
@@ -330,10 +331,12 @@ void train_run(const train_cfg *c) {
             loss_parts lp = {0};
 #if DSAH_CUDA
             if (c->cuda) {
-                const int64_t per = g_first ? nt.L[g_first - 1].out_n : nt.L[0].in_n;
-                if (hb) prefix_cache_gather(hb, &pc, pb, B);
-                else net_input(x, scr, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
-                gpu_upload(gn.x, hb ? hb : x, sizeof(float) * (size_t)B * (size_t)per);
+                if (hb) {
+                    prefix_cache_gather(hb, &pc, pb, B);
+                    gpu_upload(gn.x, hb, sizeof(float) * (size_t)B * (size_t)nt.L[g_first - 1].out_n);
+                } else {
+                    net_cuda_input(&gn, im.data, bimg, B, (int)H, (int)Wd, (int)C, S, vgg);
+                }
                 gpu_upload(g_w, wb, sizeof(float) * (size_t)B * B);
                 const float *gz = net_cuda_forward_from(&gn, gn.x, g_first, B, 1, c->seed, step);
                 dsah_loss_forward_cuda(&lp, g_lws, gz, g_w, B, L, c->tau, c->lambda, c->pic, c->quant);
