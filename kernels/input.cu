@@ -13,27 +13,16 @@
 #include "check.h"
 #include "ops.h"
 
+extern "C" {
+#include "data/preprocess.h"
+}
+
 namespace {
 
 const int T = 256;
 
-/* preprocess.c's src_index, the same float operations */
-__device__ void src_index(float scale, int dst, int in, int *i0, int *i1, float *lambda) {
-    float s = scale * ((float)dst + 0.5f) - 0.5f;
-    if (s < 0.0f) s = 0.0f;
-    int k = (int)floorf(s);
-    if (k > in - 1) k = in - 1;
-    float l = s - (float)k;
-    if (l < 0.0f) l = 0.0f;
-    if (l > 1.0f) l = 1.0f;
-    *i0 = k;
-    *i1 = k + (k < in - 1 ? 1 : 0);
-    *lambda = l;
-}
-
 __global__ void input_kernel(float *x, const uint8_t *u8, int B, int H, int W, int C, int S, int OC, int vgg) {
     const int64_t n = (int64_t)B * OC * S * S;
-    const float mean[3] = {0.485f, 0.456f, 0.406f}, stdv[3] = {0.229f, 0.224f, 0.225f}; /* preprocess.c's */
     const bool resize = !(H == S && W == S);
     const float sy = (float)H / (float)S, sx = (float)W / (float)S;
     for (int64_t o = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; o < n; o += (int64_t)gridDim.x * blockDim.x) {
@@ -47,8 +36,8 @@ __global__ void input_kernel(float *x, const uint8_t *u8, int B, int H, int W, i
         } else {
             int y0, y1, x0, x1;
             float ly, lx;
-            src_index(sy, yo, H, &y0, &y1, &ly);
-            src_index(sx, xo, W, &x0, &x1, &lx);
+            pre_src_index(sy, yo, H, &y0, &y1, &ly);
+            pre_src_index(sx, xo, W, &x0, &x1, &lx);
             const float hy0 = 1.0f - ly, hy1 = ly, wx0 = 1.0f - lx, wx1 = lx;
             const float a00 = (float)img[((int64_t)y0 * W + x0) * C + sc] / 255.0f,
                         a01 = (float)img[((int64_t)y0 * W + x1) * C + sc] / 255.0f,
@@ -57,7 +46,10 @@ __global__ void input_kernel(float *x, const uint8_t *u8, int B, int H, int W, i
             const float t0 = a00 * wx0 + a01 * wx1, t1 = a10 * wx0 + a11 * wx1;
             v = t0 * hy0 + t1 * hy1;
         }
-        x[o] = vgg ? (v - mean[ch]) / stdv[ch] : v;
+        /* preprocess.c's ImageNet mean and std, selected without an array
+         * (a run-time index would put it in local memory) */
+        const float m = ch == 0 ? 0.485f : ch == 1 ? 0.456f : 0.406f, sd = ch == 0 ? 0.229f : ch == 1 ? 0.224f : 0.225f;
+        x[o] = vgg ? (v - m) / sd : v;
     }
 }
 

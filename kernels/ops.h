@@ -77,6 +77,17 @@ void dsah_loss_backward_cuda(float *dz, float *ws, const loss_parts *saved, cons
  * device, as net_input (nn/trainer.h) computes it from the same images. */
 void net_input_batch_cuda(float *x, const uint8_t *u8, int B, int H, int W, int C, int S, int vgg);
 
+/* ---- hash codes (codes.cu) ------------------------------------------------
+ * As bits_pack_signs (util/bits.h): x [n, nbits] -> out [n, ceil(nbits/8)],
+ * bit k of byte k/8 LSB first, 1 where x >= 0. */
+void bits_pack_signs_cuda(uint8_t *out, const float *x, int64_t n, int64_t nbits);
+/* One query q [row_bytes] against codes [n, row_bytes] (bits <= 255, the
+ * unused high bits zero): dist [n] the Hamming distances, cnt [bits + 1]
+ * the items at each distance (overwritten), as eval's first pass
+ * (hash/eval.h hamming_planes_query). */
+void hamming_query_cuda(uint32_t *cnt, uint8_t *dist, const uint8_t *codes, int64_t n, int64_t row_bytes, int bits,
+                        const uint8_t *q);
+
 /* ---- Adam (adam.cu) -------------------------------------------------------
  * The adam struct of adam.h with m and v on the device: adam_init_cuda
  * allocates them zeroed, adam_free_cuda frees them; adam_step_cuda is

@@ -20,21 +20,6 @@ void pre_u8hwc_to_nchw(float *out, const uint8_t *images, const int64_t *idx, in
     }
 }
 
-/* torch's area_pixel_compute_source_index + guard_index_and_lambda for one
- * output coordinate: neighbours i0, i1 and the weight λ of i1. */
-static inline void src_index(float scale, int dst, int in, int *i0, int *i1, float *lambda) {
-    float s = scale * ((float)dst + 0.5f) - 0.5f;
-    if (s < 0.0f) s = 0.0f;
-    int k = (int)floorf(s);
-    if (k > in - 1) k = in - 1;
-    float l = s - (float)k;
-    if (l < 0.0f) l = 0.0f;
-    if (l > 1.0f) l = 1.0f;
-    *i0 = k;
-    *i1 = k + (k < in - 1 ? 1 : 0);
-    *lambda = l;
-}
-
 void pre_resize_bilinear(float *out, const float *in, int64_t np, int ih, int iw, int oh, int ow) {
     CHECK(ih > 0 && iw > 0 && oh > 0 && ow > 0);
     const float sy = (float)ih / (float)oh, sx = (float)iw / (float)ow;
@@ -45,13 +30,13 @@ void pre_resize_bilinear(float *out, const float *in, int64_t np, int ih, int iw
         for (int y = 0; y < oh; y++) {
             int y0, y1;
             float ly;
-            src_index(sy, y, ih, &y0, &y1, &ly);
+            pre_src_index(sy, y, ih, &y0, &y1, &ly);
             const float hy0 = 1.0f - ly, hy1 = ly;
             const float *r0 = src + (int64_t)y0 * iw, *r1 = src + (int64_t)y1 * iw;
             for (int x = 0; x < ow; x++) {
                 int x0, x1;
                 float lx;
-                src_index(sx, x, iw, &x0, &x1, &lx);
+                pre_src_index(sx, x, iw, &x0, &x1, &lx);
                 const float wx0 = 1.0f - lx, wx1 = lx;
                 /* torch's order: rows first, each row interpolated along x */
                 float t0 = r0[x0] * wx0 + r0[x1] * wx1;

@@ -18,7 +18,27 @@
 #ifndef DSAH_PREPROCESS_H
 #define DSAH_PREPROCESS_H
 
+#include <math.h>
 #include <stdint.h>
+
+#include "util/rng.h" /* DSAH_HD */
+
+/* torch's area_pixel_compute_source_index + guard_index_and_lambda for one
+ * output coordinate of the bilinear resize: neighbours i0, i1 and the
+ * weight lambda of i1. Defined once for the CPU (pre_resize_bilinear) and
+ * the device (kernels/input.cu). */
+static inline DSAH_HD void pre_src_index(float scale, int dst, int in, int *i0, int *i1, float *lambda) {
+    float s = scale * ((float)dst + 0.5f) - 0.5f;
+    if (s < 0.0f) s = 0.0f;
+    int k = (int)floorf(s);
+    if (k > in - 1) k = in - 1;
+    float l = s - (float)k;
+    if (l < 0.0f) l = 0.0f;
+    if (l > 1.0f) l = 1.0f;
+    *i0 = k;
+    *i1 = k + (k < in - 1 ? 1 : 0);
+    *lambda = l;
+}
 
 /* torchvision's ImageNet statistics (RGB). */
 extern const float pre_imagenet_mean[3];

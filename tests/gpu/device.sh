@@ -55,19 +55,22 @@ for f in "$C"/debs/*.deb; do dpkg -x "$f" /tmp/sys; done
 CUDNN=$(python3 -c "import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))" 2>/dev/null)
 echo "cuDNN package: ${CUDNN:-not found}"
 SYS=/tmp/sys/usr/lib/x86_64-linux-gnu
-export LD_LIBRARY_PATH=$SYS:$SYS/openblas-pthread:$SYS/lapack${CUDNN:+:$CUDNN/lib}:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# the carried libraries for dsah's binaries only (dsah runs them through
+# `dsah`): python3 and torch keep their own
+DSAH_LD=$SYS:$SYS/openblas-pthread:$SYS/lapack${CUDNN:+:$CUDNN/lib}:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+dsah() { LD_LIBRARY_PATH=$DSAH_LD "$@"; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
 BIN=$C/bin
-missing=$(for b in "$BIN"/* "$C"/tests/*; do ldd "$b" | grep 'not found'; done | sort -u)
+missing=$(for b in "$BIN"/* "$C"/tests/*; do dsah ldd "$b" | grep 'not found'; done | sort -u)
 if [ -n "$missing" ]; then fail "libraries not found (add their packages to tests/gpu/prepare.sh): $(echo $missing | tr '\n' ' ')"; fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.csv"
 GPU=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
-python3 - <<'PY'
-import ctypes
+python3 - "${CUDNN:-/nonexistent}/lib/libcudnn.so.9" <<'PY'
+import ctypes, sys
 try:
-    print("cudnnGetVersion:", ctypes.CDLL("libcudnn.so.9").cudnnGetVersion())
+    print("cudnnGetVersion:", ctypes.CDLL(sys.argv[1]).cudnnGetVersion())
 except OSError as e:
-    print("cudnnGetVersion: libcudnn.so.9 not loadable:", e)
+    print("cudnnGetVersion: not loadable:", e)
 import torch, torchvision
 print("torch", torch.__version__, "torchvision", torchvision.__version__, "cuda", torch.version.cuda,
       "cudnn", torch.backends.cudnn.version(), "device", torch.cuda.get_device_name(0))
@@ -75,7 +78,7 @@ PY
 row "GPU, driver (nvidia-smi)" "$GPU" "" ""
 
 step "2. GPU tests (t_device)"
-timeout 120 "$C/tests/t_device" > "$OUT/t_device.tap" 2>&1; rc=$?
+dsah timeout 120 "$C/tests/t_device" > "$OUT/t_device.tap" 2>&1; rc=$?
 cat "$OUT/t_device.tap"
 nok=$(grep -c '^ok' "$OUT/t_device.tap"); nnot=$(grep -c '^not ok' "$OUT/t_device.tap"); nskip=$(grep -c '# skip' "$OUT/t_device.tap")
 [ $rc = 0 ] && [ "$nnot" = 0 ] || fail "t_device: rc $rc, $nnot not ok"
@@ -83,7 +86,7 @@ row "t_device (GPU tests)" "$nok ok, $nnot not ok, $nskip skipped" "" ""
 
 step "3. VGG-19 training step, 224x224, batch 50: dsah vs PyTorch"
 for p in fp32 tf32 bf16; do
-    d=$(timeout 90 "$C/tests/bench_gpu" train vgg19 224 64 50 $p 20 2>&1 | tee -a "$OUT/bench_train_$p.log")
+    d=$(dsah timeout 90 "$C/tests/bench_gpu" train vgg19 224 64 50 $p 20 2>&1 | tee -a "$OUT/bench_train_$p.log")
     echo "$d"; echo "$d" | grep '^{' >> "$JSONL"
     t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py train 224 64 50 $p 20 2>&1 | tee -a "$OUT/bench_train_$p.log")
     echo "$t"
@@ -97,7 +100,7 @@ row "300,000 image-steps at the bf16 step (min)" "$(awk -v r="${BF16_IPS:-0}" 'B
 
 step "4. encoding at 224, batch 256"
 for p in fp32 bf16; do
-    d=$(timeout 90 "$C/tests/bench_gpu" encode vgg19 224 64 256 $p 10 2>&1 | tee -a "$OUT/bench_encode.log")
+    d=$(dsah timeout 90 "$C/tests/bench_gpu" encode vgg19 224 64 256 $p 10 2>&1 | tee -a "$OUT/bench_encode.log")
     echo "$d"; echo "$d" | grep '^{' >> "$JSONL"
     t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py encode 224 64 256 $p 10 2>&1 | tee -a "$OUT/bench_encode.log")
     echo "$t"
@@ -115,13 +118,13 @@ np.save(w + "/w1000.npy", np.packbits(rs.rand(1000, 1000) < 0.1, axis=1, bitorde
 PY
 # a model to encode with: one bf16 epoch (step 5), which also times dsah-train end to end
 step "5. dsah-train end to end: vgg19, 1,000 random 224 images, batch 50, bf16, one epoch"
-timeout 150 "$BIN/dsah-train" --images "$W/img224.npy" --indices "$W/idx1000.npy" --w "$W/w1000.npy" --arch vgg19 \
+dsah timeout 150 "$BIN/dsah-train" --images "$W/img224.npy" --indices "$W/idx1000.npy" --w "$W/w1000.npy" --arch vgg19 \
     --input 224 --bits 64 --epochs 1 --batch 50 --device cuda --precision bf16 --out "$W/vgg" 2>&1 | tail -5
 e2e=$(grep -o '"img_per_s": [0-9.]*' "$W/vgg/train.jsonl" 2>/dev/null | awk '{print $2}')
 [ -n "$e2e" ] || fail "dsah-train --device cuda (vgg19 bf16) did not finish"
 row "dsah-train vgg19 bf16, end to end (img/s, host input included)" "${e2e:--}" "" ""
 if [ -f "$W/vgg/model.safetensors" ]; then
-    timeout 120 "$BIN/dsah-encode" --model "$W/vgg/model.safetensors" --images "$W/img224.npy" --indices "$W/idx2000.npy" \
+    dsah timeout 120 "$BIN/dsah-encode" --model "$W/vgg/model.safetensors" --images "$W/img224.npy" --indices "$W/idx2000.npy" \
         --device cuda --precision bf16 --out "$W/codes.npy" 2>&1 | tail -3 | tee "$OUT/encode_e2e.log"
     enc=$(sed -n 's/.*(\([0-9]*\) img\/s).*/\1/p' "$OUT/encode_e2e.log" | tail -1)
     row "dsah-encode vgg19 bf16, 2,000 images end to end (img/s)" "${enc:--}" "" "target >= 8000 (device)"
@@ -145,14 +148,14 @@ np.save(w + "/s_q.npy", q.astype(np.int64)); np.save(w + "/s_db.npy", db.astype(
 np.save(w + "/s_w.npy", np.packbits(lab[tr][:, None] == lab[tr][None, :], axis=1, bitorder="little"))
 PY
 for dev in cpu cuda; do
-    timeout 120 "$BIN/dsah-train" -q --images "$W/s_img.npy" --indices "$W/s_tr.npy" --w "$W/s_w.npy" \
+    dsah timeout 120 "$BIN/dsah-train" -q --images "$W/s_img.npy" --indices "$W/s_tr.npy" --w "$W/s_w.npy" \
         --arch conv3-16,pool,conv3-32,pool,fc-256,dropout-0.5 --input 16 --bits 32 --epochs 3 --batch 50 --lr 0.001 \
         --seed 0 --device $dev --out "$W/s_$dev" &&
     for sp in q db; do
-        "$BIN/dsah-encode" -q --model "$W/s_$dev/model.safetensors" --images "$W/s_img.npy" --indices "$W/s_$sp.npy" \
+        dsah "$BIN/dsah-encode" -q --model "$W/s_$dev/model.safetensors" --images "$W/s_img.npy" --indices "$W/s_$sp.npy" \
             --device $dev --out "$W/s_${dev}_$sp.npy" || break
     done &&
-    "$BIN/dsah-eval" -q --query-codes "$W/s_${dev}_q.npy" --db-codes "$W/s_${dev}_db.npy" --labels "$W/s_lab.npy" \
+    dsah "$BIN/dsah-eval" -q --query-codes "$W/s_${dev}_q.npy" --db-codes "$W/s_${dev}_db.npy" --labels "$W/s_lab.npy" \
         --query-indices "$W/s_q.npy" --db-indices "$W/s_db.npy" --bits 32 --out "$W/s_${dev}_eval" ||
     fail "CPU/GPU comparison: the $dev run failed"
 done
@@ -177,10 +180,10 @@ np.save(w + "/e_db.npy", np.packbits(rs.rand(59000, 64) < 0.5, axis=1, bitorder=
 np.save(w + "/e_qi.npy", np.arange(1000, dtype=np.int64)); np.save(w + "/e_dbi.npy", np.arange(1000, 60000, dtype=np.int64))
 PY
 t=$(date +%s.%N)
-timeout 120 "$BIN/dsah-graph" -q --features "$W/g_x.npy" --k1 500 --k2 500 --out "$W/g/" && \
+dsah timeout 120 "$BIN/dsah-graph" -q --features "$W/g_x.npy" --k1 500 --k2 500 --out "$W/g/" && \
     row "graph n=10,000 d=4,096 k1=k2=500, CPU $(nproc) threads (s)" "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')" "" "GPU target <= 0.5 s (no GPU path)"
 t=$(date +%s.%N)
-timeout 60 "$BIN/dsah-eval" -q --query-codes "$W/e_q.npy" --db-codes "$W/e_db.npy" --labels "$W/e_lab.npy" \
+dsah timeout 60 "$BIN/dsah-eval" -q --query-codes "$W/e_q.npy" --db-codes "$W/e_db.npy" --labels "$W/e_lab.npy" \
     --query-indices "$W/e_qi.npy" --db-indices "$W/e_dbi.npy" --bits 64 --out "$W/e/" && \
     row "eval 1,000 x 59,000 at 64 bits, CPU $(nproc) threads (s, with loading)" "$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')" "" "no GPU path"
 

@@ -24,7 +24,10 @@ mkdir -p "$C/debs" "$C/tests"
 # the shared libraries of ldd bin/dsah-* that are not CUDA's, with the
 # libraries they load in turn that Ubuntu 24.04 (the GPU machine's
 # python3 3.12.3) may lack
-pkgs="libopenblas0-pthread liblapacke libtmglib3 libgfortran5 libyaml-0-2 libarchive13 libjpeg62-turbo libpng16-16 libmicrohttpd12"
+# (ldd of the binaries on the build machine; libxml2 and libicu72 for
+# libarchive, libquadmath0 for libgfortran5: a CUDA image may lack them)
+pkgs="libopenblas0-pthread liblapacke libtmglib3 libgfortran5 libquadmath0 libyaml-0-2 libarchive13 libxml2 libicu72
+      libjpeg62-turbo libpng16-16 libmicrohttpd12"
 if ! (cd "$C/debs" && apt-get download $pkgs >/dev/null 2>&1); then
     echo "prepare: apt-get download failed; running apt-get update once" >&2
     apt-get update >/dev/null
