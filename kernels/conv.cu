@@ -13,7 +13,9 @@
  * Precision: fp32 and tf32 run on float tensors (math FMA / TENSOR_OP);
  * bf16 converts the operands to bfloat16 in the workspace, runs cuDNN's
  * bfloat16 convolution with float accumulation (CUDNN_DATA_FLOAT compute
- * type) and converts the result back to float (y, dx, dw: float buffers).
+ * type) and converts the result back to float (y, dx, dw: float buffers);
+ * a shape for which cuDNN offers no bfloat16 algorithm in some direction
+ * runs in tf32 instead (said once per shape).
  * The bias and its gradient are own kernels in float (db: one block per
  * output channel, a fixed summation order).
  *
@@ -29,7 +31,8 @@ namespace {
 
 struct conv_plan {
     int B, C, H, W, K;
-    precision prec;
+    precision prec;          /* the precision asked for (the cache key) */
+    precision math;          /* what it runs in: prec, or tf32 where cuDNN has no bf16 algorithm */
     cudnnTensorDescriptor_t xd, yd;
     cudnnFilterDescriptor_t wd;
     cudnnConvolutionDescriptor_t fwd, bwd_data, bwd_filter; /* one each: each carries its algorithm's math type */
@@ -72,22 +75,82 @@ template <typename Perf> int pick(const Perf *r, int n, precision p) {
 
 /* One direction's algorithm: the heuristics' results (get), the pick, its
  * math type set on that direction's descriptor, the workspace maximum. */
+/* One direction's algorithm: the heuristics' results (get), the pick, its
+ * math type set on that direction's descriptor, the workspace maximum.
+ * false when cuDNN offers none for this shape and precision. */
 template <typename Perf, int COUNT, typename Get>
-decltype(Perf::algo) choose(Get get, cudnnConvolutionDescriptor_t d, precision p, size_t *ws, const char *what,
-                            const char *dir, const conv_plan *q) {
+bool choose(decltype(Perf::algo) *algo, Get get, cudnnConvolutionDescriptor_t d, precision p, size_t *ws) {
     Perf r[COUNT];
     int n = 0;
     CUDNN_CHECK(get(COUNT, &n, r));
     const int i = pick(r, n, p);
-    if (i < 0)
-        die("cuDNN offers no %s algorithm for %s [%d,%d,%d,%d] -> %d in %s", dir, what, q->B, q->C, q->H, q->W, q->K,
-            precision_name(p));
+    if (i < 0) return false;
     /* tf32, bf16: the math the algorithm was rated with (cuDNN's advice);
      * fp32: the descriptor keeps CUDNN_FMA_MATH, since a result rated with
      * CUDNN_DEFAULT_MATH would allow TF32 again on this GPU */
     if (p != PREC_FP32) CUDNN_CHECK(cudnnSetConvolutionMathType(d, r[i].mathType));
     if (r[i].memory > *ws) *ws = r[i].memory;
-    return r[i].algo;
+    *algo = r[i].algo;
+    return true;
+}
+
+void destroy(conv_plan *q) {
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(q->xd));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(q->yd));
+    CUDNN_CHECK(cudnnDestroyFilterDescriptor(q->wd));
+    CUDNN_CHECK(cudnnDestroyConvolutionDescriptor(q->fwd));
+    CUDNN_CHECK(cudnnDestroyConvolutionDescriptor(q->bwd_data));
+    CUDNN_CHECK(cudnnDestroyConvolutionDescriptor(q->bwd_filter));
+}
+
+/* The descriptors and the three algorithms of q's shape computed in math;
+ * false (nothing left allocated) when a direction has no algorithm. */
+bool build(conv_plan *q, precision math) {
+    const int B = q->B, C = q->C, H = q->H, W = q->W, K = q->K;
+    const cudnnDataType_t dt = math == PREC_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&q->xd));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(q->xd, CUDNN_TENSOR_NCHW, dt, B, C, H, W));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&q->yd));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(q->yd, CUDNN_TENSOR_NCHW, dt, B, K, H, W));
+    CUDNN_CHECK(cudnnCreateFilterDescriptor(&q->wd));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(q->wd, dt, CUDNN_TENSOR_NCHW, K, C, 3, 3));
+    q->fwd = make_conv(math);
+    q->bwd_data = make_conv(math);
+    q->bwd_filter = make_conv(math);
+    size_t ws = 0;
+    const bool ok =
+        choose<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+            &q->fwd_algo,
+            [&](int count, int *n, cudnnConvolutionFwdAlgoPerf_t *r) {
+                return cudnnGetConvolutionForwardAlgorithm_v7(dnn(), q->xd, q->wd, q->fwd, q->yd, count, n, r);
+            },
+            q->fwd, math, &ws) &&
+        choose<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+            &q->data_algo,
+            [&](int count, int *n, cudnnConvolutionBwdDataAlgoPerf_t *r) {
+                return cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn(), q->wd, q->yd, q->bwd_data, q->xd, count, n, r);
+            },
+            q->bwd_data, math, &ws) &&
+        choose<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+            &q->filter_algo,
+            [&](int count, int *n, cudnnConvolutionBwdFilterAlgoPerf_t *r) {
+                return cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn(), q->xd, q->yd, q->bwd_filter, q->wd, count, n,
+                                                                     r);
+            },
+            q->bwd_filter, math, &ws);
+    if (!ok) {
+        destroy(q);
+        return false;
+    }
+    q->math = math;
+    q->cudnn_bytes = align256(ws);
+    q->total_bytes = q->cudnn_bytes;
+    if (math == PREC_BF16) {
+        const size_t xs = (size_t)B * C * H * W, ys = (size_t)B * K * H * W, wsz = (size_t)K * C * 9;
+        /* x (forward input), y or dy, dx, w, dw: bfloat16 each */
+        q->total_bytes += 2 * align256(2 * xs) + align256(2 * ys) + 2 * align256(2 * wsz);
+    }
+    return true;
 }
 
 conv_plan *plan_for(int B, int C, int H, int W, int K) {
@@ -99,39 +162,12 @@ conv_plan *plan_for(int B, int C, int H, int W, int K) {
     CHECK(nplans < MAX_PLANS);
     conv_plan *q = &plans[nplans];
     q->B = B; q->C = C; q->H = H; q->W = W; q->K = K; q->prec = p;
-    const cudnnDataType_t dt = p == PREC_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&q->xd));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(q->xd, CUDNN_TENSOR_NCHW, dt, B, C, H, W));
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&q->yd));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(q->yd, CUDNN_TENSOR_NCHW, dt, B, K, H, W));
-    CUDNN_CHECK(cudnnCreateFilterDescriptor(&q->wd));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(q->wd, dt, CUDNN_TENSOR_NCHW, K, C, 3, 3));
-    q->fwd = make_conv(p);
-    q->bwd_data = make_conv(p);
-    q->bwd_filter = make_conv(p);
-    size_t ws = 0;
-    const char *what = "conv3x3";
-    q->fwd_algo = choose<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
-        [&](int count, int *n, cudnnConvolutionFwdAlgoPerf_t *r) {
-            return cudnnGetConvolutionForwardAlgorithm_v7(dnn(), q->xd, q->wd, q->fwd, q->yd, count, n, r);
-        },
-        q->fwd, p, &ws, what, "forward", q);
-    q->data_algo = choose<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
-        [&](int count, int *n, cudnnConvolutionBwdDataAlgoPerf_t *r) {
-            return cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn(), q->wd, q->yd, q->bwd_data, q->xd, count, n, r);
-        },
-        q->bwd_data, p, &ws, what, "backward-data", q);
-    q->filter_algo = choose<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
-        [&](int count, int *n, cudnnConvolutionBwdFilterAlgoPerf_t *r) {
-            return cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn(), q->xd, q->yd, q->bwd_filter, q->wd, count, n, r);
-        },
-        q->bwd_filter, p, &ws, what, "backward-filter", q);
-    q->cudnn_bytes = align256(ws);
-    q->total_bytes = q->cudnn_bytes;
-    if (p == PREC_BF16) {
-        const size_t xs = (size_t)B * C * H * W, ys = (size_t)B * K * H * W, wsz = (size_t)K * C * 9;
-        /* x (forward input), y or dy, dx, w, dw: bfloat16 each */
-        q->total_bytes += 2 * align256(2 * xs) + align256(2 * ys) + 2 * align256(2 * wsz);
+    if (!build(q, p)) {
+        /* a shape cuDNN has no bfloat16 algorithm for (say a 3-channel
+         * input): that layer runs in tf32, said once */
+        if (p != PREC_BF16 || !build(q, PREC_TF32))
+            die("cuDNN offers no algorithm for conv3x3 [%d,%d,%d,%d] -> %d in %s", B, C, H, W, K, precision_name(p));
+        info("conv3x3 [%d,%d,%d,%d] -> %d: cuDNN has no bf16 algorithm for this shape; it runs in tf32", B, C, H, W, K);
     }
     nplans++;
     return q;
@@ -215,7 +251,7 @@ extern "C" void conv3x3_forward_cuda(float *y, float *ws, const float *x, const 
     conv_plan *q = plan_for(B, C, H, W, K);
     CHECK((size_t)ws_len * 4 >= q->total_bytes);
     const int64_t HW = (int64_t)H * W, ny = (int64_t)B * K * HW;
-    if (q->prec == PREC_BF16) {
+    if (q->math == PREC_BF16) {
         bf16_views v = views(q, ws);
         convert_bf16(v.x, x, (int64_t)B * C * HW);
         convert_bf16(v.w, w, (int64_t)K * C * 9);
@@ -237,7 +273,7 @@ extern "C" void conv3x3_backward_cuda(float *dx, float *dw, float *db, float *ws
     const int64_t HW = (int64_t)H * W;
     bias_grad<<<K, 256>>>(db, dy, B, K, HW);
     KERNEL_CHECK();
-    if (q->prec == PREC_BF16) {
+    if (q->math == PREC_BF16) {
         bf16_views v = views(q, ws);
         convert_bf16(v.y, dy, (int64_t)B * K * HW);
         convert_bf16(v.x, x, (int64_t)B * C * HW);
