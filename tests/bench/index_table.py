@@ -12,7 +12,7 @@ def main():
     rows, cur, build = [], None, {}
     for line in open(sys.argv[1]):
         line = line.rstrip("\n")
-        if line.startswith("== "):
+        if line.startswith("== ") and " n=" in line:  # not make bench's "== tests/bench/index.sh"
             dist, n, bits = line[3:].split()
             cur = {"dist": dist, "n": int(n.split("=")[1]), "bits": int(bits.split("=")[1])}
             build[(cur["dist"], cur["n"], cur["bits"])] = {}
