@@ -156,6 +156,15 @@ test: $(STAGES) $(TESTS)
 	@common/deps.sh test
 	DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) prove -j2 --timer $(TESTS) $(TEST_SCRIPTS)
 
+# t_ops (tests/ops_backend.h) links one object per op backend: the CPU's here;
+# a build with CUDA adds its host wrappers with a line of its own,
+#   $(BUILD)/tests/t_ops: $(BUILD)/tests/ops_cuda.o
+# and their libraries to OPS_BACKEND_LIBS (make merges the prerequisites).
+$(BUILD)/tests/t_ops: $(BUILD)/tests/t_ops.o $(LIB)
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(LIB) $(DEP_LIBS) $(OPS_BACKEND_LIBS) -o $@
+$(BUILD)/tests/t_ops: $(BUILD)/tests/ops_cpu.o
+-include $(BUILD)/tests/ops_cpu.d
+
 # ---- sanitizers ---------------------------------------------------------------
 # make test-asan: the whole suite (C tests and shell tests through the stage
 # binaries) built with AddressSanitizer + UndefinedBehaviorSanitizer in
