@@ -34,21 +34,12 @@ int main(int argc, char **argv) {
     if (l < 1) die("%s: codes have 0 bits", codes);
     const float *z = za.data;
     double *nrm = xmalloc((size_t)n * sizeof *nrm);
-    int64_t bad = sim_row_norms(nrm, z, n, l);
-    if (bad >= 0) {
-        const float *r = z + bad * l;
-        for (int64_t k = 0; k < l; k++)
-            if (!isfinite(r[k]))
-                die("%s: row %lld, column %lld is %s", codes, (long long)bad, (long long)k,
-                    isnan(r[k]) ? "NaN" : "infinite");
-        die("%s: row %lld is all zero (its cosine is undefined)", codes, (long long)bad);
-    }
+    sim_row_norms_check(nrm, z, n, l, codes);
 
     int64_t rb = bits_row_bytes(n);
     npy_open(&wa, wpath, NPY_U1, 2);
-    if (wa.shape[0] != n || wa.shape[1] != rb)
-        die("%s: shape [%lld, %lld] does not fit the %lld rows of %s (expected [%lld, %lld])", wpath,
-            (long long)wa.shape[0], (long long)wa.shape[1], (long long)n, codes, (long long)n, (long long)rb);
+    npy_expect_dim(&wa, 0, n, "one row per row of --codes");
+    npy_expect_dim(&wa, 1, rb, "ceil(n/8) bytes per row");
     const uint8_t *w = wa.data;
     const char *what = NULL;
     int64_t badw = bitmat_check_shape(w, n, &what);
@@ -59,19 +50,7 @@ int main(int argc, char **argv) {
     }
 
     label_sets ls = {0, 0, NULL};
-    if (labels_path) {
-        npy_array la, ia;
-        npy_open(&la, labels_path, NPY_U1, 2);
-        npy_open(&ia, indices_path, NPY_I8, 1);
-        if (ia.shape[0] != n)
-            die("%s: %lld indices, but %s has %lld rows", indices_path, (long long)ia.shape[0], codes, (long long)n);
-        int64_t badi = label_sets_build(&ls, la.data, la.shape[0], la.shape[1], ia.data, n);
-        if (badi >= 0)
-            die("%s: index %lld at position %lld is outside the %lld rows of %s", indices_path,
-                (long long)((const int64_t *)ia.data)[badi], (long long)badi, (long long)la.shape[0], labels_path);
-        npy_close(&la);
-        npy_close(&ia);
-    }
+    if (labels_path) label_sets_load(&ls, labels_path, indices_path, n, "one index per row of --codes");
 
     int64_t bs = sim_default_block(n), nb = sim_nblocks(n, bs);
     uint8_t *wout = xmalloc((size_t)(n * rb));

@@ -48,12 +48,8 @@ int main(int argc, char **argv) {
     if (Q.shape[0] < 1) die("%s: no query codes", qpath);
     if (D.shape[0] < 1) die("%s: no database codes", dpath);
     if (D.shape[0] >= ((int64_t)1 << 32)) die("%s: more than 2^32 database codes", dpath);
-    if (QI.shape[0] != Q.shape[0])
-        die("%s: %lld indices, but %s has %lld query codes", qipath, (long long)QI.shape[0], qpath,
-            (long long)Q.shape[0]);
-    if (DI.shape[0] != D.shape[0])
-        die("%s: %lld indices, but %s has %lld database codes", dipath, (long long)DI.shape[0], dpath,
-            (long long)D.shape[0]);
+    npy_expect_dim(&QI, 0, Q.shape[0], "one index per query code");
+    npy_expect_dim(&DI, 0, D.shape[0], "one index per database code");
     if (L.shape[1] < 1) die("%s: labels with 0 classes", lpath);
     int bits = (int)(8 * Q.shape[1]);
     if (bits_flag) {

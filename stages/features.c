@@ -7,6 +7,7 @@
 #include "nn/features.h"
 #include "nn/net.h"
 #include "format/npy.h"
+#include "util/check.h"
 #include "util/device.h"
 #include "util/util.h"
 
@@ -31,7 +32,7 @@ int main(int argc, char **argv) {
     npy_open(&im, images, NPY_U1, 4);
     npy_open(&ix, indices, NPY_I8, 1);
     const int64_t *idx = ix.data;
-    features_check_indices(idx, ix.shape[0], im.shape[0], indices);
+    index_range_or_die(indices, idx, ix.shape[0], im.shape[0], images);
     const int64_t d = features_write(out, &im, idx, ix.shape[0], &o);
     double dt = now_sec() - t0;
     info("%s: %lld x %lld %s features in %.2fs (%.1f img/s)", out, (long long)ix.shape[0], (long long)d,

@@ -36,31 +36,10 @@ int main(int argc, char **argv) {
     const float *x = fa.data;
 
     double *nrm = xmalloc((size_t)n * sizeof *nrm);
-    int64_t bad = sim_row_norms(nrm, x, n, d);
-    if (bad >= 0) {
-        const float *r = x + bad * d;
-        for (int64_t k = 0; k < d; k++)
-            if (!isfinite(r[k]))
-                die("%s: row %lld, column %lld is %s", features, (long long)bad, (long long)k,
-                    isnan(r[k]) ? "NaN" : "infinite");
-        die("%s: row %lld is all zero (its cosine is undefined)", features, (long long)bad);
-    }
+    sim_row_norms_check(nrm, x, n, d, features);
 
     label_sets ls = {0, 0, NULL};
-    if (labels_path) {
-        npy_array la, ia;
-        npy_open(&la, labels_path, NPY_U1, 2);
-        npy_open(&ia, indices_path, NPY_I8, 1);
-        if (ia.shape[0] != n)
-            die("%s: %lld indices, but %s has %lld rows", indices_path, (long long)ia.shape[0], features,
-                (long long)n);
-        int64_t badi = label_sets_build(&ls, la.data, la.shape[0], la.shape[1], ia.data, n);
-        if (badi >= 0)
-            die("%s: index %lld at position %lld is outside the %lld rows of %s", indices_path,
-                (long long)((const int64_t *)ia.data)[badi], (long long)badi, (long long)la.shape[0], labels_path);
-        npy_close(&la);
-        npy_close(&ia);
-    }
+    if (labels_path) label_sets_load(&ls, labels_path, indices_path, n, "one index per row of --features");
 
     int64_t bs = sim_default_block(n), rb = bits_row_bytes(n);
     info("n %lld, d %lld, k1 %lld, k2 %lld, %d threads, row blocks of %lld", (long long)n, (long long)d, k1, k2,

@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
     const int64_t *ids = NULL;
     if (a.ids) {
         npy_open(&I, a.ids, NPY_I8, 1);
-        if (I.shape[0] != n) die("%s: %lld ids, but %s has %lld codes", a.ids, (long long)I.shape[0], a.codes, (long long)n);
+        npy_expect_dim(&I, 0, n, "one id per row of --codes");
         ids = I.data;
     }
     if (a.mih_m > 0 && (a.mih_m > bits || (bits + a.mih_m - 1) / a.mih_m > HINDEX_MAX_SUB))

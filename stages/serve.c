@@ -10,6 +10,7 @@
 #include "format/npy.h"
 #include "hash/index.h"
 #include "search/serve.h"
+#include "util/check.h"
 #include "util/util.h"
 
 /* Split a comma list into at most max fresh strings (empty entries kept). */
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
     if (s.C != 1 && s.C != 3) die("%s: images have %lld channels, expected 1 or 3", a.images, (long long)s.C);
     if (a.labels) {
         npy_open(&lb, a.labels, NPY_U1, 2);
-        if (lb.shape[0] != s.N) die("%s: %lld label rows, but %s has %lld images", a.labels, (long long)lb.shape[0], a.images, (long long)s.N);
+        npy_expect_dim(&lb, 0, s.N, "one label row per image of --images");
         s.labels = lb.data;
         s.L = lb.shape[1];
     }
@@ -56,9 +57,7 @@ int main(int argc, char **argv) {
         s.queries = qs.data;
         s.nq = qs.shape[0];
         if (s.nq < 1) die("%s: no queries", a.queries);
-        for (int64_t i = 0; i < s.nq; i++)
-            if (s.queries[i] < 0 || s.queries[i] >= s.N)
-                die("%s: item %lld at position %lld is outside [0, %lld)", a.queries, (long long)s.queries[i], (long long)i, (long long)s.N);
+        index_range_or_die(a.queries, s.queries, s.nq, s.N, a.images);
     }
     char *dirs[SERVE_MAX_COLUMNS], *models[SERVE_MAX_COLUMNS] = {0};
     const int nidx = split(a.index, dirs, SERVE_MAX_COLUMNS, "--index");
@@ -79,9 +78,8 @@ int main(int argc, char **argv) {
         const uint8_t *codes = NULL;
         if (c < nqc && *qpaths[c]) {
             npy_open(&qc[c], qpaths[c], NPY_U1, 2);
-            if (qc[c].shape[0] != s.nq || qc[c].shape[1] != ix.row_bytes)
-                die("%s: shape [%lld, %lld], expected [%lld, %lld] (the --queries items, codes of index %s)", qpaths[c],
-                    (long long)qc[c].shape[0], (long long)qc[c].shape[1], (long long)s.nq, (long long)ix.row_bytes, dir);
+            npy_expect_dim(&qc[c], 0, s.nq, "one row per item of --queries");
+            npy_expect_dim(&qc[c], 1, ix.row_bytes, "the bytes per code of the index");
             char err[256];
             if (hsearch_check_queries(&ix, qc[c].data, s.nq, err, sizeof err)) die("%s: %s", qpaths[c], err);
             codes = qc[c].data;

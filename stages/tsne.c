@@ -10,6 +10,7 @@
 #include "format/npy.h"
 #include "report/pairs.h"
 #include "report/tsne.h"
+#include "util/check.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -61,11 +62,11 @@ int main(int argc, char **argv) {
         npy_array L, I;
         npy_open(&L, a.labels, NPY_U1, 2);
         npy_open(&I, a.indices, NPY_I8, 1);
-        if (I.shape[0] != N) die("%s: %lld indices, but %s has %lld rows", a.indices, (long long)I.shape[0], a.input, (long long)N);
+        npy_expect_dim(&I, 0, N, "one index per row of --input");
         const int64_t *idx = I.data;
+        index_range_or_die(a.indices, idx, N, L.shape[0], a.labels);
         for (int64_t i = 0; i < n; i++) {
             int64_t row = idx[perm[i]];
-            if (row < 0 || row >= L.shape[0]) die("%s: index %lld at position %lld is outside the %lld rows of %s", a.indices, (long long)row, (long long)perm[i], (long long)L.shape[0], a.labels);
             cls[i] = first_label(L.data, L.shape[1], row);
         }
         npy_close(&L);

@@ -344,7 +344,7 @@ int main(void) {
 #endif
     snprintf(a, sizeof a, "--images %s --indices %s %s --weights %s --out %s", im, p("badidx.npy"), common,
              p("tv.safetensors"), out);
-    bad(a, "index 3 at position 0 is out of range", "index out of range");
+    bad(a, "index 3 at position 0 is outside the 3 rows of", "index out of range");
 
     free(im);
     free(ix);

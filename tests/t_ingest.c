@@ -371,7 +371,7 @@ static void test_bad(void) {
     snprintf(p, sizeof p, "%s/bad_magic", root);
     expect_fail(child_idx, p, "wrong IDX image magic", "train-images-idx3-ubyte.gz", "bad IDX magic 0x00000804");
     snprintf(p, sizeof p, "%s/bad_label", root);
-    expect_fail(child_idx, p, "IDX label out of range", "t10k-labels-idx1-ubyte.gz", "label 10 of item 4 is out of range");
+    expect_fail(child_idx, p, "IDX label out of range", "t10k-labels-idx1-ubyte.gz", "item 4 has label 10, outside the classes 0..9");
     snprintf(p, sizeof p, "%s/count_mismatch", root);
     expect_fail(child_idx, p, "IDX image/label count mismatch", "train-images-idx3-ubyte.gz",
                 "23 images but train-labels-idx1-ubyte has 22 labels");
@@ -395,7 +395,7 @@ static void test_bad(void) {
                 "cifar-10-batches-bin/data_batch_4.bin is missing from the archive");
     snprintf(p, sizeof p, "%s/cifar_bad_label", root);
     expect_fail(child_cifar, p, "CIFAR label out of range", "data_batch_3.bin",
-                "record 0 has label 10, out of range");
+                "item 0 has label 10, outside the classes 0..9");
     snprintf(p, sizeof p, "%s/no_cifar_here", root);
     mkdir_p(p);
     expect_fail(child_cifar, p, "missing CIFAR archive", "cifar-10-binary.tar.gz",

@@ -77,11 +77,11 @@ run_fail "truncated cifar archive" "$tmp/cut.tar.gz" "truncated" -- \
   --source cifar10 --path "$tmp/cut.tar.gz" "${split[@]}"
 run_fail "cifar archive without data_batch_4.bin" "cifar-10-binary.tar.gz" "cifar-10-batches-bin/data_batch_4.bin is missing" -- \
   --source cifar10 --path "$fx/cifar_no_batch4" "${split[@]}"
-run_fail "cifar label out of range" "data_batch_3.bin" "label 10, out of range" -- \
+run_fail "cifar label out of range" "data_batch_3.bin" "item 0 has label 10, outside the classes 0..9" -- \
   --source cifar10 --path "$fx/cifar_bad_label" "${split[@]}"
 run_fail "wrong IDX magic" "train-images-idx3-ubyte.gz" "bad IDX magic 0x00000804" -- \
   --source mnist --path "$fx/bad_magic" "${split[@]}"
-run_fail "IDX label out of range" "t10k-labels-idx1-ubyte.gz" "label 10 of item 4 is out of range" -- \
+run_fail "IDX label out of range" "t10k-labels-idx1-ubyte.gz" "item 4 has label 10, outside the classes 0..9" -- \
   --source mnist --path "$fx/bad_label" "${split[@]}"
 # validation split: the same train, queries from db minus train, real queries nowhere
 "$BIN/dsah-ingest" -q --source mnist --path "$fx/mnist_gz" "${split[@]}" --validation 6 --out "$tmp/mv"
@@ -136,7 +136,7 @@ feat_fail() {
   ok $r "features $what: exit $rc, error says '$e', no output left"
   [ $r = 0 ] || diag "$tmp/err"
 }
-feat_fail "index out of range" "c1/db.npy: index .* is out of range (the images hold 34)" \
+feat_fail "index out of range" "c1/db.npy: index .* is outside the 34 rows of .*images.npy" \
   --images "$tmp/m1/images.npy" --indices "$tmp/c1/db.npy" --extractor pixels
 feat_fail "vgg19 without --weights" "needs --weights" \
   --images "$tmp/m1/images.npy" --indices "$tmp/m1/db.npy" --extractor vgg19

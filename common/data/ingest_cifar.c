@@ -20,12 +20,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "data/ingest.h"
 #include "format/npy.h"
+#include "util/check.h"
 #include "util/util.h"
 
 #define CIFAR_ARCHIVE "cifar-10-binary.tar.gz"
@@ -111,9 +113,11 @@ static void read_batch(cifar_batch *b, struct archive *a, struct archive_entry *
         }
         for (int64_t j = 0; j < k; j++) {
             const uint8_t *rec = buf + j * CIFAR_REC;
-            if (rec[0] >= CIFAR_NCLASS)
-                die("%s: %s: record %lld has label %d, out of range (CIFAR-10 has classes 0..%d)", arch, member,
-                    (long long)(i0 + j), rec[0], CIFAR_NCLASS - 1);
+            if (rec[0] >= CIFAR_NCLASS) {
+                char where[PATH_MAX + 256];
+                snprintf(where, sizeof where, "%s: %s", arch, member);
+                label_range_or_die(where, i0 + j, rec[0], CIFAR_NCLASS);
+            }
             b->labels[i0 + j] = rec[0];
             chw_to_hwc(b->images + (i0 + j) * CIFAR_IMG, rec + 1);
         }

@@ -23,6 +23,7 @@
 
 #include "data/ingest.h"
 #include "format/npy.h"
+#include "util/check.h"
 #include "util/util.h"
 
 #define IDX_NCLASS 10
@@ -150,10 +151,7 @@ static int64_t read_labels(uint8_t **out, const char *dir, const char *base, int
     }
     if (!y) y = xmalloc(1);
     idx_expect_end(&f, "the labels");
-    for (int64_t i = 0; i < n; i++)
-        if (y[i] >= IDX_NCLASS)
-            die("%s: label %d of item %lld is out of range (%d classes: 0..%d)", f.path, y[i], (long long)i,
-                IDX_NCLASS, IDX_NCLASS - 1);
+    for (int64_t i = 0; i < n; i++) label_range_or_die(f.path, i, y[i], IDX_NCLASS);
     idx_close(&f);
     *out = y;
     return n;

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #endif
 
+#include "util/check.h"
 #include "util/util.h"
 
 /* The bit-sliced path needs vpopcntq (VPOPCNTDQ), vpermb/vpermt2b (VBMI),
@@ -160,20 +161,14 @@ void eval_ws_free(eval_ws *ws) {
 }
 
 int eval_check_input(const eval_input *in, char *err, int errlen, int *which) {
-    for (int64_t i = 0; i < in->n_query; i++)
-        if (in->qidx[i] < 0 || in->qidx[i] >= in->n_labels) {
-            *which = EVAL_BAD_QIDX;
-            snprintf(err, (size_t)errlen, "index %lld at position %lld is outside the %lld label rows",
-                     (long long)in->qidx[i], (long long)i, (long long)in->n_labels);
-            return -1;
-        }
-    for (int64_t i = 0; i < in->n_db; i++)
-        if (in->dbidx[i] < 0 || in->dbidx[i] >= in->n_labels) {
-            *which = EVAL_BAD_DBIDX;
-            snprintf(err, (size_t)errlen, "index %lld at position %lld is outside the %lld label rows",
-                     (long long)in->dbidx[i], (long long)i, (long long)in->n_labels);
-            return -1;
-        }
+    if (index_range_check(in->qidx, in->n_query, in->n_labels, "the labels", err, (size_t)errlen) >= 0) {
+        *which = EVAL_BAD_QIDX;
+        return -1;
+    }
+    if (index_range_check(in->dbidx, in->n_db, in->n_labels, "the labels", err, (size_t)errlen) >= 0) {
+        *which = EVAL_BAD_DBIDX;
+        return -1;
+    }
     int64_t nl = in->n_labels * in->n_classes;
     for (int64_t i = 0; i < nl; i++)
         if (in->labels[i] > 1) {

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/npy.h"
 #include "util/bits.h"
+#include "util/check.h"
 #include "util/util.h"
 
 /* ---- cosine blocks --------------------------------------------------------- */
@@ -27,6 +29,16 @@ int64_t sim_row_norms(double *nrm, const float *x, int64_t n, int64_t d) {
         if (bad < 0 && (!finite || !(nrm[i] > 0.0) || !isfinite(nrm[i]))) bad = i;
     }
     return bad;
+}
+
+void sim_row_norms_check(double *nrm, const float *x, int64_t n, int64_t d, const char *path) {
+    const int64_t bad = sim_row_norms(nrm, x, n, d);
+    if (bad < 0) return;
+    const float *r = x + bad * d;
+    for (int64_t k = 0; k < d; k++)
+        if (!isfinite(r[k]))
+            die("%s: row %lld, column %lld is %s", path, (long long)bad, (long long)k, isnan(r[k]) ? "NaN" : "infinite");
+    die("%s: row %lld is all zero (its cosine is undefined)", path, (long long)bad);
 }
 
 int64_t sim_default_block(int64_t n) {
@@ -357,6 +369,18 @@ int64_t label_sets_build(label_sets *out, const uint8_t *labels, int64_t N, int6
             if (r[c]) out->mask[i * out->words + c / 64] |= 1ull << (c % 64);
     }
     return -1;
+}
+
+void label_sets_load(label_sets *out, const char *labels_path, const char *indices_path, int64_t n,
+                     const char *rows_of) {
+    npy_array la, ia;
+    npy_open(&la, labels_path, NPY_U1, 2);
+    npy_open(&ia, indices_path, NPY_I8, 1);
+    npy_expect_dim(&ia, 0, n, rows_of);
+    index_range_or_die(indices_path, ia.data, n, la.shape[0], labels_path);
+    CHECK(label_sets_build(out, la.data, la.shape[0], la.shape[1], ia.data, n) < 0);
+    npy_close(&la);
+    npy_close(&ia);
 }
 
 void label_sets_free(label_sets *ls) {

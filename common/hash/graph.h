@@ -41,6 +41,11 @@
  * are usable. */
 int64_t sim_row_norms(double *nrm, const float *x, int64_t n, int64_t d);
 
+/* sim_row_norms for rows read from `path`: dies naming the file, the row and,
+ * for a value that is not finite, the column ("<path>: row 17, column 3 is
+ * NaN", "<path>: row 5 is all zero (its cosine is undefined)"). */
+void sim_row_norms_check(double *nrm, const float *x, int64_t n, int64_t d, const char *path);
+
 /* Callback for one block pair: rows i0..i0+ni-1 against j0..j0+nj-1; dot
  * [ni, nj] row-major holds the float dot products. For a diagonal block
  * (i0 == j0) only entries with column > row are meaningful to use. tid is the
@@ -138,6 +143,11 @@ int64_t bitmat_check_shape(const uint8_t *w, int64_t n, const char **what);
  * -1 on success, else the position in idx of the first out-of-range index.
  * out->mask is xmalloc'ed (free it with label_sets_free). */
 int64_t label_sets_build(label_sets *out, const uint8_t *labels, int64_t N, int64_t L, const int64_t *idx, int64_t n);
+/* label_sets_build from the files: labels u1 [N, L] and indices i8 [n] (n
+ * must match: the rows of `rows_of`); dies naming the file on a shape or an
+ * index out of range. */
+void label_sets_load(label_sets *out, const char *labels_path, const char *indices_path, int64_t n,
+                     const char *rows_of);
 void label_sets_free(label_sets *ls);
 /* Same label: rows i and j share at least one label. */
 static inline int label_same(const label_sets *ls, int64_t i, int64_t j) {

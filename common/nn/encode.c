@@ -7,6 +7,7 @@
 #include "nn/prefix.h"
 #include "nn/trainer.h"
 #include "util/bits.h"
+#include "util/check.h"
 #include "util/util.h"
 
 #if DSAH_CUDA
@@ -22,10 +23,7 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
     if (C != 1 && C != 3) die("%s: images have %lld channels, expected 1 or 3", images->path, (long long)C);
     if (net_input_channels((int)C, vgg) != n->channels)
         die("%s: images have %lld channels, the model expects %d", images->path, (long long)C, n->channels);
-    for (int64_t i = 0; i < cnt; i++)
-        if (idx[i] < 0 || idx[i] >= N)
-            die("%s: index %lld at position %lld is outside [0, %lld)", idx_path, (long long)idx[i], (long long)i,
-                (long long)N);
+    index_range_or_die(idx_path, idx, cnt, N, images->path);
     if (o->prefix_cache && !o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
     /* 16 bounds the convolutions' activations at large inputs; from a cache
      * only the fc layers run, and fc6 at batch 16 re-reads its 411 MB of

@@ -19,13 +19,6 @@ feat_extractor features_parse_extractor(const char *name) {
 
 const char *features_extractor_name(feat_extractor e) { return e == FEAT_PIXELS ? "pixels" : "vgg19"; }
 
-void features_check_indices(const int64_t *idx, int64_t n, int64_t n_images, const char *idx_path) {
-    for (int64_t k = 0; k < n; k++)
-        if (idx[k] < 0 || idx[k] >= n_images)
-            die("%s: index %lld at position %lld is out of range (the images hold %lld)", idx_path,
-                (long long)idx[k], (long long)k, (long long)n_images);
-}
-
 void features_pixels(float *out, const uint8_t *images, const int64_t *idx, int64_t n, int64_t d) {
     /* a true division (not * (1/255)): bit-identical to numpy's
      * images.astype(np.float32) / np.float32(255) */

@@ -50,8 +50,6 @@ typedef struct features_opts {
 feat_extractor features_parse_extractor(const char *name);
 const char *features_extractor_name(feat_extractor e);
 
-/* Dies naming the index file when any index is outside [0, n_images). */
-void features_check_indices(const int64_t *idx, int64_t n, int64_t n_images, const char *idx_path);
 
 /* Pixel features for n images: out[k, :] = images[idx[k], :] / 255.
  * out f4 [n, d], images u1 [N, d] (d = H*W*C), idx [n]. No allocation. */

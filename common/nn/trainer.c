@@ -50,6 +50,7 @@
 #include "data/preprocess.h"
 #include "util/rng.h"
 #include "format/safetensors.h"
+#include "util/check.h"
 #include "util/util.h"
 
 #if DSAH_CUDA
@@ -190,8 +191,7 @@ void train_run(const train_cfg *c) {
     if (C != 1 && C != 3) die("%s: images have %lld channels, expected 1 or 3", c->images, (long long)C);
     const int vgg = !strcmp(c->arch, "vgg19"), NC = net_input_channels((int)C, vgg), S = c->input;
     const int64_t *idx = ix.data;
-    for (int64_t i = 0; i < n; i++)
-        if (idx[i] < 0 || idx[i] >= N) die("%s: index %lld at position %lld is outside [0, %lld)", c->indices, (long long)idx[i], (long long)i, (long long)N);
+    index_range_or_die(c->indices, idx, n, N, c->images);
     if (greedy) {
         npy_expect_dim(&fa, 0, n, "rows (one per training index)");
     } else {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "format/json.h"
+#include "util/check.h"
 #include "util/util.h"
 
 /* ---- the page ------------------------------------------------------------------ */
@@ -85,11 +86,11 @@ void serve_add_column(serve_ctx *s, const char *name, const hindex *ix, const ch
     c->ix = *ix;
     c->ix.nthreads = 1;
     c->by_id = hindex_id_pairs(ix);
-    for (int64_t i = 0; i < ix->n; i++) {
-        const int64_t id = hindex_id(ix, i);
-        if (id < 0 || id >= s->N)
-            die("index %s: id %lld at position %lld is not an image of %s (%lld images)", name, (long long)id,
-                (long long)i, images_path, (long long)s->N);
+    /* the index's ids (without them, the ids are the positions 0..n-1) */
+    char err[512];
+    if (ix->ids ? index_range_check(ix->ids, ix->n, s->N, images_path, err, sizeof err) >= 0 : ix->n > s->N) {
+        if (!ix->ids) index_range_message(err, sizeof err, s->N, s->N, s->N, images_path);
+        die("index %s: %s", name, err);
     }
     if (model && *model) {
         qenc_open(&c->enc, model, s->images, s->N, (int)s->H, (int)s->W, (int)s->C, images_path);
