@@ -3,19 +3,10 @@
 # (codes of the right shape), then bad inputs, each of which must exit
 # non-zero with one error line and leave no output behind.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
-npy() {
-  local h="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
-  local len=$(( (10 + ${#h} + 1 + 63) / 64 * 64 - 10 ))
-  { printf '\x93NUMPY\x01\x00'
-    printf "\\x$(printf %02x $((len & 255)))\\x$(printf %02x $((len >> 8)))"
-    printf '%-*s\n' $((len - 1)) "$h"
-    printf "$4"; } > "$1"
-}
 f4() { local s=""; for v in "$@"; do s="$s$v"; done; echo "$s"; }
 ONE='\x00\x00\x80\x3f'; TWO='\x00\x00\x00\x40'; ZERO='\x00\x00\x00\x00'; NAN='\x00\x00\xc0\x7f'
 npy "$T/x.npy" '<f4' '(3, 2)' "$(f4 $ONE $ZERO $ZERO $ONE $TWO $TWO)"
@@ -29,7 +20,7 @@ ok $? "lsh: db.npy holds 3 codes of 2 bytes; baseline.json written"
 
 bad() {
   local name=$1 pat=$2; shift 2
-  local out="$T/out_$n"
+  local out="$T/out_$TAP_N"
   "$BIN/dsah-baseline" "$@" --out "$out" 2> "$T/err"
   local rc=$?
   ok $([ $rc -ne 0 ] && echo 0 || echo 1) "$name: exit $rc"
@@ -69,5 +60,4 @@ for m in sh agh1 agh2 sp sgh; do
   [ "$(stat -c %s "$T/m_$m/db.npy")" = $((128 + 200 * 2)) ] && grep -q "\"method\": \"$m\"" "$T/m_$m/baseline.json"
   ok $? "$m: db.npy holds 200 codes of 2 bytes; baseline.json names the method"
 done
-echo "1..$n"
-exit $fail
+done_testing

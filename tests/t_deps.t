@@ -5,14 +5,12 @@
 # apt-get and dpkg-query are stand-ins on PATH: the first two apt-get calls
 # fail with apt's own lock messages, later ones succeed.
 set -u
+. "$(dirname "$0")/lib.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 deps=$(cd "$(dirname "$0")/.." && pwd)/common/deps.sh
 if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # skip not root: deps.sh would go through sudo, which ignores PATH"
-  exit 0
+  skip_all "not root: deps.sh would go through sudo, which ignores PATH"
 fi
 cat > "$T/apt-get" <<'SH'
 #!/bin/sh
@@ -45,5 +43,4 @@ ok $? "the error names the held lock and apt's own message"
 DSAH_APT_WAIT=soon PATH="$T:$PATH" sh "$deps" build > "$T/out3" 2>&1
 [ $? = 2 ] && grep -q "DSAH_APT_WAIT=soon: not a number" "$T/out3"
 ok $? "a malformed DSAH_APT_WAIT is a clear error"
-echo "1..$n"
-exit $fail
+done_testing

@@ -3,21 +3,12 @@
 # inputs, each of which must exit non-zero with one error line naming the
 # file and leave no output behind.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 
 # npy FILE DESCR SHAPE PAYLOAD(printf escapes): a format 1.0 .npy file
-npy() {
-  local h="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
-  local len=$(( (10 + ${#h} + 1 + 63) / 64 * 64 - 10 ))
-  { printf '\x93NUMPY\x01\x00'
-    printf "\\x$(printf %02x $((len & 255)))\\x$(printf %02x $((len >> 8)))"
-    printf '%-*s\n' $((len - 1)) "$h"
-    printf "$4"; } > "$1"
-}
 i8() { local s=""; for v in "$@"; do s="$s\\x$(printf %02x "$v")\\x00\\x00\\x00\\x00\\x00\\x00\\x00"; done; echo "$s"; }
 
 # the hand-worked case of t_eval.c: query 0x00 (A), db 0x01 A, 0x00 B, 0x03 A, 0x02 A
@@ -40,7 +31,7 @@ ok $? "valid input: pr.csv radius 1 row and 9 radii"
 # bad CASE-NAME FILE-EXPECTED-IN-MESSAGE ARGS...
 bad() {
   local name=$1 file=$2; shift 2
-  local out="$T/out_$n"
+  local out="$T/out_$TAP_N"
   "$BIN/dsah-eval" "$@" --out "$out" 2> "$T/err"
   local rc=$?
   ok $([ $rc -ne 0 ] && echo 0 || echo 1) "$name: exit $rc"
@@ -72,5 +63,4 @@ bad "label value 2" "$T/lab2.npy" "${A[@]}"
 A=("${ARGS[@]}"); A[1]="$T/missing.npy"
 bad "missing query codes file" "$T/missing.npy" "${A[@]}"
 
-echo "1..$n"
-exit $fail
+done_testing

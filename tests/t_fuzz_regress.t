@@ -6,12 +6,11 @@
 # checks its parser's result for consistency and aborts on a CHECK failure,
 # so a crash, an abort or a sanitizer report (make test-asan) fails here.
 set -u
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${DSAH_BUILD:-$ROOT/build}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 /usr/bin/python3 "$ROOT/tests/fuzz/make_seeds.py" "$T/seeds"
 ok $? "seed corpus generated"
 for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
@@ -24,5 +23,4 @@ for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
     ok $([ $rc = 0 ] && [ "$good" = ${#files[@]} ] && echo 0 || echo 1) \
         "fuzz_$t: ${#files[@]} inputs, $good passed (rc $rc)$( [ $rc = 0 ] || grep -m1 'ERROR\|error' "$T/err" | sed 's/^/: /')"
 done
-echo "1..$n"
-exit $fail
+done_testing

@@ -4,12 +4,11 @@
 # labels, --device cuda) with no output left behind, byte-identical outputs
 # for --threads 1 and 2, and the numpy reference agreeing with dsah-graph.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 # expect_fail NAME PATTERN OUTFILE CMD...: non-zero exit, one error line
 # matching PATTERN, OUTFILE absent.
 expect_fail() {
@@ -120,5 +119,4 @@ expect_fail "and: gamma missing" "missing --gamma" "$T/c8/w.npy" "$A" --codes "$
 expect_fail "and: --device cuda:0" "no CUDA" "$T/c9/w.npy" "$A" --codes "$T/codes.npy" --w "$T/g1/w0.npy" --gamma 1 --device cuda:0 --out "$T/c9/w.npy"
 "$G" --help | grep -q -- "--k2" && "$A" --help | grep -q "n+ - 1"
 ok $? "--help of both stages"
-echo "1..$n"
-exit $fail
+done_testing

@@ -6,13 +6,12 @@
 # ulimit -v 1 GiB (not under AddressSanitizer, which reserves more), so an
 # allocation sized by the lie fails them.
 set -u
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${DSAH_BIN:-$ROOT/bin}
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 VMEM=1048576
 [ -n "${DSAH_ASAN:-}" ] && VMEM=unlimited
 # expect NAME RC FIRST_STDERR_LINE CMD...: exit status and first stderr line exact.
@@ -143,5 +142,4 @@ ok $([ $rc = 1 ] && [ "$(head -1 "$T/err10")" = "dsah-baseline: error: $T/c10s/q
     "10: symlink planted at query.npy.tmp.<pid> refused (rc $rc: $(head -1 "$T/err10"))"
 ok $([ "$(cat "$T/victim")" = keep ] && echo 0 || echo 1) "10: the symlink's target is untouched"
 
-echo "1..$n"
-exit $fail
+done_testing

@@ -9,18 +9,17 @@
 #    identical across thread counts; corrupt image reported and counted;
 #  - bad layouts fail with the expected file named and no output left.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:?DSAH_BIN not set}
 tmp=${TMPDIR:-/tmp}/dsah_t_images_t.$$; rm -rf "$tmp"; mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
 PY=/usr/bin/python3
 if ! $PY -c 'import PIL, numpy' 2>/dev/null; then
-  echo "1..0 # skip Debian python3-pil / python3-numpy not installed"; exit 0
+  skip_all "Debian python3-pil / python3-numpy not installed"
 fi
 
 # ---- fixtures (PIL writes them; the pixels come from numpy's seeded rng) --
-$PY - "$tmp" <<'PY' || { echo "not ok 1 - fixtures"; echo "1..1"; exit 1; }
+$PY - "$tmp" <<'PY' || { ok 1 "fixtures written by PIL"; done_testing; }
 import sys, os, io, zipfile, numpy as np
 from PIL import Image
 t = sys.argv[1]
@@ -78,7 +77,7 @@ ok 0 "fixtures written by PIL"
 # ---- folder zip vs PIL --------------------------------------------------------
 "$BIN/dsah-ingest" -q --source folder --path "$tmp/folder.zip" --size 24 --query 3 --train 4 --seed 1 --out "$tmp/fo" 2>"$tmp/err"
 ok $? "folder zip ingests"
-$PY - "$tmp" $n <<'PY'
+$PY - "$tmp" $TAP_N <<'PY'
 import sys, json, numpy as np
 t, k = sys.argv[1], int(sys.argv[2])
 a = np.load(f"{t}/fo/images.npy", mmap_mode="r"); r = np.load(f"{t}/folder_ref.npy")
@@ -91,8 +90,7 @@ ok2 = js["classes"] == ["cat", "dog", "owl"] and (lab == exp).all() and js["nq"]
 print(("ok" if ok2 else "not ok") + f" {k+2} - folder: classes = sorted subfolders, one-hot in path order, split 3/4/9")
 sys.exit(0 if ok and ok2 else 1)
 PY
-[ $? = 0 ] || failed=$((failed+1))
-n=$((n+2))
+external 2 $?
 
 # ---- flickr25k: scaled split, threads, corrupt image --------------------------
 run() { "$BIN/dsah-ingest" -q --source flickr25k --path "$tmp/mirflickr25k.zip" --annotations "$tmp/annotations.zip" \
@@ -103,7 +101,7 @@ grep -q "warning: .*mirflickr/im33.jpg: .*JPEG.*skipped" "$tmp/err2"; ok $? "the
 run --threads 1 --out "$tmp/f1" 2>/dev/null
 same=0; for f in images labels query train db; do cmp -s "$tmp/f1/$f.npy" "$tmp/f2/$f.npy" || same=1; done
 ok $same "flickr25k: outputs byte-identical with 1 and 2 threads"
-$PY - "$tmp" $n <<'PY'
+$PY - "$tmp" $TAP_N <<'PY'
 import sys, json, numpy as np
 t, k = sys.argv[1], int(sys.argv[2])
 js = json.load(open(f"{t}/f2/ingest.json")); N = int(open(f"{t}/flickr_expect.txt").read())
@@ -118,8 +116,7 @@ ok2 = js["classes"] == sorted(["sky", "tree", "water", "night", "dog", "people"]
 print(("ok" if ok2 else "not ok") + f" {k+2} - flickr25k: labels exact, classes in name order")
 sys.exit(0 if ok and ok2 else 1)
 PY
-[ $? = 0 ] || failed=$((failed+1))
-n=$((n+2))
+external 2 $?
 run --strict --out "$tmp/fs" 2>"$tmp/err3"; rc=$?
 [ $rc -ne 0 ] && grep -q "^dsah-ingest: error: .*im33.jpg.*--strict" "$tmp/err3" && [ -z "$(ls -A "$tmp/fs" 2>/dev/null)" ]
 ok $? "flickr25k --strict: fails naming im33.jpg, leaves no output"
@@ -127,5 +124,4 @@ ok $? "flickr25k --strict: fails naming im33.jpg, leaves no output"
   --size 16 --query 1 --train 1 --seed 0 --out "$tmp/fb" 2>"$tmp/err4"; rc=$?
 [ $rc -ne 0 ] && grep -q "expected mirflickr/im1.jpg" "$tmp/err4" && [ -z "$(ls -A "$tmp/fb" 2>/dev/null)" ]
 ok $? "flickr25k with the wrong archive: error names mirflickr/im1.jpg"
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

@@ -5,13 +5,11 @@
 # repeated; every bad input exits non-zero with one error line naming the file
 # and the problem, and leaves no output file behind.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:?DSAH_BIN not set}
 BUILD=${DSAH_BUILD:?DSAH_BUILD not set}
 tmp=${TMPDIR:-/tmp}/dsah_t_ingest_t.$$; rm -rf "$tmp"; mkdir -p "$tmp" || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
-diag() { sed 's/^/# /' "$@"; }
 
 fx=$tmp/fx
 "$BUILD/tests/t_ingest" --gen "$fx"
@@ -143,5 +141,4 @@ feat_fail "vgg19 without --weights" "needs --weights" \
 feat_fail "indices of the wrong dtype" "labels.npy" \
   --images "$tmp/m1/images.npy" --indices "$tmp/m1/labels.npy" --extractor pixels
 
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

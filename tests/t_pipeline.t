@@ -3,19 +3,17 @@
 # logic itself is covered with stand-in stages by t_plan.t). Skipped until
 # every stage is built.
 set -u
+. "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DSAH_BIN:-$repo/bin}
 build=${DSAH_BUILD:-$repo/build}
 for s in plan ingest features graph train encode and eval baseline index search; do
-  if [ ! -x "$bin/dsah-$s" ]; then echo "1..0 # SKIP $bin/dsah-$s is not built yet"; exit 0; fi
+  if [ ! -x "$bin/dsah-$s" ]; then skip_all "$bin/dsah-$s is not built yet"; fi
 done
-[ -x "$build/tests/gen_smoke" ] || { echo "1..0 # SKIP $build/tests/gen_smoke is not built"; exit 0; }
+[ -x "$build/tests/gen_smoke" ] || { skip_all "$build/tests/gen_smoke is not built"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
-n=0 fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got: $1"; echo "#   expected: $2"; fi; }
 
 "$build/tests/gen_smoke" "$tmp/data"
 sed "s|path: work/smoke-data|path: $tmp/data|; s|bits: \[16, 32\]|bits: [16]|" "$repo/pipelines/smoke.yaml" > "$tmp/smoke.yaml"
@@ -66,5 +64,4 @@ while IFS=, read -r kind label rest; do
   [ "$exp" = "$got" ] || { bad=1; echo "#   $label: csv $got, metrics.json $exp"; }
 done < "$W/results.csv"
 ok $bad "results.csv mAP@5000 equals each run's metrics.json"
-echo "1..$n"
-[ $fails = 0 ]
+done_testing

@@ -5,14 +5,12 @@
 # their inputs and flags, so equal inputs give equal bytes. The real stages
 # are exercised by t_pipeline.t.
 set -u
+. "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DSAH_BIN:-$repo/bin}
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
-n=0 fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got:      $(echo "$1" | tr '\n' ' ')"; echo "#   expected: $(echo "$2" | tr '\n' ' ')"; fi; }
 
 fake=$tmp/fakebin
 mkdir -p "$fake"
@@ -244,5 +242,4 @@ is "$(ls "$tmp/prefixhead/cifar10/features" | grep -c relu6)" "3" "finetune head
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --work "$tmp/prefixall" > /dev/null 2>&1
 is "$(grep -c -- "--prefix-cache\|--layer" "$tmp/prefixall/cifar10/plan.mk")" "0" "finetune all: no prefix"
 
-echo "1..$n"
-[ $fails = 0 ]
+done_testing

@@ -12,16 +12,15 @@
 #  - the page in headless Chromium (playwright-core, tests/browser/page.mjs):
 #    k tiles per column whose ids and distances equal the API's, a screenshot.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 T=$(mktemp -d)
 SPID=""
 trap '[ -n "$SPID" ] && kill $SPID 2>/dev/null; rm -rf "$T"' EXIT
-n=0; fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
 if ! $PY -c 'import numpy, PIL' 2>/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
-  echo "1..0 # skip python3-numpy, python3-pil, curl or jq not installed (common/deps.sh test)"; exit 0
+  skip_all "python3-numpy, python3-pil, curl or jq not installed (common/deps.sh test)"
 fi
 
 $PY - "$T" <<'PY'
@@ -165,5 +164,4 @@ kill -TERM $SPID; wait $SPID; rc=$?; SPID=""
 [ $rc = 0 ] && ! grep -qi "error" "$T/serve.err"
 ok $? "SIGTERM: exits 0, nothing on stderr but info lines"
 
-echo "1..$n"
-[ $fails = 0 ]
+done_testing

@@ -4,11 +4,10 @@
 # model bytes; round 2 continues from round 1; encode's packed codes are the
 # signs of its --real output; bad inputs fail with one line and leave nothing.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
 
 # Fixture: 1000 random 28x28 grey images, train = all, W from i mod 3.
 perl -e '
@@ -139,5 +138,4 @@ ok $? "--loss greedyhash: trains without --w, loss falls over 3 epochs ($(grep -
 [ $? -ne 0 ] && [ "$(wc -l < "$T/GH2.err")" = 1 ] && grep -q "^dsah-train: error: .*feat_bad.npy" "$T/GH2.err" && [ ! -e "$T/GH2/model.safetensors" ]
 ok $? "--loss greedyhash with features of 999 rows: $(cat "$T/GH2.err")"
 
-echo "1..$n"
-[ $fails = 0 ]
+done_testing

@@ -9,14 +9,13 @@
 #    of items.npy's rows, and trustworthiness is sklearn's on the +-1 vectors;
 #  - the same seed gives the same files; bad input: one error line, nothing written.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
 if ! $PY -c 'import sklearn, numpy' 2>/dev/null; then
-  echo "1..0 # skip Debian python3-sklearn / python3-numpy not installed"; exit 0
+  skip_all "Debian python3-sklearn / python3-numpy not installed"
 fi
 $PY - "$T" <<'PY'
 import sys, numpy as np
@@ -76,5 +75,4 @@ out=$("$BIN/dsah-tsne" --input "$T/nan.npy" --out "$T/bad" 2>&1); rc=$?
 [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "nan.npy" && [ ! -e "$T/bad/tsne.npy" ]; ok $? "NaN in features: one error line naming the file, nothing written ($out)"
 out=$("$BIN/dsah-tsne" --input "$T/x.npy" --points 20 --perplexity 30 --out "$T/bad" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q -- "--perplexity" && [ ! -e "$T/bad/tsne.npy" ]; ok $? "perplexity above the points: refused ($out)"
-echo "1..$n"
-[ $fails = 0 ]
+done_testing
