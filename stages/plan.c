@@ -35,7 +35,6 @@
 #include "nn/net.h"
 #include "util/util.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,70 +823,30 @@ static void report_goals(sbuf *b) {
     free(seen.s);
 }
 
-static void usage(FILE *fp) {
-    fprintf(fp,
-            "usage: dsah-plan --config FILE.yaml [--set key=value ...] [--work DIR] [--bin DIR] [--out PLAN.mk]\n"
-            "       dsah-plan --keys-markdown | --keys | --flags-markdown\n"
-            "Turns a pipeline YAML into a Make fragment (see pipelines/README.md).\n"
-            "  --config FILE     the experiment (required)\n"
-            "  --set key=value   override a key (repeatable; value in YAML flow syntax or a comma list)\n"
-            "  --work DIR        work folder (default work); the run directory is DIR/<name>\n"
-            "  --bin DIR         where the stage binaries are (default bin); runs needing a stage\n"
-            "                    that is not built are left out of the default goal\n"
-            "  --out FILE        the Make fragment (default <run dir>/plan.mk)\n"
-            "  --keys            list the keys; --keys-markdown: the table of pipelines/README.md\n"
-            "  --flags-markdown  every stage's flags from its table (the end of stages/README.md)\n"
-            "  --print KEY       print the value of KEY (after --set and defaults) and exit\n"
-            "  -q, --quiet       do not print the defaults in use\n"
-            "  --help            this text\n"
-            "Prints the run directory on stdout.\n");
-}
 
 int main(int argc, char **argv) {
     dsah_init("dsah-plan");
-    const char *config = NULL, *work = "work", *out = NULL;
-    /* static: reachable until exit on every return path (make test-asan) */
-    static const char **sets, **prints;
-    sets = xmalloc(sizeof(char *) * (size_t)(argc + 1));
-    int nsets = 0, nprint = 0;
-    prints = xmalloc(sizeof(char *) * (size_t)(argc + 1));
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
-        {"work", required_argument, 0, 'w'},   {"bin", required_argument, 0, 'b'},
-        {"out", required_argument, 0, 'o'},    {"keys-markdown", no_argument, 0, 'K'},
-        {"flags-markdown", no_argument, 0, 'F'},
-        {"keys", no_argument, 0, 'k'},         {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {"threads", required_argument, 0, 't'},
-        {"print", required_argument, 0, 'p'},
-        {0, 0, 0, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c': config = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'p': prints[nprint++] = optarg; break;
-        case 'w': work = optarg; break;
-        case 'b': bindir = optarg; break;
-        case 'o': out = optarg; break;
-        case 'K': cfg_keys_markdown(stdout); return 0;
-        case 'F':
-            for (const opt_cmd *const *c = stage_cmds; *c; c++) {
-                printf("%s### dsah-%s\n\n    ", c == stage_cmds ? "" : "\n", (*c)->name);
-                opt_help_usage(*c, stdout);
-                printf("\n");
-                opt_markdown(*c, stdout);
-            }
-            return 0;
-        case 'k':
-            for (int i = 0; i < cfg_nkeys; i++) printf("%s\n", cfg_keys[i].key);
-            return 0;
-        case 'q': dsah_quiet = 1; break;
-        case 't': parse_ll("--threads", optarg, 1, 4096); break; /* single-threaded; accepted for uniformity */
-        case 'h': usage(stdout); return 0;
-        default: die_hint("dsah-plan --help lists the flags", "unknown option '%s'", argv[optind - 1]);
-        }
+    plan_args a;
+    opt_parse(&plan_cmd, &a, argc, argv);
+    if (a.keys_markdown) {
+        cfg_keys_markdown(stdout);
+        return 0;
     }
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    if (a.flags_markdown) {
+        for (const opt_cmd *const *c = stage_cmds; *c; c++) {
+            printf("%s### dsah-%s\n\n    ", c == stage_cmds ? "" : "\n", (*c)->name);
+            opt_help_usage(*c, stdout);
+            printf("\n");
+            opt_markdown(*c, stdout);
+        }
+        return 0;
+    }
+    if (a.keys) {
+        for (int i = 0; i < cfg_nkeys; i++) printf("%s\n", cfg_keys[i].key);
+        return 0;
+    }
+    const char *config = a.config, *work = a.work, *out = a.out;
+    bindir = a.bin;
     if (!config) die_hint("dsah-plan --config pipelines/fashion-mnist.yaml", "--config is required");
     /* The work folder and bin folder appear in Make targets and recipes:
      * plain path characters only (no ':' or '=' either, which Make parses). */
@@ -900,12 +859,12 @@ int main(int argc, char **argv) {
 
     static cfg c; /* C points to it */
     char err[1024];
-    if (cfg_load(&c, config, sets, nsets, err, sizeof err)) die("%s", err);
+    if (cfg_load(&c, config, plan_sets, plan_nsets, err, sizeof err)) die("%s", err);
     C = &c;
-    if (nprint) { /* --print KEY: values for scripts, nothing planned */
-        for (int i = 0; i < nprint; i++) {
-            if (cfg_find(prints[i]) < 0) die("--print %s: unknown key", prints[i]);
-            char *v = cfg_join(&c, prints[i], ",");
+    if (plan_nprints) { /* --print KEY: values for scripts, nothing planned */
+        for (int i = 0; i < plan_nprints; i++) {
+            if (cfg_find(plan_prints[i]) < 0) die("--print %s: unknown key", plan_prints[i]);
+            char *v = cfg_join(&c, plan_prints[i], ",");
             printf("%s\n", v);
             free(v);
         }

@@ -40,6 +40,7 @@
 #include "format/safetensors.h"
 #include "nn/encode.h"
 #include "nn/features.h"
+#include "nn/input.h"
 #include "nn/net.h"
 #include "nn/prefix.h"
 #include "nn/trainer.h"

@@ -149,4 +149,15 @@ typedef struct montage_args {
 } montage_args;
 extern const opt_cmd montage_cmd;
 
+/* dsah-plan (cli/plan.c): --set and --print repeat, so their values are
+ * collected in plan_sets and plan_prints (in order) rather than in fields. */
+typedef struct plan_args {
+    const char *config, *work, *bin, *out;
+    int keys, keys_markdown, flags_markdown;
+    long long threads;
+} plan_args;
+extern const opt_cmd plan_cmd;
+extern const char **plan_sets, **plan_prints;
+extern int plan_nsets, plan_nprints;
+
 #endif

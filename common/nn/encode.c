@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/input.h"
 #include "nn/prefix.h"
-#include "nn/trainer.h"
 #include "util/bits.h"
 #include "util/check.h"
 #include "util/util.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/trainer.h"
+#include "nn/input.h"
 #include "util/util.h"
 
 void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, const net *n, int64_t rows) {

@@ -39,7 +39,7 @@ void prefix_cache_gather(float *h, const prefix_cache *pc, const int64_t *pos, i
 
 /* Write f4 [cnt, L[layer].out_n]: layer `layer`'s eval-mode output of images
  * idx[0..cnt) of a u1 [N,H,W,C] array, preprocessed as for training
- * (trainer.h net_input), batch images per forward, streamed through
+ * (input.h net_input), batch images per forward, streamed through
  * npy_writer to out_path (atomic); every block is checked finite. n must be
  * built (not allocated: this allocates it for batch). */
 void prefix_write(const char *out_path, net *n, int layer, const npy_array *images, const int64_t *idx, int64_t cnt,

@@ -44,14 +44,4 @@ int train_has_cuda_path(train_loss loss, const char **why);
 
 void train_run(const train_cfg *c);
 
-/* Network input for images idx[0..B) of a u1 [N,H,W,C] array, with the
- * preprocess.h functions: list archs get x [B,C,S,S] = pixel / 255 (bilinear
- * resize to S x S when H, W != S); vgg19 gets torchvision's ImageNet pipeline
- * (pre_imagenet: [0,1], resize, grey replicated to 3 channels, ImageNet
- * mean/std), x [B,3,S,S]. scratch: net_input_scratch(B,H,W,C,S,vgg) floats. */
-int net_input_channels(int C, int vgg);
-int64_t net_input_scratch(int B, int H, int W, int C, int S, int vgg);
-void net_input(float *x, float *scratch, const uint8_t *images, const int64_t *idx, int B, int H, int W, int C, int S,
-               int vgg);
-
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/trainer.h"
+#include "nn/input.h"
 #include "util/bits.h"
 #include "util/util.h"
 
