@@ -85,6 +85,21 @@ static tspec TG(const char *name, tkind kind, ttype type, int64_t n, tgen gen, d
     return (tspec){name, kind, type, n, gen, lo, hi};
 }
 
+/* The backward case of forward case f: the same sizes, parameters, shape
+ * text and tolerances; its own op, tensors (nt of t), run and ref. */
+static op_case backward_of(const op_case *f, const char *op, size_t fn, int nt, const tspec *t,
+                           void (*run)(const ops_backend *, const op_case *, void **),
+                           void (*ref)(const op_case *, void **)) {
+    op_case g = *f;
+    g.op = op;
+    g.fn = fn;
+    g.nt = nt;
+    memcpy(g.t, t, sizeof(tspec) * (size_t)nt);
+    g.run = run;
+    g.ref = ref;
+    return g;
+}
+
 /* ---- layers (nn.h) -------------------------------------------------------- */
 
 static void run_conv_fwd(const ops_backend *b, const op_case *c, void **t) {
@@ -109,19 +124,10 @@ static void add_conv(op_case *cs, int *nc, int B, int C, int H, int W, int K, in
                  .run = run_conv_fwd, .ref = ref_conv_fwd};
     memcpy(f.tol, TOL_SUM, sizeof f.tol);
     snprintf(f.shape, sizeof f.shape, "x [%d,%d,%d,%d], K = %d, %d image(s) per chunk", B, C, H, W, K, nb);
-    op_case g = f;
-    g.op = "conv3x3_backward";
-    g.fn = offsetof(ops_backend, conv3x3_backward);
-    g.nt = 7;
-    g.t[0] = T("dx", OUT, F32, nx);
-    g.t[1] = T("dw", OUT, F32, nw);
-    g.t[2] = T("db", OUT, F32, K);
-    g.t[3] = T("ws", WS, F32, wsl);
-    g.t[4] = T("dy", IN, F32, ny);
-    g.t[5] = T("x", IN, F32, nx);
-    g.t[6] = T("w", IN, F32, nw);
-    g.run = run_conv_bwd;
-    g.ref = ref_conv_bwd;
+    const tspec bt[] = {T("dx", OUT, F32, nx), T("dw", OUT, F32, nw), T("db", OUT, F32, K), T("ws", WS, F32, wsl),
+                        T("dy", IN, F32, ny), T("x", IN, F32, nx), T("w", IN, F32, nw)};
+    op_case g = backward_of(&f, "conv3x3_backward", offsetof(ops_backend, conv3x3_backward), 7, bt, run_conv_bwd,
+                            ref_conv_bwd);
     cs[(*nc)++] = f;
     cs[(*nc)++] = g;
 }
@@ -141,14 +147,9 @@ static void add_pool(op_case *cs, int *nc, int B, int C, int H, int W) {
                  .run = run_pool_fwd, .ref = ref_pool_fwd};
     memcpy(f.tol, TOL_EW, sizeof f.tol);
     snprintf(f.shape, sizeof f.shape, "x [%d,%d,%d,%d]", B, C, H, W);
-    op_case g = f;
-    g.op = "maxpool2_backward";
-    g.fn = offsetof(ops_backend, maxpool2_backward);
-    g.t[0] = T("dx", OUT, F32, nx);
-    g.t[1] = TG("arg", IN, U8, ny, G_INT, 0, 3);
-    g.t[2] = T("dy", IN, F32, ny);
-    g.run = run_pool_bwd;
-    g.ref = ref_pool_bwd;
+    const tspec bt[] = {T("dx", OUT, F32, nx), TG("arg", IN, U8, ny, G_INT, 0, 3), T("dy", IN, F32, ny)};
+    op_case g = backward_of(&f, "maxpool2_backward", offsetof(ops_backend, maxpool2_backward), 3, bt, run_pool_bwd,
+                            ref_pool_bwd);
     cs[(*nc)++] = f;
     cs[(*nc)++] = g;
 }
@@ -170,18 +171,9 @@ static void add_fc(op_case *cs, int *nc, int B, int in, int out) {
                  .run = run_fc_fwd, .ref = ref_fc_fwd};
     memcpy(f.tol, TOL_SUM, sizeof f.tol);
     snprintf(f.shape, sizeof f.shape, "x [%d,%d] -> [%d,%d]", B, in, B, out);
-    op_case g = f;
-    g.op = "fc_backward";
-    g.fn = offsetof(ops_backend, fc_backward);
-    g.nt = 6;
-    g.t[0] = T("dx", OUT, F32, nx);
-    g.t[1] = T("dw", OUT, F32, nw);
-    g.t[2] = T("db", OUT, F32, out);
-    g.t[3] = T("dy", IN, F32, ny);
-    g.t[4] = T("x", IN, F32, nx);
-    g.t[5] = T("w", IN, F32, nw);
-    g.run = run_fc_bwd;
-    g.ref = ref_fc_bwd;
+    const tspec bt[] = {T("dx", OUT, F32, nx), T("dw", OUT, F32, nw), T("db", OUT, F32, out),
+                        T("dy", IN, F32, ny),  T("x", IN, F32, nx),   T("w", IN, F32, nw)};
+    op_case g = backward_of(&f, "fc_backward", offsetof(ops_backend, fc_backward), 6, bt, run_fc_bwd, ref_fc_bwd);
     cs[(*nc)++] = f;
     cs[(*nc)++] = g;
 }
@@ -309,13 +301,12 @@ static void add_loss(op_case *cs, int *nc, int B, int l, double tau, double lamb
     memcpy(f.tol, TOL_SUM, sizeof f.tol);
     snprintf(f.shape, sizeof f.shape, "z [%d,%d], %s, quant on %s, tau %g, lambda %g", B, l, pic_name(m),
              quant_name(q), tau, lambda);
-    op_case g = f;
-    g.op = "dsah_loss_backward";
-    g.fn = offsetof(ops_backend, dsah_loss_backward);
+    tspec bt[4];
+    memcpy(bt, f.t, sizeof bt);
+    bt[0] = T("dz", OUT, F32, (int64_t)B * l);
+    op_case g = backward_of(&f, "dsah_loss_backward", offsetof(ops_backend, dsah_loss_backward), 4, bt, run_loss_bwd,
+                            ref_loss_bwd);
     g.fn2 = offsetof(ops_backend, dsah_loss_forward);
-    g.t[0] = T("dz", OUT, F32, (int64_t)B * l);
-    g.run = run_loss_bwd;
-    g.ref = ref_loss_bwd;
     cs[(*nc)++] = f;
     cs[(*nc)++] = g;
 }
