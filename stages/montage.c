@@ -9,6 +9,7 @@
 #include "format/json.h"
 #include "format/npy.h"
 #include "report/montage.h"
+#include "util/check.h"
 #include "util/util.h"
 
 int main(int argc, char **argv) {
@@ -23,16 +24,16 @@ int main(int argc, char **argv) {
     npy_open(&LM, a.lims, NPY_I8, 1);
     const int64_t N = IM.shape[0], H = IM.shape[1], W = IM.shape[2], C = IM.shape[3], nq = Q.shape[0];
     if (C != 1 && C != 3) die("%s: images of %lld channels, expected 1 or 3", a.images, (long long)C);
-    if (L.shape[0] != N) die("%s: %lld label rows, but %s has %lld images", a.labels, (long long)L.shape[0], a.images, (long long)N);
+    npy_expect_dim(&L, 0, N, "one label row per image of --images");
     if (LM.shape[0] != nq + 1) die("%s: %lld limits, expected %lld (one more than the queries of %s)", a.lims, (long long)LM.shape[0], (long long)(nq + 1), a.queries);
     const int64_t *q = Q.data, *ids = ID.data, *lims = LM.data;
     if (lims[0] != 0 || lims[nq] != ID.shape[0]) die("%s: limits run from %lld to %lld, expected 0 to %lld (the rows of %s)", a.lims, (long long)lims[0], (long long)lims[nq], (long long)ID.shape[0], a.ids);
+    index_range_or_die(a.queries, q, nq, N, a.images);
     int k = 0;
     for (int64_t i = 0; i < nq; i++) {
         if (lims[i + 1] < lims[i]) die("%s: limits decrease at %lld", a.lims, (long long)i);
         if (lims[i + 1] - lims[i] > 100) die("%s: query %lld has %lld results; at most 100 are shown", a.lims, (long long)i, (long long)(lims[i + 1] - lims[i]));
         if (lims[i + 1] - lims[i] > k) k = (int)(lims[i + 1] - lims[i]);
-        if (q[i] < 0 || q[i] >= N) die("%s: image %lld at position %lld is outside [0, %lld)", a.queries, (long long)q[i], (long long)i, (long long)N);
     }
     for (int64_t i = 0; i < ID.shape[0]; i++)
         if (ids[i] < -1 || ids[i] >= N) die("%s: image %lld at row %lld is outside [0, %lld)", a.ids, (long long)ids[i], (long long)i, (long long)N);

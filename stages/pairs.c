@@ -11,6 +11,7 @@
 #include "format/npy.h"
 #include "nn/loss.h"
 #include "report/pairs.h"
+#include "util/check.h"
 #include "util/util.h"
 
 static void write_dat(atomic_file *af, const float *m, int B) {
@@ -30,16 +31,14 @@ int main(int argc, char **argv) {
     npy_expect_finite(&Z);
     const int64_t n = Z.shape[0], l = Z.shape[1];
     const int B = (int)a.batch;
-    if (I.shape[0] != n) die("%s: %lld indices, but %s has %lld codes", a.indices, (long long)I.shape[0], a.codes, (long long)n);
+    npy_expect_dim(&I, 0, n, "one index per row of --codes");
     if (n < B) die("%s: %lld codes, fewer than --batch %d", a.codes, (long long)n, B);
     if (l < 1) die("%s: codes of 0 bits", a.codes);
     const int64_t *idx = I.data;
+    index_range_or_die(a.indices, idx, n, L.shape[0], a.labels);
     /* class of each code: its first label */
     int *cls = xmalloc(sizeof(int) * (size_t)n);
-    for (int64_t i = 0; i < n; i++) {
-        if (idx[i] < 0 || idx[i] >= L.shape[0]) die("%s: index %lld at position %lld is outside the %lld rows of %s", a.indices, (long long)idx[i], (long long)i, (long long)L.shape[0], a.labels);
-        cls[i] = first_label(L.data, L.shape[1], idx[i]);
-    }
+    for (int64_t i = 0; i < n; i++) cls[i] = first_label(L.data, L.shape[1], idx[i]);
     int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)B);
     pairs_draw(perm, n, B, cls, (uint64_t)a.seed);
     const size_t bl = xmul((size_t)B, (size_t)l, "--batch x bits"), bb = xmul((size_t)B, (size_t)B, "--batch squared");
