@@ -14,20 +14,18 @@
 #    request leaves the machine; the screenshot is copied to
 #    build/report-page.png.
 set -u
+. "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DSAH_BIN:-$repo/bin}
 build=${DSAH_BUILD:-$repo/build}
 for s in plan ingest features graph train encode and eval baseline index search tsne pairs montage; do
-  if [ ! -x "$bin/dsah-$s" ]; then echo "1..0 # SKIP $bin/dsah-$s is not built yet"; exit 0; fi
+  if [ ! -x "$bin/dsah-$s" ]; then skip_all "$bin/dsah-$s is not built yet"; fi
 done
-[ -x "$build/tests/gen_smoke" ] || { echo "1..0 # SKIP $build/tests/gen_smoke is not built"; exit 0; }
+[ -x "$build/tests/gen_smoke" ] || { skip_all "$build/tests/gen_smoke is not built"; }
 tmp=$(mktemp -d)
 bg=""
 trap '[ -n "$bg" ] && pkill -KILL -s "$bg" 2>/dev/null; rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
-n=0 fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got: $1"; echo "#   expected: $2"; fi; }
 
 "$build/tests/gen_smoke" "$tmp/data"
 sed "s|path: work/smoke-data|path: $tmp/data|; s|bits: \[16, 32\]|bits: [16]|" "$repo/pipelines/smoke.yaml" > "$tmp/smoke.yaml"
@@ -127,5 +125,4 @@ if [ -d "$repo/tests/browser/node_modules/playwright-core" ] && [ -x /usr/bin/ch
 else
   ok 1 "browser test: tests/browser/node_modules/playwright-core or /usr/bin/chromium missing (run common/deps.sh test)"
 fi
-echo "1..$n"
-[ $fails = 0 ]
+done_testing
