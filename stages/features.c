@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
                        .input = (int)a.input, .batch = a.batch, .layer = a.layer,
                        .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer};
     int threads = (int)a.threads;
-    check_device(device);
+    o.cuda = device_select(device, NULL, o.extractor == FEAT_VGG19, "--extractor pixels") >= 0;
 
     nn_set_threads(threads);
     if (o.extractor == FEAT_VGG19 && !o.weights)

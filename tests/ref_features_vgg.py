@@ -74,8 +74,10 @@ def preprocess(u8):  # u8 [n,h,w,c] -> [n,3,224,224]
     return (x - mean) / std
 
 
-def main(d, binp):
-    torch.manual_seed(0)
+def random_vgg19(seed=0):
+    """VGG19 in eval mode with He-uniform weights and U(-0.1, 0.1) biases
+    (activations stay O(1)), seeded; also tests/gpu/torch_relu7.py's."""
+    torch.manual_seed(seed)
     m = VGG19().eval()
     with torch.no_grad():
         for mod in m.modules():
@@ -84,6 +86,11 @@ def main(d, binp):
                 bound = (6.0 / fan_in) ** 0.5
                 mod.weight.uniform_(-bound, bound)
                 mod.bias.uniform_(-0.1, 0.1)
+    return m
+
+
+def main(d, binp):
+    m = random_vgg19()
     save_st(f"{d}/vgg19.safetensors", m.state_dict())
     with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
         raw = f.read()

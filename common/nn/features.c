@@ -11,6 +11,11 @@
 #include "format/safetensors.h"
 #include "util/util.h"
 
+#if DSAH_CUDA
+#include "gpu.h"
+#include "net_cuda.h"
+#endif
+
 feat_extractor features_parse_extractor(const char *name) {
     if (strcmp(name, "pixels") == 0) return FEAT_PIXELS;
     if (strcmp(name, "vgg19") == 0) return FEAT_VGG19;
@@ -107,7 +112,10 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     if (b > n) b = n;
     if (b < 1) b = 1;
     const int B = (int)b;
-    net_alloc(&nt, B, 0);
+#if !DSAH_CUDA
+    if (o->cuda) die("--device cuda: this build has no CUDA support");
+#endif
+    if (!o->cuda) net_alloc(&nt, B, 0);
     prefix_cache pc = {0};
     int first = 0;
     if (o->prefix_cache) {
@@ -123,6 +131,16 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     float *x = xaligned(sizeof(float) * (size_t)B * (size_t)(first ? pc.d : 3 * S * S));
     float *scr = first ? NULL : xaligned(sizeof(float) * (size_t)pre_imagenet_scratch(B, H, W, C, S));
     int64_t *pos = xmalloc(sizeof(int64_t) * (size_t)B);
+    /* on the GPU: the u8 images (or prefix rows) go up, the rows of layer
+     * `last` come back */
+#if DSAH_CUDA
+    net_cuda gn;
+    float *fh = NULL;
+    if (o->cuda) {
+        net_cuda_alloc(&gn, &nt, B, 0, first);
+        fh = xaligned(sizeof(float) * (size_t)B * (size_t)d);
+    }
+#endif
     progress p;
     progress_begin(&p, "vgg19", n);
     for (int64_t k0 = 0; k0 < n; k0 += B) {
@@ -130,16 +148,32 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
         if (first) {
             for (int i = 0; i < m; i++) pos[i] = k0 + i;
             prefix_cache_gather(x, &pc, pos, m);
-        } else {
-            pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
         }
-        const float *f = net_forward_range(&nt, x, first, last, m);
+        const float *f;
+#if DSAH_CUDA
+        if (o->cuda) {
+            if (first) gpu_upload(gn.x, x, sizeof(float) * (size_t)m * (size_t)pc.d);
+            else net_cuda_input(&gn, images->data, idx + k0, m, H, W, C, S, 1);
+            gpu_download(fh, net_cuda_forward_range(&gn, gn.x, first, last, m), sizeof(float) * (size_t)m * (size_t)d);
+            f = fh;
+        } else
+#endif
+        {
+            if (!first) pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
+            f = net_forward_range(&nt, x, first, last, m);
+        }
         check_finite(f, m, d, k0, out_path);
         npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
         progress_update(&p, k0 + m);
     }
     progress_end(&p);
     npy_writer_commit(&w);
+#if DSAH_CUDA
+    if (o->cuda) {
+        net_cuda_free(&gn);
+        free(fh);
+    }
+#endif
     if (first) prefix_cache_close(&pc);
     free(x);
     free(scr);

@@ -44,6 +44,8 @@ typedef struct features_opts {
                               (prefix.h), features/vgg19_<layer>_<split>.npy */
     const char *prefix_cache, *prefix_layer;  /* vgg19, optional: read layer prefix_layer's
                               rows (one per index) instead of running the layers up to it */
+    int cuda;              /* vgg19: 1 runs the network on the GPU device_select opened
+                              (util/device.h; fp32), the input converted there too */
 } features_opts;
 
 /* "pixels" | "vgg19" -> extractor; dies naming --extractor otherwise. */

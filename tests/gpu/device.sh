@@ -20,6 +20,8 @@
 #     image-steps extrapolated from the bf16 step;
 #  4. encoding at 224, batch 256: device forward img/s (dsah and PyTorch,
 #     fp32 and bf16), and dsah-encode end to end on 2,000 random images;
+#  4b. dsah-features relu7 on the GPU against PyTorch's (the same random
+#     weights and 64 images, fp32, TF32 off): normalised error < 1e-4;
 #  5. dsah-train end to end on the GPU (bf16, 1,000 random 224 images, one
 #     epoch: its own img/s, the host's input pipeline included);
 #  6. CPU against GPU on a small clustered set: the same training run with
@@ -117,6 +119,13 @@ np.save(w + "/idx1000.npy", np.arange(1000, dtype=np.int64))
 np.save(w + "/w1000.npy", np.packbits(rs.rand(1000, 1000) < 0.1, axis=1, bitorder="little"))
 PY
 # a model to encode with: one bf16 epoch (step 5), which also times dsah-train end to end
+step "4b. dsah-features vgg19 relu7 on the GPU against PyTorch (fp32, TF32 off)"
+mkdir -p "$W/r7"
+r7=$(DSAH_LD=$DSAH_LD PYTHONUNBUFFERED=1 timeout 120 python3 tests/gpu/torch_relu7.py "$W/r7" "$BIN" 2>&1 | tee "$OUT/relu7.log" | tail -1)
+echo "$r7"
+case $r7 in *PASS*) ;; *) fail "relu7 parity: ${r7:-no result}" ;; esac
+row "relu7 (64 images): dsah-features --device cuda vs PyTorch fp32" "$(echo "$r7" | sed -n 's/.*PyTorch fp32 \([0-9.e+-]*\).*/\1/p')" "reference" "tolerance 1e-4"
+
 step "5. dsah-train end to end: vgg19, 1,000 random 224 images, batch 50, bf16, one epoch"
 dsah timeout 150 "$BIN/dsah-train" --images "$W/img224.npy" --indices "$W/idx1000.npy" --w "$W/w1000.npy" --arch vgg19 \
     --input 224 --bits 64 --epochs 1 --batch 50 --device cuda --precision bf16 --out "$W/vgg" 2>&1 | tail -5
