@@ -164,6 +164,10 @@ $(BUILD)/tests/t_ops: $(BUILD)/tests/t_ops.o $(LIB)
 	$(CC) $(CFLAGS) $(filter %.o,$^) $(LIB) $(DEP_LIBS) $(OPS_BACKEND_LIBS) -o $@
 $(BUILD)/tests/t_ops: $(BUILD)/tests/ops_cpu.o
 -include $(BUILD)/tests/ops_cpu.d
+ifeq ($(USE_CUDA),1)
+$(BUILD)/tests/t_ops: $(BUILD)/tests/ops_cuda.o
+-include $(BUILD)/tests/ops_cuda.d
+endif
 
 # ---- sanitizers ---------------------------------------------------------------
 # make test-asan: the whole suite (C tests and shell tests through the stage

@@ -94,13 +94,21 @@ typedef struct ops_backend {
 /* The registry. The CPU is always there; the others are weak, so a build
  * that lacks one links without it. */
 extern const ops_backend ops_backend_cpu;
-extern const ops_backend ops_backend_cuda __attribute__((weak)); /* kernels/ (issue 13), when built with CUDA */
+/* kernels/ (issue 13), when built with CUDA: tests/ops_cuda.c, one backend
+ * per precision (fp32 with TF32 off, tf32, bf16) */
+extern const ops_backend ops_backend_cuda __attribute__((weak));
+extern const ops_backend ops_backend_cuda_tf32 __attribute__((weak));
+extern const ops_backend ops_backend_cuda_bf16 __attribute__((weak));
 
 typedef struct ops_backend_entry {
     const char *name;
     const ops_backend *backend; /* NULL: not built */
 } ops_backend_entry;
 
-#define OPS_BACKENDS {{"cpu", &ops_backend_cpu}, {"cuda", &ops_backend_cuda}}
+#define OPS_BACKENDS                                                                                     \
+    {{"cpu", &ops_backend_cpu},                                                                          \
+     {"cuda", &ops_backend_cuda},                                                                        \
+     {"cuda-tf32", &ops_backend_cuda_tf32},                                                              \
+     {"cuda-bf16", &ops_backend_cuda_bf16}}
 
 #endif

@@ -5,12 +5,11 @@
 # other than fp32 on the CPU, and for train.precision in a YAML file; a run
 # with --device auto (and --device cpu --precision fp32) trains on the CPU.
 set -u
+. "$(dirname "$0")/lib.sh"
 BIN=${DSAH_BIN:-$(dirname "$0")/../bin}
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 # expect_fail NAME PATTERN CMD...: exit 1, the first line "dsah-X: error: ..." matching PATTERN
 expect_fail() {
     local name=$1 pat=$2; shift 2
@@ -51,7 +50,7 @@ if [ $gpu = 0 ]; then
     expect_fail "train --precision bf16 with auto and no GPU" "--precision bf16: only on a GPU" \
         "${TR[@]}" --precision bf16 --out "$T/a"
 else
-    echo "ok $((n+1)) # skip a GPU is present"; echo "ok $((n+2)) # skip a GPU is present"; echo "ok $((n+3)) # skip a GPU is present"; n=$((n+3))
+    skip 3 "a GPU is present"
 fi
 expect_fail "train --loss ssdh --device cuda" "--device cuda: (--loss ssdh has no CUDA path|this build of dsah-train has no CUDA support|no CUDA GPU answers)" \
     "${TR[@]}" --loss ssdh --mask "$T/w.npy" --device cuda --out "$T/a"
@@ -64,7 +63,7 @@ if [ $gpu = 0 ]; then
     cmp -s "$T/auto/model.safetensors" "$T/cpu/model.safetensors"
     ok $? "auto without a GPU is the CPU: the same model, byte for byte"
 else
-    echo "ok $((n+1)) # skip a GPU is present"; echo "ok $((n+2)) # skip a GPU is present"; n=$((n+2))
+    skip 2 "a GPU is present"
 fi
 
 # train.precision in a YAML file: checked against the stages' choices
@@ -77,5 +76,4 @@ YAML
 expect_fail "dsah-plan: train.precision fp16" "$T/p.yaml:4: train.precision: fp16: must be one of fp32.tf32.bf16" \
     "$BIN/dsah-plan" --config "$T/p.yaml" --work "$T/work"
 
-echo "1..$n"
-exit $fail
+done_testing
