@@ -12,8 +12,9 @@
 #     finds cuDNN in the Python package nvidia-cudnn-cu13, checks that every
 #     library of the carried binaries resolves (ldd), prints nvidia-smi and
 #     cudnnGetVersion;
-#  2. the GPU tests: .carry/tests/t_device (dropout mask, one training step
-#     per precision, encode; TAP);
+#  2. the GPU tests: .carry/tests/t_device (dropout mask, input conversion,
+#     one training step per precision, encode) and t_ops (every op's CUDA
+#     twin in fp32, tf32 and bf16 against the harness's reference); TAP;
 #  3. VGG-19 at 224: one training step at batch 50 in fp32, tf32 and bf16,
 #     bench_gpu (dsah) and torch_vgg.py (PyTorch eager) side by side, each
 #     the median of 20 steps timed with CUDA events; the paper's 300,000
@@ -79,32 +80,34 @@ print("torch", torch.__version__, "torchvision", torchvision.__version__, "cuda"
 PY
 row "GPU, driver (nvidia-smi)" "$GPU" "" ""
 
-step "2. GPU tests (t_device)"
-dsah timeout 120 "$C/tests/t_device" > "$OUT/t_device.tap" 2>&1; rc=$?
-cat "$OUT/t_device.tap"
-nok=$(grep -c '^ok' "$OUT/t_device.tap"); nnot=$(grep -c '^not ok' "$OUT/t_device.tap"); nskip=$(grep -c '# skip' "$OUT/t_device.tap")
-[ $rc = 0 ] && [ "$nnot" = 0 ] || fail "t_device: rc $rc, $nnot not ok"
-row "t_device (GPU tests)" "$nok ok, $nnot not ok, $nskip skipped" "" ""
+step "2. GPU tests (t_device, t_ops)"
+for t in t_device t_ops; do
+    dsah timeout 120 "$C/tests/$t" > "$OUT/$t.tap" 2>&1; rc=$?
+    grep -v '^ok' "$OUT/$t.tap"; echo "($t: the ok lines are in $OUT/$t.tap)"
+    nok=$(grep -c '^ok' "$OUT/$t.tap"); nnot=$(grep -c '^not ok' "$OUT/$t.tap"); nskip=$(grep -c '# skip' "$OUT/$t.tap")
+    [ $rc = 0 ] && [ "$nnot" = 0 ] || fail "$t: rc $rc, $nnot not ok"
+    row "$t (GPU tests)" "$nok ok, $nnot not ok, $nskip skipped" "" ""
+done
 
 step "3. VGG-19 training step, 224x224, batch 50: dsah vs PyTorch"
 for p in fp32 tf32 bf16; do
-    d=$(dsah timeout 90 "$C/tests/bench_gpu" train vgg19 224 64 50 $p 20 2>&1 | tee -a "$OUT/bench_train_$p.log")
+    d=$(dsah timeout 90 "$C/tests/bench_gpu" train vgg19 224 64 50 $p 20 2>&1 | tee -a "$W/bench_train_$p.log")
     echo "$d"; echo "$d" | grep '^{' >> "$JSONL"
-    t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py train 224 64 50 $p 20 2>&1 | tee -a "$OUT/bench_train_$p.log")
+    t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py train 224 64 50 $p 20 2>&1 | tee -a "$W/bench_train_$p.log")
     echo "$t"
     di=$(echo "$d" | grep '^bench_gpu' | ips); ti=$(echo "$t" | grep '^torch' | ips)
     [ -n "$di" ] || fail "bench_gpu train $p gave no figure"
     row "VGG-19 train step B=50 $p (img/s)" "${di:--}" "${ti:--}" "$(ratio "${di:-0}" "${ti:-0}")"
     [ $p = bf16 ] && BF16_IPS=${di:-0}
 done
-awk -v r="${BF16_IPS:-0}" 'BEGIN { if (r > 0) printf "paper CIFAR-10 training, 300,000 image-steps at the bf16 rate: %.1f min (target <= 2)\n", 300000 / r / 60 }' | tee -a "$OUT/extrapolation.txt"
+awk -v r="${BF16_IPS:-0}" 'BEGIN { if (r > 0) printf "paper CIFAR-10 training, 300,000 image-steps at the bf16 rate: %.1f min (target <= 2)\n", 300000 / r / 60 }' | tee -a "$W/extrapolation.txt"
 row "300,000 image-steps at the bf16 step (min)" "$(awk -v r="${BF16_IPS:-0}" 'BEGIN { if (r > 0) printf "%.2f", 300000 / r / 60; else print "-" }')" "" "target <= 2"
 
 step "4. encoding at 224, batch 256"
 for p in fp32 bf16; do
-    d=$(dsah timeout 90 "$C/tests/bench_gpu" encode vgg19 224 64 256 $p 10 2>&1 | tee -a "$OUT/bench_encode.log")
+    d=$(dsah timeout 90 "$C/tests/bench_gpu" encode vgg19 224 64 256 $p 10 2>&1 | tee -a "$W/bench_encode.log")
     echo "$d"; echo "$d" | grep '^{' >> "$JSONL"
-    t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py encode 224 64 256 $p 10 2>&1 | tee -a "$OUT/bench_encode.log")
+    t=$(PYTHONUNBUFFERED=1 timeout 90 python3 tests/gpu/torch_vgg.py encode 224 64 256 $p 10 2>&1 | tee -a "$W/bench_encode.log")
     echo "$t"
     di=$(echo "$d" | grep '^bench_gpu' | ips); ti=$(echo "$t" | grep '^torch' | ips)
     row "VGG-19 encode forward B=256 $p (img/s, device)" "${di:--}" "${ti:--}" "$(ratio "${di:-0}" "${ti:-0}")"
@@ -121,7 +124,7 @@ PY
 # a model to encode with: one bf16 epoch (step 5), which also times dsah-train end to end
 step "4b. dsah-features vgg19 relu7 on the GPU against PyTorch (fp32, TF32 off)"
 mkdir -p "$W/r7"
-r7=$(DSAH_LD=$DSAH_LD PYTHONUNBUFFERED=1 timeout 120 python3 tests/gpu/torch_relu7.py "$W/r7" "$BIN" 2>&1 | tee "$OUT/relu7.log" | tail -1)
+r7=$(DSAH_LD=$DSAH_LD PYTHONUNBUFFERED=1 timeout 120 python3 tests/gpu/torch_relu7.py "$W/r7" "$BIN" 2>&1 | tee "$W/relu7.log" | tail -1)
 echo "$r7"
 case $r7 in *PASS*) ;; *) fail "relu7 parity: ${r7:-no result}" ;; esac
 row "relu7 (64 images): dsah-features --device cuda vs PyTorch fp32" "$(echo "$r7" | sed -n 's/.*PyTorch fp32 \([0-9.e+-]*\).*/\1/p')" "reference" "tolerance 1e-4"
@@ -134,8 +137,8 @@ e2e=$(grep -o '"img_per_s": [0-9.]*' "$W/vgg/train.jsonl" 2>/dev/null | awk '{pr
 row "dsah-train vgg19 bf16, end to end (img/s, host input included)" "${e2e:--}" "" ""
 if [ -f "$W/vgg/model.safetensors" ]; then
     dsah timeout 120 "$BIN/dsah-encode" --model "$W/vgg/model.safetensors" --images "$W/img224.npy" --indices "$W/idx2000.npy" \
-        --device cuda --precision bf16 --out "$W/codes.npy" 2>&1 | tail -3 | tee "$OUT/encode_e2e.log"
-    enc=$(sed -n 's/.*(\([0-9]*\) img\/s).*/\1/p' "$OUT/encode_e2e.log" | tail -1)
+        --device cuda --precision bf16 --out "$W/codes.npy" 2>&1 | tail -3 | tee "$W/encode_e2e.log"
+    enc=$(sed -n 's/.*(\([0-9]*\) img\/s).*/\1/p' "$W/encode_e2e.log" | tail -1)
     row "dsah-encode vgg19 bf16, 2,000 images end to end (img/s)" "${enc:--}" "" "target >= 8000 (device)"
 fi
 

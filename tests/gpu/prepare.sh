@@ -10,7 +10,7 @@
 #   .carry/bin/     the stages, built for any x86-64-v3 CPU (AVX2; the
 #                   build machine's -march=native would be AVX-512 Zen 4, and
 #                   the GPU machine's CPU is unknown), without debug info
-#   .carry/tests/   t_device (the GPU tests) and bench_gpu
+#   .carry/tests/   t_device and t_ops (the GPU tests) and bench_gpu
 #
 # Then, with the device tool:  run  command="bash tests/gpu/device.sh"
 #                                   carry=[".carry"]   timeout_s=540
@@ -36,8 +36,8 @@ fi
 # portable stage binaries and the GPU test and bench, CUDA on
 make -j2 --no-print-directory CUDA=1 BUILD="$B" BIN="$C/bin" OPT="-O3 -march=x86-64-v3" \
     CFLAGS="-O3 -march=x86-64-v3 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fno-math-errno" \
-    all "$B/tests/t_device" "$B/tests/bench_gpu" >/dev/null
-cp "$B/tests/t_device" "$B/tests/bench_gpu" "$C/tests/"
+    all "$B/tests/t_device" "$B/tests/t_ops" "$B/tests/bench_gpu" >/dev/null
+cp "$B/tests/t_device" "$B/tests/t_ops" "$B/tests/bench_gpu" "$C/tests/"
 strip "$C"/bin/* "$C"/tests/*
 
 du -sh "$C" "$C"/*
