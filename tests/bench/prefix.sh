@@ -7,9 +7,10 @@
 #      CPU (torch_pool5.py, torchvision's vgg19().features) at the same input
 #      S, batch and threads, alternating, REPS times each; dsah's figure
 #      includes loading the weights, torch's does not.
-#   2. One training epoch, finetune fc (dsah-train's img_per_s of the epoch
-#      loop): from the images (every step runs the frozen convolutions) vs
-#      from the pool5 cache (only fc6.. run), REPS times each, alternating;
+#   2. One training epoch, finetune fc (images over the seconds of
+#      dsah-train's epoch loop): from the images (every step runs the
+#      frozen convolutions) vs from the pool5 cache (only fc6.. run), REPS
+#      times each, alternating;
 #      the cost of writing the cache once is the pool5 rate of figure 1.
 #   3. Where a step from the cache goes (tests/bench/bench_head.c: forward
 #      fc6.., loss, backward, Adam over the 123.7M trainable parameters), at
@@ -58,7 +59,12 @@ train() { # name indices w extra...
     rm -rf "$T/run"
     "$BIN/dsah-train" -q --images "$T/im.npy" --indices "$ix" --w "$w" --arch vgg19 --weights "$T/w.safetensors" \
         --input "$S" --bits 64 --epochs 1 --batch "$TB" --finetune fc --threads "$TH" --out "$T/run/" "$@"
-    echo "$name $(grep -o '"img_per_s": [0-9.]*' "$T/run/train.jsonl" | cut -d' ' -f2) img/s (load $(cut -d' ' -f1 /proc/loadavg))" \
+    # img/s of the epoch loop to 3 significant digits (train.jsonl rounds it to
+    # one decimal): the full batches' images over its seconds
+    local n secs
+    n=$(/usr/bin/python3 -c "import numpy as np; print(len(np.load('$ix')) // $TB * $TB)")
+    secs=$(grep -o '"seconds": [0-9.]*' "$T/run/train.jsonl" | cut -d' ' -f2)
+    echo "$name $(/usr/bin/python3 -c "print(f'{$n / $secs:.3g}')") img/s (load $(cut -d' ' -f1 /proc/loadavg))" \
         | tee -a "$T/res.txt"
 }
 for r in $(seq "$REPS"); do
