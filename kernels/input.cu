@@ -2,7 +2,7 @@
  * net_cuda_input): a batch of u8 [B,H,W,C] images, gathered on the host
  * into a pinned buffer and uploaded as bytes (a quarter of the floats'
  * traffic), becomes x [B, OC, S, S] here, with the CPU's arithmetic
- * (nn/trainer.h net_input, data/preprocess.c): pixel / 255, torch's
+ * (nn/input.h net_input, data/preprocess.c): pixel / 255, torch's
  * bilinear resize when H, W != S (area_pixel_compute_source_index, rows
  * interpolated along x first), grey replicated to 3 channels and the
  * ImageNet mean/std for vgg19. One thread per output value; equal to the

@@ -45,7 +45,7 @@ void net_cuda_free(net_cuda *g);
 void net_cuda_upload_params(net_cuda *g);
 void net_cuda_download_params(net_cuda *g);
 /* g->x = the network input of images idx[0..B) of u8 [N,H,W,C] (host,
- * e.g. the mmap'd images.npy), the same values as net_input (nn/trainer.h)
+ * e.g. the mmap'd images.npy), the same values as net_input (nn/input.h)
  * up to an ulp: the B images are gathered into a pinned buffer, uploaded as
  * bytes and converted on the device (input.cu). The buffers are sized at
  * the first call. */

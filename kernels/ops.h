@@ -74,7 +74,7 @@ void dsah_loss_backward_cuda(float *dz, float *ws, const loss_parts *saved, cons
 
 /* ---- the network input (input.cu) ----------------------------------------
  * x [B, OC, S, S] (OC = 3 for vgg, else C) from u8 [B,H,W,C] images on the
- * device, as net_input (nn/trainer.h) computes it from the same images. */
+ * device, as net_input (nn/input.h) computes it from the same images. */
 void net_input_batch_cuda(float *x, const uint8_t *u8, int B, int H, int W, int C, int S, int vgg);
 
 /* ---- hash codes (codes.cu) ------------------------------------------------

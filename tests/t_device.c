@@ -27,7 +27,7 @@
 #include "nn/adam.h"
 #include "nn/loss.h"
 #include "nn/net.h"
-#include "nn/trainer.h"
+#include "nn/input.h"
 #include "tap.h"
 #include "util/device.h"
 #include "util/rng.h"
