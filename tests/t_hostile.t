@@ -142,4 +142,31 @@ ok $([ $rc = 1 ] && [ "$(head -1 "$T/err10")" = "dsah-baseline: error: $T/c10s/q
     "10: symlink planted at query.npy.tmp.<pid> refused (rc $rc: $(head -1 "$T/err10"))"
 ok $([ "$(cat "$T/victim")" = keep ] && echo 0 || echo 1) "10: the symlink's target is untouched"
 
+# 11. symbolic links in a folder source: a cycle (cls_a/loop -> ..), a second
+# link to a directory (cls_b/again -> ../cls_a), a link loop (cls_b/self ->
+# self) and a dangling link. Before: the walk followed every link until the
+# kernel's 40-link limit, a copy of the tree per level and link (no end).
+F=$T/c11
+mkdir -p "$F/cls_a" "$F/cls_b"
+$PY - "$F" <<'PY'
+import io, sys
+from PIL import Image
+for name, c in (("cls_a/1.jpg", (200, 30, 30)), ("cls_b/2.jpg", (30, 30, 200))):
+    Image.new("RGB", (8, 8), c).save(f"{sys.argv[1]}/{name}", "JPEG", quality=90)
+PY
+ln -s .. "$F/cls_a/loop"; ln -s ../cls_a "$F/cls_b/again"; ln -s self "$F/cls_b/self"; ln -s nowhere "$F/dangling"
+( ulimit -v $VMEM; timeout 60 "${ING[@]}" -q --source folder --path "$F" --out "$T/c11o" ) 2>"$T/err11"
+rc=$?
+printf '%s\n' \
+  "dsah-ingest: warning: $F: cls_a/loop: a link to a directory already walked (a cycle, or a second link to it); skipped" \
+  "dsah-ingest: warning: $F: cls_b/again: a link to a directory already walked (a cycle, or a second link to it); skipped" \
+  "dsah-ingest: warning: $F: cls_b/self: Too many levels of symbolic links; skipped" \
+  "dsah-ingest: warning: $F: dangling: No such file or directory; skipped" \
+  "dsah-ingest: warning: $F: skipped 2 links to directories already walked (cycles or repeated links)" \
+  "dsah-ingest: warning: $F: skipped 2 entries that cannot be followed (dangling links or link loops)" >"$T/want11"
+ok $([ $rc = 0 ] && diff "$T/want11" "$T/err11" >&2 && echo 0 || echo 1) \
+    "11: folder with a link cycle, a repeated link, a link loop and a dangling link ends (rc $rc), each skipped by name and counted"
+ok $([ "$(json_n "$T/c11o/ingest.json")" = 2 ] && grep -qF '"classes": [ "cls_a", "cls_b" ]' "$T/c11o/ingest.json" && echo 0 || echo 1) \
+    "11: the two images listed once each, classes cls_a and cls_b"
+
 done_testing

@@ -107,25 +107,105 @@ int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t e
     return 0;
 }
 
-static void walk_dir(source *s, int64_t *cap, const char *root, const char *rel) {
-    char *dir = rel[0] ? path_join(root, rel) : xstrdup(root);
+/* The directory walk of a folder source. Symbolic links are followed (a
+ * class folder may be a link to where the images are), but each directory
+ * (device, inode) is walked once: a link back to an ancestor (a cycle) or a
+ * second link to a directory already walked is skipped and counted, so the
+ * walk ends whatever the links. Names are visited in sorted order, so which
+ * of two links to one directory is walked does not depend on the
+ * filesystem's order. Entries that cannot be followed (a dangling link, a
+ * link loop such as a -> b -> a) are skipped and counted as well. */
+typedef struct dir_id { dev_t dev; ino_t ino; } dir_id;
+typedef struct walk {
+    source *s;
+    int64_t *cap;
+    const char *root;
+    dir_id *seen;       /* open addressing, nseen <= capseen / 2; ino 0 marks a free slot */
+    size_t nseen, capseen;
+    int64_t repeated_dirs, unfollowable;
+} walk;
+
+static size_t dir_id_slot(const walk *w, dir_id id) {
+    uint64_t h = ((uint64_t)id.ino * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)id.dev * 0xC2B2AE3D27D4EB4FULL);
+    size_t i = (size_t)(h ^ (h >> 29)) & (w->capseen - 1);
+    while (w->seen[i].ino && (w->seen[i].ino != id.ino || w->seen[i].dev != id.dev)) i = (i + 1) & (w->capseen - 1);
+    return i;
+}
+
+/* Mark the directory as walked; 0 if it already was. */
+static int walk_first_visit(walk *w, const struct stat *st) {
+    dir_id id = {st->st_dev, st->st_ino ? st->st_ino : (ino_t)-1};
+    if (2 * (w->nseen + 1) > w->capseen) {
+        dir_id *old = w->seen;
+        size_t oldcap = w->capseen;
+        w->capseen = oldcap ? 2 * oldcap : 256;
+        w->seen = xcalloc(w->capseen, sizeof(dir_id));
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].ino) w->seen[dir_id_slot(w, old[i])] = old[i];
+        free(old);
+    }
+    size_t i = dir_id_slot(w, id);
+    if (w->seen[i].ino) return 0;
+    w->seen[i] = id;
+    w->nseen++;
+    return 1;
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk_dir(walk *w, const char *rel) {
+    char *dir = rel[0] ? path_join(w->root, rel) : xstrdup(w->root);
     DIR *d = opendir(dir);
     if (!d) die("%s: cannot read directory: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char *r = rel[0] ? path_join(rel, de->d_name) : xstrdup(de->d_name);
-        char *full = path_join(root, r);
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            names = xrealloc(names, sizeof(char *) * cap);
+        }
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), cmp_str_ptr);
+    for (size_t k = 0; k < n; k++) {
+        char *r = rel[0] ? path_join(rel, names[k]) : xstrdup(names[k]);
+        char *full = path_join(w->root, r);
         struct stat st;
-        if (stat(full, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) walk_dir(s, cap, root, r);
-            else if (S_ISREG(st.st_mode)) src_push(s, cap, r);
+        if (stat(full, &st) != 0) {
+            if (w->unfollowable++ < MAX_REPORTED) warnx_("%s: %s: %s; skipped", w->s->path, r, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            if (walk_first_visit(w, &st)) walk_dir(w, r);
+            else if (w->repeated_dirs++ < MAX_REPORTED)
+                warnx_("%s: %s: a link to a directory already walked (a cycle, or a second link to it); skipped",
+                       w->s->path, r);
+        } else if (S_ISREG(st.st_mode)) {
+            src_push(w->s, w->cap, r);
         }
         free(full);
         free(r);
+        free(names[k]);
     }
-    closedir(d);
+    free(names);
     free(dir);
+}
+
+/* List the regular files under s->path (a directory). */
+static void walk_source_dir(source *s, int64_t *cap, const struct stat *root_st) {
+    walk w = {.s = s, .cap = cap, .root = s->path};
+    walk_first_visit(&w, root_st);
+    walk_dir(&w, "");
+    if (w.repeated_dirs)
+        warnx_("%s: skipped %lld links to directories already walked (cycles or repeated links)", s->path,
+               (long long)w.repeated_dirs);
+    if (w.unfollowable)
+        warnx_("%s: skipped %lld entries that cannot be followed (dangling links or link loops)", s->path,
+               (long long)w.unfollowable);
+    free(w.seen);
 }
 
 /* An archive read from a regular file (*fd, closed by arc_close). */
@@ -206,7 +286,7 @@ static void source_open(source *s, const char *path, want_fn want, void *ctx) {
     int64_t cap = 0;
     if (S_ISDIR(st.st_mode)) {
         s->is_dir = 1;
-        walk_dir(s, &cap, path, "");
+        walk_source_dir(s, &cap, &st);
         qsort(s->e, (size_t)s->n, sizeof(src_entry), cmp_entry_name);
         for (int64_t i = 0; i < s->n; i++) {
             if (!want || !want(s->e[i].name, ctx)) continue;
