@@ -37,7 +37,9 @@ int main(int argc, char **argv) {
     hindex ix;
     hindex_build(&ix, C.data, n, rb, bits, ids, (int)a.mih_m, omp_get_max_threads());
     double t1 = now_sec();
+    af_batch_begin();   /* index.faiss, mih.bin and index.json together or none */
     hindex_save(&ix, a.out);
+    af_batch_commit();
     info("%lld codes of %d bits, %d MIH substrings: built in %.2f s, written in %.2f s -> %s", (long long)n, bits, ix.m,
          t1 - t0, now_sec() - t1, a.out);
     hindex_free(&ix);

@@ -159,6 +159,7 @@ int main(int argc, char **argv) {
          *pt = path_join(a.out, "results.tsv"), *pj = path_join(a.out, "results.json");
     mkdir_p(a.out);
     int64_t shape[1] = {tot};
+    af_batch_begin();   /* all five outputs or none */
     npy_save(pi, NPY_I8, 1, shape, ids);
     npy_save(pd, NPY_I4, 1, shape, r.dist);
     shape[0] = q.n + 1;
@@ -198,6 +199,7 @@ int main(int argc, char **argv) {
     jw_end(&w);
     jw_finish(&w);
     af_commit(af);
+    af_batch_commit();
     int64_t nmih = 0;
     for (int64_t qi = 0; qi < q.n; qi++) nmih += r.used[qi] == HSEARCH_MIH;
     info("%lld queries, %lld results (%lld by MIH, %lld by the scan) in %.3f s (total %.2f s) -> %s", (long long)q.n,

@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
     char *wp = opt_output(&ssdh_cmd, &a, "out", "w.npy"), *mp = opt_output(&ssdh_cmd, &a, "out", "mask.npy"),
          *jp = opt_output(&ssdh_cmd, &a, "out", "stats.json");
     int64_t shape[2] = {n, rb};
+    af_batch_begin();   /* all three outputs or none */
     npy_save(wp, NPY_U1, 2, shape, sign);
     npy_save(mp, NPY_U1, 2, shape, mask);
     atomic_file *af = af_open(jp);
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
     jw_num(&w, "seconds", now_sec() - t0);
     jw_finish(&w);
     af_commit(af);
+    af_batch_commit();
     free(sign);
     free(mask);
     free(wp);

@@ -114,7 +114,7 @@ ok $([ "$(cd "$T/c8" && ls | tr '\n' ' ')" = "baseline.json db.npy query.npy " ]
 # 9. a stage's outputs are committed together
 mkdir -p "$T/c9/metrics.json"
 expect "9: eval whose metrics.json cannot be committed" 1 \
-    "dsah-eval: error: $T/c9/metrics.json: rename failed: Is a directory (this stage's other outputs were removed)" \
+    "dsah-eval: error: $T/c9/metrics.json: rename failed: Is a directory (no output of this stage was replaced)" \
     "$BIN/dsah-eval" -q --query-codes "$H/codes.npy" --db-codes "$H/codes.npy" --labels "$H/labels.npy" \
     --query-indices "$H/idx40.npy" --db-indices "$H/idx40.npy" --out "$T/c9"
 ok $([ "$(cd "$T/c9" && ls | tr '\n' ' ')" = "metrics.json " ] && echo 0 || echo 1) "9: no pr.csv or pn.csv committed"
@@ -168,5 +168,49 @@ ok $([ $rc = 0 ] && diff "$T/want11" "$T/err11" >&2 && echo 0 || echo 1) \
     "11: folder with a link cycle, a repeated link, a link loop and a dangling link ends (rc $rc), each skipped by name and counted"
 ok $([ "$(json_n "$T/c11o/ingest.json")" = 2 ] && grep -qF '"classes": [ "cls_a", "cls_b" ]' "$T/c11o/ingest.json" && echo 0 || echo 1) \
     "11: the two images listed once each, classes cls_a and cls_b"
+
+# 12. outputs committed together when one rename fails: an earlier run's
+# outputs stay as they were (none replaced), for dsah-index, dsah-search and
+# dsah-train; the second output's name is taken by a directory.
+# same OLD_DIR NEW_DIR FILE...: each FILE identical in both directories.
+same() { local a=$1 b=$2 f; shift 2; for f in "$@"; do cmp -s "$a/$f" "$b/$f" || return 1; done; }
+$PY - "$T" <<'PY'
+import sys, numpy as np
+T = sys.argv[1]; r = np.random.default_rng(5)
+np.save(f"{T}/codes2.npy", r.integers(0, 256, (40, 2), dtype=np.uint8))
+np.save(f"{T}/timgs.npy", r.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8))
+w = np.zeros((40, 40), np.uint8)
+for i in range(40): w[i, i % 2::2] = 1
+np.save(f"{T}/tw.npy", np.packbits(w, axis=1, bitorder="little"))
+PY
+"$BIN/dsah-index" -q --codes "$H/codes.npy" --out "$T/c12i" && cp -r "$T/c12i" "$T/c12i.old" && rm "$T/c12i/mih.bin" && mkdir "$T/c12i/mih.bin"
+ok $? "12: dsah-index run once, mih.bin replaced by a directory"
+expect "12: dsah-index whose mih.bin cannot be replaced" 1 \
+    "dsah-index: error: $T/c12i/mih.bin: rename failed: Is a directory (no output of this stage was replaced)" \
+    "$BIN/dsah-index" -q --codes "$T/codes2.npy" --out "$T/c12i"
+ok $(same "$T/c12i.old" "$T/c12i" index.faiss index.json && [ "$(ls "$T/c12i" | tr '\n' ' ')" = "index.faiss index.json mih.bin " ] \
+     && echo 0 || echo 1) "12: index.faiss and index.json as before, nothing else left"
+S=("$BIN/dsah-search" -q --index "$T/c12i.old" --codes "$H/codes.npy" --out "$T/c12s")
+"${S[@]}" --k 3 && cp -r "$T/c12s" "$T/c12s.old" && rm "$T/c12s/dist.npy" && mkdir "$T/c12s/dist.npy"
+ok $? "12: dsah-search run once, dist.npy replaced by a directory"
+expect "12: dsah-search whose dist.npy cannot be replaced" 1 \
+    "dsah-search: error: $T/c12s/dist.npy: rename failed: Is a directory (no output of this stage was replaced)" "${S[@]}" --k 5
+ok $(same "$T/c12s.old" "$T/c12s" ids.npy lims.npy results.tsv results.json \
+     && [ "$(ls "$T/c12s" | tr '\n' ' ')" = "dist.npy ids.npy lims.npy results.json results.tsv " ] && echo 0 || echo 1) \
+    "12: ids.npy, lims.npy, results.tsv and results.json as before, nothing else left"
+TR=("$BIN/dsah-train" -q --images "$T/timgs.npy" --indices "$H/idx40.npy" --w "$T/tw.npy" --arch fc-8 --input 8 --bits 8
+    --batch 20 --lr 1e-3 --seed 1 --threads 2 --out "$T/c12t")
+"${TR[@]}" --epochs 1 && cp -r "$T/c12t" "$T/c12t.old" && rm "$T/c12t/train.jsonl" && mkdir "$T/c12t/train.jsonl"
+ok $? "12: dsah-train run once, train.jsonl replaced by a directory"
+expect "12: dsah-train whose train.jsonl cannot be replaced" 1 \
+    "dsah-train: error: $T/c12t/train.jsonl: rename failed: Is a directory (no output of this stage was replaced)" \
+    "${TR[@]}" --epochs 2
+ok $(same "$T/c12t.old" "$T/c12t" model.safetensors optim.safetensors && [ -e "$T/c12t/checkpoint.safetensors" ] \
+     && [ "$(ls "$T/c12t" | tr '\n' ' ')" = "checkpoint.safetensors model.safetensors optim.safetensors train.jsonl " ] \
+     && echo 0 || echo 1) "12: model and optimizer state as before; the checkpoint of the new run kept to resume from"
+rmdir "$T/c12t/train.jsonl"
+"${TR[@]}" --epochs 2 2>"$T/err12" && [ "$(ls "$T/c12t" | tr '\n' ' ')" = "model.safetensors optim.safetensors train.jsonl " ] \
+    && ! cmp -s "$T/c12t.old/model.safetensors" "$T/c12t/model.safetensors" && [ "$(wc -l < "$T/c12t/train.jsonl")" = 2 ]
+ok $? "12: the rerun resumes from the checkpoint and commits all three new outputs"
 
 done_testing

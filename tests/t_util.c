@@ -1,9 +1,9 @@
 /* t_util.c: checked sizes, limits, input opening and the atomic-file
  * protocol of util.h (issue 14): overflow edges worked by hand, a FIFO and a
  * directory refused without blocking, a symlink at the temporary name never
- * followed, a stream error caught at commit, a batch whose last rename
- * fails leaving none of its outputs, stale temporaries of dead processes
- * removed. Failures that die run in a child (fork) and are checked by exit
+ * followed, a stream error caught at commit, a batch whose rename fails
+ * leaving its old outputs as they were (none new), stale temporaries of
+ * dead processes removed. Failures that die run in a child (fork) and are checked by exit
  * status and message. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,14 +63,14 @@ static void do_ferror(void *path) {
 }
 
 typedef struct two { const char *a, *b; } two;
+/* Three outputs committed together, each holding "new". */
 static void do_batch(void *arg) {
-    two *t = arg;
+    const char *const *paths = arg;
     af_batch_begin();
-    atomic_file *x = af_open(t->a), *y = af_open(t->b);
-    af_write(x, "x", 1);
-    af_write(y, "y", 1);
-    af_commit(x);
-    af_commit(y);
+    atomic_file *af[3];
+    for (int i = 0; i < 3; i++) af[i] = af_open(paths[i]);
+    for (int i = 0; i < 3; i++) af_write(af[i], "new", 3);
+    for (int i = 0; i < 3; i++) af_commit(af[i]);
     af_batch_commit();
 }
 static void do_batch_die(void *arg) {
@@ -91,6 +91,22 @@ static void do_open(void *arg) {
     (void)af_open(pv[0]);
 }
 static void do_limit(void *kv) { limit_set("--limit", kv); }
+
+/* The file's first line, or "(none)" when it cannot be read (four buffers
+ * in turn, so that one message can show several). */
+static const char *text_of(const char *path) {
+    static char bufs[4][64];
+    static int turn;
+    char *buf = bufs[turn++ % 4];
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof bufs[0], f)) snprintf(buf, sizeof bufs[0], "(none)");
+    if (f) fclose(f);
+    return buf;
+}
+static void put_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
+}
 
 static int count_files(const char *dir) {
     char cmd[600];
@@ -192,19 +208,41 @@ int main(void) {
     ok(rc == 1 && !strcmp(msg, want), "af_commit checks ferror (rc %d: %s)", rc, msg);
     ok(count_files(tmpdir) == 1, "nothing left but the FIFO");
 
-    /* a batch: both outputs, or none when the last rename fails */
+    /* a batch: all outputs, or the old ones as they were when a rename fails */
+    char path3[512];
     snprintf(path, sizeof path, "%s/a.txt", tmpdir);
     snprintf(path2, sizeof path2, "%s/b.txt", tmpdir);
+    snprintf(path3, sizeof path3, "%s/c.txt", tmpdir);
+    const char *abc[3] = {path, path2, path3};
     two t = {path, path2};
-    rc = in_child(do_batch, &t, msg, sizeof msg);
-    ok(rc == 0 && file_exists(path) && file_exists(path2), "batch commits both outputs");
+    rc = in_child(do_batch, abc, msg, sizeof msg);
+    ok(rc == 0 && !strcmp(text_of(path), "new") && !strcmp(text_of(path2), "new") && !strcmp(text_of(path3), "new") &&
+       count_files(tmpdir) == 4, "batch commits all three outputs, nothing else left");
     unlink(path);
     unlink(path2);
+    unlink(path3);
     CHECK(mkdir(path2, 0700) == 0);   /* b.txt cannot be replaced: a directory */
-    rc = in_child(do_batch, &t, msg, sizeof msg);
-    snprintf(want, sizeof want, "t_util: error: %s: rename failed: Is a directory (this stage's other outputs were removed)", path2);
-    ok(rc == 1 && !strcmp(msg, want) && !file_exists(path), "failed last rename removes the first output (%s)", msg);
+    rc = in_child(do_batch, abc, msg, sizeof msg);
+    snprintf(want, sizeof want, "t_util: error: %s: rename failed: Is a directory (no output of this stage was replaced)", path2);
+    ok(rc == 1 && !strcmp(msg, want) && !file_exists(path) && !file_exists(path3) && count_files(tmpdir) == 2,
+       "no old outputs: a failed second rename removes the first new one, leaves no temporary (%s)", msg);
+    /* old a.txt and c.txt from an earlier run: both kept as they were */
+    put_text(path, "old a");
+    put_text(path3, "old c");
+    rc = in_child(do_batch, abc, msg, sizeof msg);
+    ok(rc == 1 && !strcmp(msg, want) && !strcmp(text_of(path), "old a") && !strcmp(text_of(path3), "old c") &&
+       count_files(tmpdir) == 4, "old outputs: a failed second rename puts the first old one back, the third untouched, "
+       "no backup or temporary left (a: %s, c: %s)", text_of(path), text_of(path3));
+    /* old a.txt only, the last rename fails: a.txt old, b.txt (no old one) removed */
     rmdir(path2);
+    unlink(path3);
+    CHECK(mkdir(path3, 0700) == 0);
+    rc = in_child(do_batch, abc, msg, sizeof msg);
+    snprintf(want, sizeof want, "t_util: error: %s: rename failed: Is a directory (no output of this stage was replaced)", path3);
+    ok(rc == 1 && !strcmp(msg, want) && !strcmp(text_of(path), "old a") && !file_exists(path2) && count_files(tmpdir) == 3,
+       "a failed last rename: the old first output back, the new second one removed (%s)", msg);
+    rmdir(path3);
+    unlink(path);
     rc = in_child(do_batch_die, &t, msg, sizeof msg);
     ok(rc == 1 && !file_exists(path) && !file_exists(path2) && count_files(tmpdir) == 1,
        "death before the batch commit leaves neither output nor temporary");
@@ -214,19 +252,21 @@ int main(void) {
     if (dead == 0) _exit(0);
     waitpid(dead, NULL, 0);
     snprintf(path, sizeof path, "%s/c.npy", tmpdir);
-    char stale[600], live[600], other[600];
+    char stale[600], live[600], other[600], backup[600];
     snprintf(stale, sizeof stale, "%s.tmp.%ld", path, (long)dead);
+    snprintf(backup, sizeof backup, "%s.old.tmp.%ld", path, (long)dead);   /* an old output kept by a batch */
     snprintf(live, sizeof live, "%s.tmp.1", path);                   /* pid 1 runs */
     snprintf(other, sizeof other, "%s/cx.npy.tmp.%ld", tmpdir, (long)dead); /* another output's */
-    FILE *fs = fopen(stale, "wb"), *fl = fopen(live, "wb"), *fo = fopen(other, "wb");
+    FILE *fs = fopen(stale, "wb"), *fl = fopen(live, "wb"), *fo = fopen(other, "wb"), *fb = fopen(backup, "wb");
+    fclose(fb);
     fclose(fs);
     fclose(fl);
     fclose(fo);
     int64_t shp[1] = {3};
     int64_t v[3] = {1, 2, 3};
     npy_save(path, NPY_I8, 1, shp, v);
-    ok(!file_exists(stale) && file_exists(live) && file_exists(other) && file_exists(path),
-       "stale path.tmp.<dead pid> removed; a live pid's and another path's kept");
+    ok(!file_exists(stale) && !file_exists(backup) && file_exists(live) && file_exists(other) && file_exists(path),
+       "stale path.tmp.<dead pid> and path.old.tmp.<dead pid> removed; a live pid's and another path's kept");
     unlink(live);
     unlink(other);
     unlink(path);

@@ -380,11 +380,13 @@ void train_run(const train_cfg *c) {
         write_ckpt(ck_path, &nt, &opt, &k, fp);
     }
     const char *p_opt = c->out_optim, *p_j = c->out_jsonl, *p_m = c->out_model;
+    af_batch_begin();   /* all three outputs or none */
     save_optim(p_opt, &opt);
     atomic_file *af = af_open(p_j);
     af_write(af, k.jsonl, strlen(k.jsonl));
     af_commit(af);
     net_save(&nt, p_m);
+    af_batch_commit();
     unlink(ck_path);
 #if DSAH_CUDA
     if (c->cuda) {

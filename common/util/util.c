@@ -363,6 +363,10 @@ atomic_file *af_open(const char *path) {
     path_dirname(path, dir, sizeof dir);
     mkdir_p(dir);
     af_remove_stale(path);
+    char *bk = xmalloc(strlen(path) + 5);
+    sprintf(bk, "%s.old", path);
+    af_remove_stale(bk);   /* an old output kept by af_batch_commit of a killed run */
+    free(bk);
     af->path = xstrdup(path);
     size_t n = strlen(path) + 32;
     af->tmp = xmalloc(n);
@@ -461,16 +465,39 @@ void af_batch_begin(void) {
     nbatch = 0;
 }
 
+/* Where af_batch_commit keeps an old output until the batch is in place. */
+static char *backup_name(const char *path) {
+    size_t n = strlen(path) + 40;
+    char *b = xmalloc(n);
+    snprintf(b, n, "%s.old.tmp.%ld", path, (long)getpid());
+    return b;
+}
+
 void af_batch_commit(void) {
     CHECK(batch_on);
     batch_on = 0;
+    /* Each old output is kept under a second name (a hard link) until every
+     * rename has succeeded, so that a failed rename can put the old ones
+     * back: the stage leaves all of its new outputs or the old ones as they
+     * were, never a mix. No old output (or a filesystem without hard
+     * links): nothing to put back, the new output is removed instead. */
+    char *old[MAX_PENDING] = {0};
     for (int i = 0; i < nbatch; i++) {
+        char *bk = backup_name(batch[i]->path);
+        unlink(bk);
+        if (link(batch[i]->path, bk) == 0) old[i] = bk;
+        else free(bk);
         if (rename(batch[i]->tmp, batch[i]->path) != 0) {
             int e = errno;
             char *failed = xstrdup(batch[i]->path);
-            for (int k = 0; k < i; k++) unlink(batch[k]->path);
+            for (int k = 0; k <= i; k++) {
+                if (old[k] && k < i) rename(old[k], batch[k]->path);
+                else if (old[k]) unlink(old[k]);   /* same file as path: its rename failed */
+                else if (k < i) unlink(batch[k]->path);
+            }
             for (int k = i; k < nbatch; k++) unlink(batch[k]->tmp);
-            die("%s: rename failed: %s (this stage's other outputs were removed)", failed, strerror(e));
+            for (int k = 0; k <= i; k++) free(old[k]);
+            die("%s: rename failed: %s (no output of this stage was replaced)", failed, strerror(e));
         }
     }
     for (int i = 0; i < nbatch; i++) {
@@ -483,7 +510,11 @@ void af_batch_commit(void) {
         }
         if (!seen) fsync_dir_of(batch[i]->path);
     }
-    for (int i = 0; i < nbatch; i++) af_release(batch[i]);
+    for (int i = 0; i < nbatch; i++) {
+        if (old[i]) unlink(old[i]);
+        free(old[i]);
+        af_release(batch[i]);
+    }
     nbatch = 0;
 }
 

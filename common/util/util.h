@@ -152,8 +152,8 @@ typedef struct atomic_file {
 /* Open path.tmp.<pid> for writing (O_CREAT|O_EXCL|O_NOFOLLOW: an existing
  * file or symlink of that name is an error, never followed); dies with the
  * path on failure. Creates missing parent directories and removes stale
- * temporaries of path left by dead processes (path.tmp.<pid> with no such
- * pid). */
+ * temporaries of path left by dead processes (path.tmp.<pid> and
+ * path.old.tmp.<pid> with no such pid). */
 atomic_file *af_open(const char *path);
 /* Check ferror, fflush, fsync, fclose, rename to the final path, fsync the
  * directory. Dies on any failure (after removing the temporary). Frees af.
@@ -163,8 +163,10 @@ void af_commit(atomic_file *af);
  * writes, flushes and fsyncs the temporary but leaves it pending;
  * af_batch_commit() then renames every one and fsyncs their directories. A
  * failure before af_batch_commit leaves no new output (the temporaries are
- * removed on exit); a failed rename inside it removes the outputs it had
- * already renamed, so a stage leaves either all of its new outputs or none. */
+ * removed on exit); a failed rename inside it puts back the old outputs it
+ * had already replaced (kept as hard links path.old.tmp.<pid> until the
+ * batch is in place) and removes the new ones that had none, so a stage
+ * leaves either all of its new outputs or its old ones as they were. */
 void af_batch_begin(void);
 void af_batch_commit(void);
 /* Remove path.tmp.<pid> files whose process no longer exists (what a
