@@ -32,11 +32,15 @@ int main(int argc, char **argv) {
     const char *why;
     const int path = train_has_cuda_path(c.loss, &why);
     c.cuda = device_select(a.device, a.precision, path, why) >= 0;
-    c.out_model = opt_output(&train_cmd, &a, "out", "model.safetensors");
-    c.out_jsonl = opt_output(&train_cmd, &a, "out", "train.jsonl");
-    c.out_optim = opt_output(&train_cmd, &a, "out", "optim.safetensors");
+    char *model = opt_output(&train_cmd, &a, "out", "model.safetensors"),
+         *jsonl = opt_output(&train_cmd, &a, "out", "train.jsonl"),
+         *optim = opt_output(&train_cmd, &a, "out", "optim.safetensors");
+    c.out_model = model, c.out_jsonl = jsonl, c.out_optim = optim;
     nn_set_threads(c.threads);
     mkdir_p(c.out);
     train_run(&c);
+    free(model);
+    free(jsonl);
+    free(optim);
     return 0;
 }

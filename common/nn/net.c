@@ -209,7 +209,22 @@ int net_set_finetune(net *n, const char *mode) {
     return 0;
 }
 
+/* The runtime buffers of net_alloc, freed (none left). */
+static void net_free_buffers(net *n) {
+    free(n->bufs);
+    free(n->ws);
+    free(n->gbuf[0]);
+    free(n->gbuf[1]);
+    free(n->grads);
+    for (int i = 0; i < n->nl; i++)
+        if (n->L[i].type == NL_POOL) { free(n->L[i].arg); break; }   /* the first pool holds the block */
+    for (int i = 0; i < n->nl; i++) n->L[i].in = n->L[i].out = NULL, n->L[i].arg = NULL;
+    n->bufs = n->ws = n->gbuf[0] = n->gbuf[1] = n->grads = NULL;
+    n->ws_len = 0;
+}
+
 void net_alloc(net *n, int B, int train) {
+    net_free_buffers(n);   /* a second call (another batch size or mode) replaces them */
     n->B = B;
     n->train = train;
     /* activation buffers: one per non in-place layer; inference reuses two
@@ -414,13 +429,7 @@ void net_backward(net *n, const float *dz, int B, uint64_t seed, uint64_t step) 
 void net_free(net *n) {
     free(n->arch);
     free(n->params);
-    free(n->bufs);
-    free(n->ws);
-    free(n->gbuf[0]);
-    free(n->gbuf[1]);
-    free(n->grads);
-    for (int i = 0; i < n->nl; i++)
-        if (n->L[i].type == NL_POOL) { free(n->L[i].arg); break; }
+    net_free_buffers(n);
     free(n->L);
     memset(n, 0, sizeof *n);
 }
