@@ -114,5 +114,7 @@ int main(int argc, char **argv) {
     af_batch_commit();
     info("%lld points of %lld dimensions: KL %.4f, trustworthiness(5) %.4f, (10) %.4f, %.1f s -> %s", (long long)n, (long long)d, kl, t5, t10, now_sec() - t0, a.out);
     npy_close(&X);
+    free(py), free(pi), free(pt), free(pj);
+    free(perm), free(pts), free(cls), free(D2), free(P), free(Y), free(scratch), free(Yf);
     return 0;
 }
