@@ -4,7 +4,10 @@
  * come back multi-hot in r.
  *
  * A source is a directory or an archive read through libarchive (zip, tar,
- * tar.gz, tar.bz2, tar.xz, 7z, ...). Archives are read in two passes:
+ * tar.gz, tar.bz2, tar.xz, 7z, ...). A directory's symbolic links are
+ * followed, each directory walked once: a link to a directory already walked
+ * (a cycle, or a second link to it), a dangling link or a link loop is
+ * skipped by name and counted (warnings). Archives are read in two passes:
  *   1. list: every regular member's name (and the small text members a loader
  *      needs, read into memory); seekable zips skip member data by seeking;
  *   2. stream: members in archive order go into a chunk buffer (at most
