@@ -68,5 +68,8 @@ int main(int argc, char **argv) {
     af_commit(aj);
     af_batch_commit();
     info("%d queries x top %d: %lld of %lld results relevant -> %s", rows, k, (long long)nrel, (long long)shown, a.out);
+    free(pp), free(pt), free(pj);
+    free(qimg), free(res), free(nres), free(rel), free(rgb);
+    npy_close(&IM), npy_close(&L), npy_close(&Q), npy_close(&ID), npy_close(&LM);
     return 0;
 }

@@ -88,5 +88,8 @@ int main(int argc, char **argv) {
     af_batch_commit();
     info("batch of %d: mean s diagonal %.3f, same class %.3f, different %.3f; mean a %.3f / %.3f / %.3f -> %s", B,
          mean_s[0], mean_s[1], mean_s[2], mean_a[0], mean_a[1], mean_a[2], a.out);
+    free(pb), free(ps), free(pa), free(pds), free(pda), free(pj);
+    free(cls), free(perm), free(z), free(s), free(w), free(ws), free(cls_b);
+    npy_close(&Z), npy_close(&L), npy_close(&I);
     return 0;
 }
