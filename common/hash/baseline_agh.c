@@ -45,25 +45,33 @@ static void row_sqnorms(float *out, const float *x, int64_t n, int64_t d) {
     }
 }
 
-/* For rows x [n, d] against centres c [m, d] (cn2 [m] their squared norms):
- * the s nearest by squared distance (ascending; ties to the lower index) into
- * idx [n, s] and dist2 [n, s] (clamped at 0). Scratch g [chunk, m]. */
-static void nearest_s(int32_t *idx, float *dist2, float *g, const float *x, int64_t n, const float *c,
-                      const float *cn2, int64_t d, int m, int s) {
+/* xn [n] = squared norms of the rows of x [n, d], in double */
+static void row_sqnorms_d(double *xn, const float *x, int64_t n, int64_t d) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int64_t k = 0; k < d; k++) s += (double)x[i * d + k] * x[i * d + k];
+        xn[i] = s;
+    }
+}
+
+/* For rows x [n, d] (xn [n] their squared norms) against centres c [m, d]
+ * (cn2 [m] their squared norms): the s nearest by squared distance
+ * (ascending; ties to the lower index) into idx [n, s] and dist2 [n, s]
+ * (clamped at 0). Scratch g [chunk, m]. */
+static void nearest_s(int32_t *idx, float *dist2, float *g, const float *x, const double *xn, int64_t n,
+                      const float *c, const float *cn2, int64_t d, int m, int s) {
     for (int64_t i0 = 0; i0 < n; i0 += AGH_CHUNK) {
         int64_t cn = n - i0 < AGH_CHUNK ? n - i0 : AGH_CHUNK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cn, m, (int)d, -2.0f, x + i0 * d, (int)d, c,
                     (int)d, 0.0f, g, m);
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < cn; i++) {
-            const float *xi = x + (i0 + i) * d;
-            double xn = 0;
-            for (int64_t k = 0; k < d; k++) xn += (double)xi[k] * xi[k];
             int32_t *ir = idx + (i0 + i) * s;
             float *dr = dist2 + (i0 + i) * s;
             int have = 0;
             for (int j = 0; j < m; j++) {
-                float v = (float)(xn + (double)g[i * m + j] + cn2[j]);
+                float v = (float)(xn[i0 + i] + (double)g[i * m + j] + cn2[j]);
                 if (v < 0.0f) v = 0.0f;
                 if (have == s && !(v < dr[s - 1])) continue;
                 int p = have < s ? have++ : s - 1;
@@ -73,6 +81,19 @@ static void nearest_s(int32_t *idx, float *dist2, float *g, const float *x, int6
             }
         }
     }
+}
+
+/* the s nearest anchors [m, d] of x [n, d]: idx, dist2 [n, s] as nearest_s */
+static void nearest_anchors(int32_t *idx, float *dist2, const float *x, int64_t n, const float *anchor, int64_t d,
+                            int m, int s) {
+    float *cn2 = xmalloc(sizeof(float) * (size_t)m), *g = xaligned(sizeof(float) * (size_t)(AGH_CHUNK * m));
+    double *xn = xmalloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    row_sqnorms(cn2, anchor, m, d);
+    row_sqnorms_d(xn, x, n, d);
+    nearest_s(idx, dist2, g, x, xn, n, anchor, cn2, d, m, s);
+    free(cn2);
+    free(g);
+    free(xn);
 }
 
 static double inertia_of(const float *x, int64_t n, int64_t d, const float *c, const int32_t *assign) {
@@ -107,11 +128,14 @@ void agh_kmeans(float *centres, double *inertia, const float *x, int64_t n, int6
     int32_t *assign = xmalloc(sizeof(int32_t) * (size_t)n);
     float *d2 = xmalloc(sizeof(float) * (size_t)n), *g = xaligned(sizeof(float) * (size_t)(AGH_CHUNK * k));
     float *cn2 = xmalloc(sizeof(float) * (size_t)k);
+    double *xn = xmalloc(sizeof(double) * (size_t)n);
+    row_sqnorms_d(xn, x, n, d); /* once: the rows do not move */
     double *sum = xmalloc(sizeof(double) * (size_t)(k * d));
     int64_t *count = xmalloc(sizeof(int64_t) * (size_t)k);
     for (int t = 0;; t++) {
+        if (t == iters && !inertia) break; /* the last assignment only serves the inertia */
         row_sqnorms(cn2, centres, k, d);
-        nearest_s(assign, d2, g, x, n, centres, cn2, d, k, 1);
+        nearest_s(assign, d2, g, x, xn, n, centres, cn2, d, k, 1);
         if (inertia) inertia[t] = inertia_of(x, n, d, centres, assign);
         if (t == iters) break;
         memset(sum, 0, sizeof(double) * (size_t)(k * d));
@@ -130,27 +154,36 @@ void agh_kmeans(float *centres, double *inertia, const float *x, int64_t n, int6
     free(d2);
     free(g);
     free(cn2);
+    free(xn);
     free(sum);
     free(count);
 }
 
-void agh_anchor_weights(int32_t *idx, float *val, float *dist_s, const float *x, int64_t n, const float *anchor,
-                        int64_t d, int m, int s, float sigma) {
-    float *cn2 = xmalloc(sizeof(float) * (size_t)m), *g = xaligned(sizeof(float) * (size_t)(AGH_CHUNK * m));
-    float *d2 = xmalloc(sizeof(float) * (size_t)(n * s));
-    row_sqnorms(cn2, anchor, m, d);
-    nearest_s(idx, d2, g, x, n, anchor, cn2, d, m, s);
+/* val [n, s] = exp(-D^2 / sigma^2) of dist2 [n, s] (ascending), normalised per row */
+static void kernel_weights(float *val, const float *d2, int64_t n, int s, float sigma) {
     for (int64_t i = 0; i < n; i++) {
-        if (dist_s) dist_s[i] = sqrtf(d2[i * s + s - 1]);
-        if (sigma <= 0.0f) continue;
-        /* exp(-D^2/t) normalised; shifting by the row's smallest D^2 leaves the
-         * normalised weights unchanged and keeps the largest term at 1 */
+        /* shifting by the row's smallest D^2 leaves the normalised weights
+         * unchanged and keeps the largest term at 1 */
         double t = (double)sigma * sigma, tot = 0, w[s];
         for (int q = 0; q < s; q++) tot += w[q] = exp(-((double)d2[i * s + q] - d2[i * s]) / t);
         for (int q = 0; q < s; q++) val[i * s + q] = (float)(w[q] / tot);
     }
-    free(cn2);
-    free(g);
+}
+
+/* sigma of the authors' code: the mean distance to the s-th nearest anchor */
+static double mean_dist_s(const float *d2, int64_t n, int s) {
+    double a = 0;
+    for (int64_t i = 0; i < n; i++) a += sqrtf(d2[i * s + s - 1]);
+    return a / (double)n;
+}
+
+void agh_anchor_weights(int32_t *idx, float *val, float *dist_s, const float *x, int64_t n, const float *anchor,
+                        int64_t d, int m, int s, float sigma) {
+    float *d2 = xmalloc(sizeof(float) * (size_t)(n * s > 0 ? n * s : 1));
+    nearest_anchors(idx, d2, x, n, anchor, d, m, s);
+    if (dist_s)
+        for (int64_t i = 0; i < n; i++) dist_s[i] = sqrtf(d2[i * s + s - 1]);
+    if (sigma > 0.0f) kernel_weights(val, d2, n, s, sigma);
     free(d2);
 }
 
@@ -229,23 +262,22 @@ int agh_fit_anchors(agh_model *m, const float *x, int64_t n, const float *anchor
     CHECK(n >= 2 && M < n);
     if (anchor != m->anchor) memcpy(m->anchor, anchor, sizeof(float) * (size_t)(M * d));
     int32_t *idx = xmalloc(sizeof(int32_t) * (size_t)(n * s));
-    float *val = xmalloc(sizeof(float) * (size_t)(n * s)), *ds = xmalloc(sizeof(float) * (size_t)n);
+    float *val = xmalloc(sizeof(float) * (size_t)(n * s)), *d2 = xmalloc(sizeof(float) * (size_t)(n * s));
     double *lam = xcalloc((size_t)M, sizeof(double)), *mm = xcalloc((size_t)M * (size_t)M, sizeof(double));
     double *ev = xmalloc(sizeof(double) * (size_t)M);
     float *y = NULL;
     int rc = -1;
+    /* one nearest-anchor pass serves both sigma and Z */
+    nearest_anchors(idx, d2, x, n, m->anchor, d, M, s);
     if (sigma <= 0.0f) {
-        agh_anchor_weights(idx, NULL, ds, x, n, m->anchor, d, M, s, 0.0f);
-        double a = 0;
-        for (int64_t i = 0; i < n; i++) a += ds[i];
-        sigma = (float)(a / (double)n);
+        sigma = (float)mean_dist_s(d2, n, s);
         if (!(sigma > 0.0f)) {
             snprintf(err, (size_t)errlen, "anchor graph: every training row coincides with its anchors (sigma = 0)");
             goto out;
         }
     }
     m->sigma = sigma;
-    agh_anchor_weights(idx, val, NULL, x, n, m->anchor, d, M, s, sigma);
+    kernel_weights(val, d2, n, s, sigma);
     /* Lambda = Z^T 1; Z^T Z accumulated over the s x s blocks of each row */
     for (int64_t i = 0; i < n; i++)
         for (int a = 0; a < s; a++) {
@@ -296,7 +328,7 @@ int agh_fit_anchors(agh_model *m, const float *x, int64_t n, const float *anchor
 out:
     free(idx);
     free(val);
-    free(ds);
+    free(d2);
     free(lam);
     free(mm);
     free(ev);

@@ -525,11 +525,15 @@ void af_abort(atomic_file *af) {
 }
 
 /* ---- timing and progress ------------------------------------------------- */
-double now_sec(void) {
+static double clock_sec(clockid_t clock) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+double now_sec(void) { return clock_sec(CLOCK_MONOTONIC); }
+
+double cpu_sec(void) { return clock_sec(CLOCK_PROCESS_CPUTIME_ID); }
 
 void progress_begin(progress *p, const char *label, int64_t total) {
     p->label = label;

@@ -187,6 +187,7 @@ int file_exists(const char *path);
 
 /* ---- timing and progress ------------------------------------------------ */
 double now_sec(void);   /* monotonic seconds */
+double cpu_sec(void);   /* CPU seconds of the process, all threads (user + system) */
 
 /* Progress on stderr: a bar when stderr is a terminal, otherwise a line every
  * few seconds. Silent when dsah_quiet. */
