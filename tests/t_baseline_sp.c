@@ -14,6 +14,23 @@
 
 enum { N = 300, D = 24, B = 8, IT = 15 };
 
+/* H_t by a full sort: indices by (|w| descending, index ascending), the first t kept */
+static const float *sort_w;
+static int by_mag_then_index(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    float x = fabsf(sort_w[i]), y = fabsf(sort_w[j]);
+    if (x != y) return x > y ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static void keep_largest_by_sort(float *w, int count, int t) {
+    int idx[256];
+    for (int i = 0; i < count; i++) idx[i] = i;
+    sort_w = w;
+    qsort(idx, (size_t)count, sizeof *idx, by_mag_then_index);
+    for (int i = t; i < count; i++) w[idx[i]] = 0.0f;
+}
+
 static double j_by_loops(const float *x, const float *mean, const float *w, double lambda) {
     double fit = 0, orth = 0;
     for (int i = 0; i < N; i++)
@@ -38,6 +55,24 @@ int main(void) {
     sp_keep_largest(h, 8, 3); /* |.|: 3 (i1), then 2 at i2, i3, i6: i2 and i3 kept */
     const float want[8] = {0, -3, 2, -2, 0, 0, 0, 0};
     ok(!memcmp(h, want, sizeof h), "keep_largest: t = 3 of {0.5,-3,2,-2,0,1,2,-0.25} keeps -3, 2 (i2), -2 (i3)");
+
+    /* many ties (values from a small set, signed zeros) and distinct values,
+     * every t from 0 to count: the selection equals the full sort */
+    int same = 1;
+    rng gt;
+    rng_seed(&gt, 17);
+    for (int trial = 0; trial < 300; trial++) {
+        int count = 1 + (int)rng_below(&gt, 256), t = (int)rng_below(&gt, (uint64_t)count + 1);
+        float a[256], r[256];
+        for (int i = 0; i < count; i++) {
+            float v = trial % 2 ? (float)((int)rng_below(&gt, 7) - 3) * 0.5f : (float)rng_normal(&gt) * 1e-3f;
+            a[i] = r[i] = (v == 0.0f && rng_below(&gt, 2)) ? -0.0f : v;
+        }
+        sp_keep_largest(a, count, t);
+        keep_largest_by_sort(r, count, t);
+        same &= !memcmp(a, r, sizeof(float) * (size_t)count);
+    }
+    ok(same, "keep_largest: equals a full sort by (|w| desc, index asc) on 300 random cases with ties, every t");
 
     static float x[N * D];
     rng g;

@@ -3,7 +3,8 @@
  * the loss of sgh.h and central finite differences of the function whose
  * derivative the SGH estimator is: the sample loss with the neuron output
  * h = h0 + (p(theta) - p0) (h0, p0 at the point). Then training: the loss
- * falls, the same seed gives the same model. */
+ * falls, the same seed gives the same model. The neuron's noise: one
+ * independent uniform per unit (mean, variance, distinct values, steps). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -75,5 +76,23 @@ int main(void) {
     free(ws);
     free(th);
     free(grad);
+
+    enum { NX = 12800 }; /* one step of a 100-row batch at 128 bits */
+    static float u0[NX], u1[NX];
+    sgh_noise(u0, NX, 0x1234, 0);
+    sgh_noise(u1, NX, 0x1234, 1);
+    double mean = 0, var = 0;
+    int in01 = 1, equal = 0, same_step = 0;
+    for (int i = 0; i < NX; i++) {
+        mean += u0[i] / NX;
+        in01 &= u0[i] >= 0.0f && u0[i] < 1.0f;
+        equal += i > 0 && u0[i] == u0[i - 1];
+        same_step += u0[i] == u1[i];
+    }
+    for (int i = 0; i < NX; i++) var += (u0[i] - mean) * (u0[i] - mean) / NX;
+    /* U(0,1): mean 1/2 (sd 0.0026 at n = 12,800), variance 1/12 */
+    ok(in01 && fabs(mean - 0.5) < 0.01 && fabs(var - 1.0 / 12) < 0.004 && equal < 10 && same_step < 10,
+       "noise: %d units of one step uniform on [0,1) (mean %.4f, var %.4f), %d equal neighbours, %d equal to step 1",
+       NX, mean, var, equal, same_step);
     return done_testing();
 }

@@ -241,10 +241,12 @@ void fc_backward(real *dx, real *dw, real *db, const real *dy, const real *x, co
                  int B, int in, int out) {
     /* dw [out,in] = dy^T [out,B] x [B,in] */
     gemm(1, 0, out, in, B, dy, out, x, in, 0, dw, in);
-    for (int o = 0; o < out; o++) {
-        real acc = 0;
-        for (int i = 0; i < B; i++) acc += dy[(int64_t)i * out + o];
-        db[o] = acc;
+    /* db [out] = sum of the rows of dy, row by row (each db[o] adds its
+     * terms in the order i = 0..B-1, contiguous and vectorised) */
+    for (int o = 0; o < out; o++) db[o] = 0;
+    for (int i = 0; i < B; i++) {
+        const real *r = dy + (int64_t)i * out;
+        for (int o = 0; o < out; o++) db[o] += r[o];
     }
     /* dx [B,in] = dy [B,out] w [out,in] */
     if (dx) gemm(0, 0, B, in, out, dy, out, w, in, 0, dx, in);

@@ -30,6 +30,11 @@ void sgh_model_free(sgh_model *m) {
     memset(m, 0, sizeof *m);
 }
 
+void sgh_noise(float *xi, int64_t count, uint64_t noise, uint64_t step) {
+    const uint64_t stream = noise ^ rng_hash64(step);
+    for (int64_t j = 0; j < count; j++) xi[j] = rng_hash_uniform(rng_hash64(stream + (uint64_t)j));
+}
+
 /* rows idx[0..B) of x, centred, into xb [B, d] */
 static void gather_centred(float *xb, const float *x, const float *mean, const int64_t *idx, int B, int64_t d) {
     for (int i = 0; i < B; i++)
@@ -71,13 +76,16 @@ void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint
     rng_seed(&ro, seed ^ rng_hash64(SGH_PURPOSE_ORDER));
     adam opt;
     adam_init(&opt, np, 1e-8);
-    /* One thread for the training loop: its GEMMs are batch x d x bits, too
-     * small for threads to pay off, and waking a team per call cost 45x the
-     * work on the shared 2-core machine (5 epochs on 2,000 x 784: 9.2 s with
-     * two threads, 0.2 s with one). Restored below. */
+    /* OpenBLAS single-threaded, the layers' GEMMs split over the OpenMP
+     * threads (layers.c, as nn_set_threads). Small problems run on one
+     * thread: their GEMMs (batch x d x bits) are too small for a team to pay
+     * off, and waking one per call cost 45x the work on the shared 2-core
+     * machine (5 epochs on 2,000 x 784: 9.2 s with two threads, 0.2 s with
+     * one). At batch x d x bits >= SGH_TEAM_WORK each GEMM is >= 1 ms of one
+     * core's work and the threads pay. Restored below. */
     int blas_threads = openblas_get_num_threads(), omp_threads = omp_get_max_threads();
     openblas_set_num_threads(1);
-    omp_set_num_threads(1);
+    if ((int64_t)batch * d * b < SGH_TEAM_WORK) omp_set_num_threads(1);
     const uint64_t noise = seed ^ rng_hash64(SGH_PURPOSE_NOISE);
     uint64_t step = 0;
     for (int e = 0; e <= m->epochs; e++) {
@@ -88,8 +96,7 @@ void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint
         for (int64_t i0 = 0; i0 < n; i0 += batch) {
             int B = (int)(n - i0 < batch ? n - i0 : batch);
             gather_centred(xb, x, m->mean, order + i0, B, d);
-            for (int64_t j = 0; j < (int64_t)B * b; j++)
-                xi[j] = rng_hash_uniform(rng_hash64(noise ^ rng_hash64(step)) + (uint64_t)j);
+            sgh_noise(xi, (int64_t)B * b, noise, step);
             double l = sgh_batch_forward(ws, m->params, xb, xi, B, d, b, m->rho2);
             tot += l * B;
             rows += B;

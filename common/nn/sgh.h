@@ -30,6 +30,13 @@
 #define SGH_PURPOSE_INIT 0x73676869ULL  /* "sghi" */
 #define SGH_PURPOSE_ORDER 0x7367686fULL /* "sgho" */
 #define SGH_PURPOSE_NOISE 0x7367686eULL /* "sghn" */
+#define SGH_TEAM_WORK (1LL << 24)        /* batch x d x bits from which sgh_fit uses threads */
+
+/* xi [count]: the uniforms of the stochastic neurons of one step, unit j
+ * drawing rng_hash_uniform(rng_hash64((noise ^ rng_hash64(step)) + j)) (the
+ * per-element pattern of rng.h, as dropout): independent across units,
+ * rows and steps. */
+void sgh_noise(float *xi, int64_t count, uint64_t noise, uint64_t step);
 
 /* Parameter layout in one flat buffer: We [b, d], be [b], Wd [d, b], bd [d]. */
 static inline int64_t sgh_nparams(int64_t d, int b) { return 2 * d * b + b + d; }
@@ -68,8 +75,9 @@ void sgh_model_free(sgh_model *m);
 /* Fits on x [n, dim]: rho^2 = the mean per-dimension variance of the
  * training set; We ~ N(0, 1/d), Wd ~ N(0, 1/bits) from rng seeded with
  * seed ^ rng_hash64(SGH_PURPOSE_INIT), biases 0; `epochs` passes in an order
- * shuffled per epoch, batches of `batch`, Adam (eps 1e-8) at lr; xi from
- * rng_hash_uniform of (seed ^ SGH_PURPOSE_NOISE, step, unit). */
+ * shuffled per epoch, batches of `batch`, Adam (eps 1e-8) at lr; xi by
+ * sgh_noise(., seed ^ rng_hash64(SGH_PURPOSE_NOISE), step). Threads: the
+ * caller's OpenMP threads when batch x dim x bits >= SGH_TEAM_WORK, else one. */
 void sgh_fit(sgh_model *m, const float *x, int64_t n, int batch, double lr, uint64_t seed);
 /* codes [n, bits/8] of x [n, dim]. */
 void sgh_encode(uint8_t *codes, const sgh_model *m, const float *x, int64_t n);

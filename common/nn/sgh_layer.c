@@ -29,6 +29,7 @@ double sgh_batch_forward(real *ws, const real *params, const real *x, const real
     sgh_neuron_forward(h, p, z, xi, nb);
     fc_forward(xr, h, wd, bd, B, b, (int)d);
     double rec = 0, kl = 0;
+#pragma omp simd reduction(+ : rec)
     for (int64_t i = 0; i < nd; i++) {
         double e = (double)xr[i] - x[i];
         rec += e * e;
