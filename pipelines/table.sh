@@ -27,29 +27,39 @@ mv "$d/table.md.tmp.$$" "$d/table.md"
 cat "$d/table.md"
 # fit time per method and length (the paper's Table 4 lists training times):
 # a baseline's baseline.json seconds_fit; a DSAH run's epoch seconds summed
-# over its rounds' train.jsonl
+# over its rounds' train.jsonl. Then the CPU seconds of the same fits
+# (baseline.json cpu_seconds_fit, all threads; NA for DSAH runs and for
+# baselines fitted before the field existed), which a busy machine inflates
+# far less than the wall seconds.
 fit_seconds() {
   if [ -f "$1/baseline.json" ]; then
-    local v; v=$(jget "$1/baseline.json" seconds_fit)
+    local v; v=$(jget "$1/baseline.json" "${2:-seconds_fit}")
     case $v in ''|NA|*[!0-9.e+-]*) echo NA ;; *) echo "$v" ;; esac
+  elif [ -n "${2:-}" ]; then
+    echo NA
   else
     local f=("$1"/round*/train.jsonl)
     if [ -f "${f[0]}" ]; then cat "${f[@]}" | jq -rs 'if length > 0 and all(.[]; .seconds | type == "number") then map(.seconds) | add else "NA" end' 2>/dev/null || echo NA
     else echo NA; fi
   fi
 }
-{
-  printf '| method |'; for L in $bits; do printf ' fit s %s bits |' "$L"; done; printf '\n'
+fit_table() { # $1: column label, $2: baseline.json key (empty: wall seconds)
+  printf '| method |'; for L in $bits; do printf ' %s %s bits |' "$1" "$L"; done; printf '\n'
   printf '| --- |'; for L in $bits; do printf ' --- |'; done; printf '\n'
   for meth in $methods; do
     printf '| %s |' "$meth"
     for L in $bits; do
       dir=$(awk -F'\t' -v m="$meth" -v L="$L" '($1=="main"||$1=="table") && $2==m && $3==L {print $6}' "$d/index.tsv")
-      v=$(fit_seconds "$dir")
+      v=$(fit_seconds "$dir" "$2")
       case $v in NA|'') printf ' NA |' ;; *) LC_ALL=C printf ' %.2f |' "$v" ;; esac
     done
     printf '\n'
   done
+}
+{
+  fit_table "fit s" ""
+  printf '\n'
+  fit_table "fit CPU s" cpu_seconds_fit
 } > "$d/table-fit.md.tmp.$$"
 mv "$d/table-fit.md.tmp.$$" "$d/table-fit.md"
 cat "$d/table-fit.md"

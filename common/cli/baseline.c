@@ -39,7 +39,8 @@ static const opt baseline_opts[] = {
     {"out", OPT_OUTDIR, OPT_FIELD(A, out), .required = 1, .files = "query.npy db.npy baseline.json",
      .help = "codes u1 [n, L/8] packed; baseline.json: method, bits, iters, seed,\n"
              "n_train, dim, loss per iteration for itq and sp, sh modes, agh sigma and\n"
-             "eigenvalues, sp non-zeros, seconds_fit, seconds"},
+             "eigenvalues, sp non-zeros, seconds_fit (wall), cpu_seconds_fit (CPU time\n"
+             "of the process over the fit, all threads), seconds"},
     {0}};
 
 const opt_cmd baseline_cmd = {
