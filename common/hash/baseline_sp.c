@@ -129,6 +129,71 @@ static void codes_product(float *p, double *pt, const float *xc, const float *bb
     memcpy(bprev, bb, sizeof(float) * (size_t)(n * b));
 }
 
+/* Rows per panel of sparse_signs: one 16-float vector per feature. */
+#define SP_PANEL 16
+
+/* xp [ceil(n / SP_PANEL), d, SP_PANEL] = xc [n, d] in panels of SP_PANEL
+ * rows, each stored feature by feature (the SP_PANEL values of one feature
+ * together); rows past n are zero. */
+static void to_panels(float *xp, const float *xc, int64_t n, int64_t d) {
+    const int64_t np = (n + SP_PANEL - 1) / SP_PANEL;
+#pragma omp parallel for schedule(static)
+    for (int64_t q = 0; q < np; q++) {
+        float *dst = xp + q * d * SP_PANEL;
+        for (int l = 0; l < SP_PANEL; l++) {
+            const int64_t i = q * SP_PANEL + l;
+            for (int64_t j = 0; j < d; j++) dst[j * SP_PANEL + l] = i < n ? xc[i * d + j] : 0.0f;
+        }
+    }
+}
+
+/* The non-zeros of w [d, b] by rows: row j holds col/val [rowptr[j], rowptr[j+1]). */
+static void sparse_rows(int64_t *rowptr, int *col, float *val, const float *w, int64_t d, int b) {
+    int64_t q = 0;
+    for (int64_t j = 0; j < d; j++) {
+        rowptr[j] = q;
+        for (int k = 0; k < b; k++)
+            if (w[j * b + k] != 0.0f) {
+                col[q] = k;
+                val[q++] = w[j * b + k];
+            }
+    }
+    rowptr[d] = q;
+}
+
+/* bb [n, b] = sgn(Xc W) (sgn(0) = +1) from the panels xp of Xc and W's
+ * non-zeros by rows: each product x_i . w_k sums its t_k non-zero terms in
+ * the order of j, SP_PANEL rows at once (one vector FMA per non-zero), so
+ * the B-step costs t (n / SP_PANEL) vector operations instead of the n d b
+ * of a dense GEMM (t = density d b). The result does not depend on the
+ * thread count. */
+static void sparse_signs(float *bb, const float *xp, int64_t n, int64_t d, int b, const int64_t *rowptr, const int *col,
+                         const float *val) {
+    const int64_t np = (n + SP_PANEL - 1) / SP_PANEL;
+#pragma omp parallel
+    {
+        float *acc = xaligned(sizeof(float) * (size_t)b * SP_PANEL);
+#pragma omp for schedule(static)
+        for (int64_t q = 0; q < np; q++) {
+            memset(acc, 0, sizeof(float) * (size_t)b * SP_PANEL);
+            const float *x = xp + q * d * SP_PANEL;
+            for (int64_t j = 0; j < d; j++) {
+                const float *restrict xj = x + j * SP_PANEL;
+                for (int64_t e = rowptr[j]; e < rowptr[j + 1]; e++) {
+                    float *restrict a = acc + (int64_t)col[e] * SP_PANEL;
+                    const float v = val[e];
+#pragma omp simd
+                    for (int l = 0; l < SP_PANEL; l++) a[l] += v * xj[l];
+                }
+            }
+            for (int l = 0; l < SP_PANEL && q * SP_PANEL + l < n; l++)
+                for (int k = 0; k < b; k++)
+                    bb[(q * SP_PANEL + l) * b + k] = acc[(int64_t)k * SP_PANEL + l] >= 0.0f ? 1.0f : -1.0f;
+        }
+        free(acc);
+    }
+}
+
 int sp_fit(baseline_model *m, const float *x, int64_t n, double density, double lambda, char *err, int errlen) {
     const int64_t d = m->dim;
     const int b = m->bits, iters = m->iters;
@@ -143,6 +208,9 @@ int sp_fit(baseline_model *m, const float *x, int64_t n, double density, double 
     float *cwn = xaligned(sizeof(float) * (size_t)(d * b)), *gn = xaligned(sizeof(float) * (size_t)b * (size_t)b);
     float *bprev = xaligned(sizeof(float) * (size_t)(n * b));
     double *pt = xaligned(sizeof(double) * (size_t)(d * b));
+    float *xp = NULL, *val = xmalloc(sizeof(float) * (size_t)count);
+    int64_t *rowptr = xmalloc(sizeof(int64_t) * (size_t)(d + 1));
+    int *col = xmalloc(sizeof(int) * (size_t)count);
     double *acc = xmalloc(sizeof(double) * (size_t)d);
     float *top = xmalloc(sizeof(float) * (size_t)b), *cov = xaligned(sizeof(float) * (size_t)(d * d));
     int rc = -1;
@@ -157,14 +225,14 @@ int sp_fit(baseline_model *m, const float *x, int64_t n, double density, double 
     /* cw, g: the w_terms of the current W, carried from the accepted trial
      * of one W-step to the next B-step (they do not depend on B) */
     w_terms(cw, g, c, w, d, b);
+    xp = xaligned(sizeof(float) * (size_t)((n + SP_PANEL - 1) / SP_PANEL * SP_PANEL * d));
+    to_panels(xp, xc, n, d);
     for (int it = 0;; it++) {
         /* B-step: B = sgn(Xc W), P = Xc^T B / n */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, b, (int)d, 1.0f, xc, (int)d, w, b, 0.0f, bb, b);
+        sparse_rows(rowptr, col, val, w, d, b);
+        sparse_signs(bb, xp, n, d, b, rowptr, col, val);
         int64_t flips = 0;
-        for (int64_t i = 0; i < n * b; i++) {
-            bb[i] = bb[i] >= 0.0f ? 1.0f : -1.0f;
-            flips += bb[i] != bprev[i];
-        }
+        for (int64_t i = 0; i < n * b; i++) flips += bb[i] != bprev[i];
         codes_product(p, pt, xc, bb, bprev, n, d, b, it == 0 || flips > n * b / 16);
         double j = objective_of(cw, g, p, w, d, b, lambda);
         m->loss[it] = j;
@@ -203,6 +271,10 @@ out:
     free(gn);
     free(bprev);
     free(pt);
+    free(xp);
+    free(val);
+    free(rowptr);
+    free(col);
     free(acc);
     free(top);
     free(cov);
