@@ -366,7 +366,7 @@ export DSAH_BENCH_REPORT_SET := $(BENCH_REPORT_SET)
 bench-report: $(STAGES)
 	@mkdir -p $(BUILD)
 	+@set -o pipefail; t0=$$(date +%s); { $(MAKE) --no-print-directory report DATASET=fashion-mnist SET="$$DSAH_BENCH_REPORT_SET" && \
-	  echo "bench-report: make report DATASET=fashion-mnist SET='$$DSAH_BENCH_REPORT_SET' JOBS=$(JOBS) took $$(( $$(date +%s) - t0 )) s on $$(nproc) cores, load $$(cut -d' ' -f1-3 /proc/loadavg)"; } 2>&1 | tee $(BUILD)/bench-report.log
+	  echo "bench-report: make report DATASET=fashion-mnist SET='$$DSAH_BENCH_REPORT_SET' JOBS=$(JOBS) took $$(( $$(date +%s) - t0 )) s on $$(nproc --all) cores, load $$(cut -d' ' -f1-3 /proc/loadavg)"; } 2>&1 | tee $(BUILD)/bench-report.log
 # (make fetch DATASET=x is the datasets section's, above; pipelines/fetch.sh
 # prints where to get the datasets without a public address.)
 fetch-vgg19:

@@ -9,6 +9,8 @@ set cblabel cblabel
 set palette rgb 33,13,10
 set xlabel 'j (batch item, by class)'
 set ylabel 'i'
+set autoscale xfix
+set autoscale yfix
 set yrange [] reverse
 set size ratio -1
 plot datafile matrix with image notitle

@@ -166,7 +166,7 @@ entry_table4() {
     done
   done
   table_end
-  meta "$settings_common; this machine: $(nproc) cores, $(uname -m), $(test -e /dev/nvidia0 && echo GPU || echo no GPU)." "$(cmd table4)" \
+  meta "$settings_common; this machine: $(nproc --all) cores, $(uname -m), $(test -e /dev/nvidia0 && echo GPU || echo no GPU)." "$(cmd table4)" \
     "CIFAR-10, 64 bits, one GTX 2080 GPU: SSDH 3.0 h, BGAN 5.0 h, MLS3RDUH 4.8 h, DSAH 1.2 h (mAP 0.622)." \
     "seconds of the stages on this machine (a shared machine times more slowly than an idle one)."
 }
@@ -377,7 +377,7 @@ done
 
 # ---- index.html and report.md ----------------------------------------------------
 all=(table1 table3 table4 fig3 fig4 fig5 fig6 fig7 fig8 fig9 fig10 fig11)
-stamp="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+stamp="$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc --all) cores"
 {
   echo "# DSAH report: $name"
   echo
