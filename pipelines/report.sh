@@ -190,7 +190,7 @@ entry_fig3() {
   done
   [ $shown = 1 ] || missing "eval/pr.csv of the main runs" "$(cmd fig3)"
   meta "$settings_common" "$(cmd fig3)" "DSAH's PR curve covers the most area and its precision@N is highest in most cases (64 and 128 bits)." \
-    "see the curves (DSAH against $(echo $methods | tr ' ' ','))."
+    "see the curves (DSAH against $(echo $methods | tr ' ' '\n' | grep -vx DSAH | paste -sd,))."
 }
 
 ablation() { # ablation ID TITLE "LABEL=KIND:LABEL ..." PAPER
@@ -209,10 +209,12 @@ ablation() { # ablation ID TITLE "LABEL=KIND:LABEL ..." PAPER
       line="$line $(num "$v")"
     done
     echo "$line" >> "$dat"
-    n=$((n+1))
     local vfirst vlast
     vfirst=$(metric "$(dir "$(echo "${first#*=}" | cut -d: -f1)" "$(echo "${first#*=}" | cut -d: -f2)" "$L")" "$MK")
     vlast=$(metric "$(dir "$(echo "${last#*=}" | cut -d: -f1)" "$(echo "${last#*=}" | cut -d: -f2)" "$L")" "$MK")
+    # only the lengths where both runs have finished count
+    [ "$vfirst" != NA ] && [ "$vlast" != NA ] || continue
+    n=$((n+1))
     gt "$vlast" "$vfirst" && wins=$((wins+1))
   done
   local ns; ns=$(echo $series | wc -w)
@@ -221,7 +223,7 @@ ablation() { # ablation ID TITLE "LABEL=KIND:LABEL ..." PAPER
   table_start bits $(for s in $series; do echo "${s%%=*}"; done)
   tail -n +2 "$dat" | while read -r -a f; do table_row "${f[@]}"; done
   table_end
-  meta "$settings_common; ${series//=/ = }" "$(cmd "$id")" "$paperclaim" "${last%%=*} above ${first%%=*} at $wins of $n code lengths."
+  meta "$settings_common; ${series//=/ = }" "$(cmd "$id")" "$paperclaim" "${last%%=*} above ${first%%=*} at $wins of the $n code lengths where both have run."
 }
 entry_fig4() { ablation fig4 "Figure 4: effect of PIC" "PIC0=table:DSAH-PIC0 PIC-=report:PIC- PIC=main:DSAH" \
   "PIC above PIC0 at every length (average +8.2%, +1.2%, +2.1% mAP on CIFAR-10, FLICKR25K, NUS-WIDE); PIC- below both."; }
@@ -323,10 +325,13 @@ entry_fig9() {
   table_start $(head -1 "$dat")
   tail -n +2 "$dat" | while read -r -a f; do table_row "${f[@]}"; done
   table_end
-  local bestg; bestg=$(tail -1 "$dat" | awk '{b=2; for (i=3;i<=NF;i++) if ($i+0 > $b+0) b=i; print b}')
+  # the best gamma at the last R where any run has a value (NaN: not run yet)
+  local last bestg
+  last=$(awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "NaN") { r = NR; break } } END { print r + 0 }' "$dat")
+  bestg=$(awk -v r="$last" 'NR == r { b = 0; for (i = 2; i <= NF; i++) if ($i != "NaN" && (!b || $i + 0 > $b + 0)) b = i; print b }' "$dat")
   meta "$settings_common; gamma in {$(key report.gamma)}, R = 1..$Rr, $RB bits" "$(cmd fig9)" \
     "mAP rises with R and converges around R = 3 on CIFAR-10; gamma >= 0 a good choice; on FLICKR25K gamma < -0.5 jumps at R = 2, then degrades." \
-    "at R = $Rr the best is $(head -1 "$dat" | cut -d' ' -f"$bestg")."
+    "$([ "$last" -gt 1 ] && echo "at R = $(sed -n "${last}p" "$dat" | cut -d' ' -f1) (the last R run) the best is $(head -1 "$dat" | cut -d' ' -f"$bestg")" || echo "no round evaluated yet")."
 }
 
 entry_fig10() {
