@@ -96,7 +96,7 @@ typedef struct opt {
     const char *def;       /* default as command-line text (NULL: none; then 0 / NULL / empty list) */
     int required;          /* must be given */
     const char *key;       /* YAML key that feeds it (dsah-plan), or NULL */
-    int nostamp;           /* does not change results (threads, device, inference batch) */
+    int nostamp;           /* not stamped: changes results at most within float rounding (threads: BLAS sums in a thread-dependent order; device; inference batch) */
     const char *files;     /* OPT_OUT/OPT_OUTDIR: space-separated file names (see opt_output) */
     const char *help;      /* one line (more lines with "\n") */
     /* Instead of a field (OPT_FIELD left 0, 0): called with "--flag" and the
