@@ -83,3 +83,19 @@ npy() {
         printf "$4"
     } >"$1"
 }
+
+# Pipeline runs: the stage log of a run is $log (set by the test, or by
+# smoke_fixture). mark prints the number of the log's next line; ran N prints
+# the stages logged from line N on, sorted (what a make call ran).
+mark() { [ -f "$log" ] && echo $(( $(wc -l < "$log") + 1 )) || echo 1; }
+ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
+
+# smoke_fixture DIR BUILD REPO: the smoke data (BUILD/tests/gen_smoke) in
+# DIR/data and DIR/smoke.yaml, pipelines/smoke.yaml pointed at it with one
+# code length (16 bits); sets W (the run's work dir) and log.
+smoke_fixture() {
+    "$2/tests/gen_smoke" "$1/data"
+    sed "s|path: work/smoke-data|path: $1/data|; s|bits: \[16, 32\]|bits: [16]|" "$3/pipelines/smoke.yaml" > "$1/smoke.yaml"
+    W=$1/work/smoke
+    log=$W/stages.log
+}

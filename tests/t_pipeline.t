@@ -15,13 +15,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
-"$build/tests/gen_smoke" "$tmp/data"
-sed "s|path: work/smoke-data|path: $tmp/data|; s|bits: \[16, 32\]|bits: [16]|" "$repo/pipelines/smoke.yaml" > "$tmp/smoke.yaml"
-W=$tmp/work/smoke
-log=$W/stages.log
+smoke_fixture "$tmp" "$build" "$repo"
 mk() { make -s -C "$repo" --no-print-directory PIPELINE="$tmp/smoke.yaml" WORK="$tmp/work" BIN="$bin" THREADS=1 "$@"; }
-mark() { [ -f "$log" ] && echo $(( $(wc -l < "$log") + 1 )) || echo 1; }
-ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
 
 mk pipeline > "$tmp/o1" 2>&1; ok $? "smoke pipeline runs"
 [ $? = 0 ] || sed 's/^/#   /' "$tmp/o1" | tail -20

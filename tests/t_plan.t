@@ -56,9 +56,6 @@ EOF
 W=$tmp/work/tp
 log=$W/stages.log
 mk() { make -s -C "$repo" --no-print-directory PIPELINE="$tmp/p.yaml" WORK="$tmp/work" STAGE_BIN="$fake" BIN="$bin" "$@"; }
-# ran FROM: the rule ids logged since line FROM, sorted
-ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
-mark() { [ -f "$log" ] && echo $(( $(wc -l < "$log") + 1 )) || echo 1; }
 
 mk pipeline > "$tmp/out1" 2>&1; ok $? "make pipeline runs (fake stages)"
 is "$(ran 1 | tr '\n' ' ')" "baselines/itq-b16/baseline baselines/itq-b16/eval baselines/lsh-b16/baseline baselines/lsh-b16/eval data/ingest features/pixels_db features/pixels_query features/pixels_train graph/graph runs/dsah-b16/codes/db runs/dsah-b16/codes/query runs/dsah-b16/eval runs/dsah-b16/round1/and runs/dsah-b16/round1/encode runs/dsah-b16/round1/train runs/dsah-b16/round2/and runs/dsah-b16/round2/encode runs/dsah-b16/round2/train runs/dsah-b16/round3/train " "first run: every stage of the pipeline once, no table or sweep runs"

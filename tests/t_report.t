@@ -27,13 +27,8 @@ bg=""
 trap '[ -n "$bg" ] && pkill -KILL -s "$bg" 2>/dev/null; rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
-"$build/tests/gen_smoke" "$tmp/data"
-sed "s|path: work/smoke-data|path: $tmp/data|; s|bits: \[16, 32\]|bits: [16]|" "$repo/pipelines/smoke.yaml" > "$tmp/smoke.yaml"
-W=$tmp/work/smoke
-log=$W/stages.log
+smoke_fixture "$tmp" "$build" "$repo"
 mk() { make -s -C "$repo" --no-print-directory PIPELINE="$tmp/smoke.yaml" WORK="$tmp/work" BIN="$bin" JOBS=2 "$@"; }
-mark() { [ -f "$log" ] && echo $(( $(wc -l < "$log") + 1 )) || echo 1; }
-ran() { tail -n +"$1" "$log" 2>/dev/null | sort; }
 all=table1,table3,table4,fig3,fig4,fig5,fig6,fig7,fig8,fig9,fig10,fig11
 
 # kill -9 once the report's own runs have started, then resume
