@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
     npy_open(&im, images, NPY_U1, 4);
     npy_open(&ix, indices, NPY_I8, 1);
     encode_opts eo = {.batch = batch, .real = real, .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer,
+                      .prefix_indices = a.prefix_indices,
                       .cuda = cuda};
     encode_write(out, &n, &im, ix.data, ix.shape[0], indices, &eo);
     npy_close(&im);

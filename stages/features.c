@@ -18,7 +18,8 @@ int main(int argc, char **argv) {
     const char *images = a.images, *indices = a.indices, *out = a.out, *device = a.device;
     features_opts o = {.extractor = features_parse_extractor(a.extractor), .weights = a.weights,
                        .input = (int)a.input, .batch = a.batch, .layer = a.layer,
-                       .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer};
+                       .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer,
+                       .prefix_indices = a.prefix_indices, .indices_path = indices};
     int threads = (int)a.threads;
     o.cuda = device_select(device, NULL, o.extractor == FEAT_VGG19, "--extractor pixels") >= 0;
 

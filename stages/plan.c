@@ -256,13 +256,17 @@ static void plan_ingest(void) {
 
 /* The frozen prefix computed once per image (nn/prefix.h): with network.arch
  * vgg19 from network.weights and finetune fc or head, the deepest frozen
- * layer before any dropout (net_prefix_layer: pool5, relu6) is written once
- * per split by dsah-features --layer, features/vgg19_<layer>_<split>.npy,
- * a stage of its own whose stamp is (images, indices, weights, layer,
- * input): tau, gamma, bits, rounds never recompute it. Training, the encodes
- * and the relu7 features (when features.* names the same weights and input)
- * read it. NULL when there is none (finetune all; random initial weights,
- * which only dsah-train draws). */
+ * layer before any dropout (net_prefix_layer: pool5, relu6) is written by
+ * dsah-features --layer for the query and the db split,
+ * features/vgg19_<layer>_<split>.npy, a stage of its own whose stamp is
+ * (images, indices, weights, layer, input): tau, gamma, bits, rounds never
+ * recompute it. Training, the encodes and the relu7 features (when
+ * features.* names the same weights and input) read it; the training split
+ * has no cache of its own: it is a subset of db in every split dsah-ingest
+ * makes (data/split.h), so its rules read db's cache with --prefix-indices
+ * data/db.npy (prefix_split, bind_prefix) and no image runs through the
+ * frozen layers twice. NULL when there is none (finetune all; random
+ * initial weights, which only dsah-train draws). */
 static const char *prefix_layer(void) {
     static char label[32];
     static int done;
@@ -279,8 +283,14 @@ static const char *prefix_layer(void) {
     return *label ? label : NULL;
 }
 
+/* The split whose prefix cache a split's rules read: db's for train. */
+static const char *prefix_split(const char *split) { return strcmp(split, "train") ? split : "db"; }
+
+/* The prefix cache that split's rules read (that of prefix_split(split)),
+ * planned when new; returns its path. */
 static const char *plan_prefix(const char *split, unsigned groups) {
     const char *layer = prefix_layer();
+    split = prefix_split(split);
     const char *out = fmt("%s/features/vgg19_%s_%s.npy", W, layer, split);
     rule *r = rule_new(&features_cmd, fmt("features/vgg19_%s_%s", layer, split), groups);
     if (!r) return out;
@@ -297,11 +307,14 @@ static const char *plan_prefix(const char *split, unsigned groups) {
 }
 
 /* Binds --prefix-cache and --prefix-layer of a train, encode or features
- * rule; cache: plan_prefix's path, NULL when the plan has no prefix. (The
- * prefix rules are planned before r: rule_new may move the rules.) */
-static void bind_prefix(rule *r, const char *cache) {
+ * rule of a split, and --prefix-indices when the cache is another split's
+ * (train reads db's); cache: plan_prefix(split)'s path, NULL when the plan
+ * has no prefix. (The prefix rules are planned before r: rule_new may move
+ * the rules.) */
+static void bind_prefix(rule *r, const char *cache, const char *split) {
     if (!cache) return;
     bind(r, "prefix-cache", cache);
+    if (strcmp(prefix_split(split), split)) bind(r, "prefix-indices", fmt("%s/data/%s.npy", W, prefix_split(split)));
     bind(r, "prefix-layer", prefix_layer());
 }
 
@@ -315,7 +328,7 @@ static const char *plan_features(const char *extractor, const char *split, unsig
     const char *cache = from_prefix ? plan_prefix(split, groups) : NULL;
     rule *r = rule_new(&features_cmd, fmt("features/%s_%s", extractor, split), groups);
     if (!r) return out;
-    bind_prefix(r, cache);
+    bind_prefix(r, cache, split);
     bind(r, "images", P("data/images.npy"));
     bind(r, "indices", fmt("%s/data/%s.npy", W, split));
     bind(r, "extractor", extractor);
@@ -356,8 +369,8 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
 }
 
 /* dsah-encode of model on a split into out: packed codes, or with real the
- * tanh outputs; prefix: the split's prefix cache (plan_prefix, planned
- * before) or NULL; stamp params.<stamp_name> beside out. Returns out. */
+ * tanh outputs; prefix: plan_prefix(split) (planned before) or NULL; stamp
+ * params.<stamp_name> beside out. Returns out. */
 static const char *plan_encode(const char *id, const char *model, const char *split, int real, const char *prefix,
                                const char *out, const char *stamp_name, unsigned groups) {
     rule *e = rule_new(&encode_cmd, id, groups);
@@ -366,7 +379,7 @@ static const char *plan_encode(const char *id, const char *model, const char *sp
     bind(e, "images", P("data/images.npy"));
     bind(e, "indices", fmt("%s/data/%s.npy", W, split));
     if (real) bind(e, "real", "");
-    bind_prefix(e, prefix);
+    bind_prefix(e, prefix, split);
     bind(e, "out", out);
     emit(e, C);
     const char *sl = strrchr(out, '/');
@@ -493,7 +506,8 @@ static void plan_run(const runp *p) {
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *const split[2] = {"query", "db"};
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
-    const char *pc[3] = {NULL, NULL, NULL};   /* prefix caches of train, query, db */
+    /* the prefix caches the train, query and db rules read (train: db's) */
+    const char *pc[3] = {NULL, NULL, NULL};
     if (prefix_layer()) {
         pc[0] = plan_prefix("train", p->groups);
         pc[1] = plan_prefix("query", p->groups);
@@ -536,7 +550,7 @@ static void plan_run(const runp *p) {
             bind(r, "pic", p->pic);
             if (p->lambda) bind(r, "lambda", p->lambda);
         }
-        bind_prefix(r, pc[0]);
+        bind_prefix(r, pc[0], "train");
         bind(r, "out", fmt("%s/", rd));
         emit(r, C);
         r->stamp = fmt("%s/params.train", rd);

@@ -218,24 +218,34 @@ badbl "sp density 0" "bl.yaml:3: eval.sp_density: 0: must be in (0, 1] (dsah-bas
   "eval: {baselines: [sp], sp_density: 0}"
 
 # the frozen prefix (nn/prefix.h): vgg19 from weights with finetune fc plans
-# features/vgg19_pool5_<split> once per split, read by every training, encode
-# and relu7 rule; its stamp holds weights, layer and input, not tau
+# features/vgg19_pool5_<split> for query and db only; the training split (a
+# subset of db) reads db's cache through --prefix-indices data/db.npy, so no
+# image runs through the convolutions twice; every training, encode and relu7
+# rule reads a cache; its stamp holds weights, layer and input, not tau
 pw=$tmp/prefixwork
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --work "$pw" > /dev/null 2>&1
 pm=$pw/cifar10/plan.mk
-is "$(ls "$pw/cifar10/features" | grep pool5 | tr '\n' ' ')" "params.vgg19_pool5_db params.vgg19_pool5_query params.vgg19_pool5_train " "finetune fc: one pool5 stage per split"
+d5="$pw/cifar10/features/vgg19_pool5_db.npy"; dbix="$pw/cifar10/data/db.npy"
+is "$(ls "$pw/cifar10/features" | grep pool5 | tr '\n' ' ')" "params.vgg19_pool5_db params.vgg19_pool5_query " "finetune fc: pool5 stages for query and db only"
+is "$(grep -c "vgg19_pool5_train" "$pm")" "0" "no vgg19_pool5_train rule, input or target: the training images are not convolved again"
 nt=$(grep -c "dsah-train " "$pm"); ne=$(grep -c "dsah-encode " "$pm")
-is "$nt $(grep "dsah-train " "$pm" | grep -c -- "--prefix-cache '$pw/cifar10/features/vgg19_pool5_train.npy' --prefix-layer 'pool5'")" "$nt $nt" "every training ($nt) reads the pool5 cache of the training split"
-is "$ne $(grep "dsah-encode " "$pm" | grep -c -- "--prefix-cache '$pw/cifar10/features/vgg19_pool5_.*.npy' --prefix-layer 'pool5'")" "$ne $ne" "every encode ($ne) reads a pool5 cache"
+is "$nt $(grep "dsah-train " "$pm" | grep -c -- "--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer 'pool5'")" "$nt $nt" "every training ($nt) reads db's pool5 cache through --prefix-indices data/db.npy"
+nr=$(grep -c "/done\.train:" "$pm")
+is "$nr $(grep "/done\.train:" "$pm" | grep -c -- " $pw/cifar10/features/done\.vgg19_pool5_db ")" "$nr $nr" "every training rule ($nr) depends on db's pool5 stage"
+is "$ne $(grep "dsah-encode " "$pm" | grep -c -- "--prefix-cache '$pw/cifar10/features/vgg19_pool5_.*.npy' .*--prefix-layer 'pool5'")" "$ne $ne" "every encode ($ne) reads a pool5 cache"
+net=$(grep "dsah-encode " "$pm" | grep -c -- "--indices '$pw/cifar10/data/train.npy'")
+is "$net $(grep "dsah-encode " "$pm" | grep -- "--indices '$pw/cifar10/data/train.npy'" | grep -c -- "--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer")" "$net $net" "every encode of the training split ($net: AND's inputs, the report's pairs) reads db's cache through the map"
+[ "$net" -gt 0 ] && ! grep "dsah-encode " "$pm" | grep -v -- "--indices '$pw/cifar10/data/train.npy'" | grep -q -- "--prefix-indices"; ok $? "encodes of query and db read their own caches, with no --prefix-indices"
 [ "$nt" -gt 0 ] && [ "$ne" -gt 0 ]; ok $? "the plan has trainings and encodes"
-grep -q "dsah-features .*--indices '$pw/cifar10/data/query.npy' .*--prefix-cache '$pw/cifar10/features/vgg19_pool5_query.npy'" "$pm"; ok $? "relu7 features of a split come from its pool5 cache"
-is "$(grep -x -- "--layer pool5\|--weights weights/vgg19.tv_in1k.safetensors\|--input 224" "$pw/cifar10/features/params.vgg19_pool5_train" | wc -l)" "3" "the prefix stamp holds weights, layer and input"
+grep -q "dsah-features .*--indices '$pw/cifar10/data/query.npy' .*--prefix-cache '$pw/cifar10/features/vgg19_pool5_query.npy' --prefix-layer" "$pm"; ok $? "relu7 features of query come from its pool5 cache"
+grep -q "dsah-features .*--indices '$pw/cifar10/data/train.npy' .*--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer 'pool5' .*--out '$pw/cifar10/features/vgg19_train.npy'" "$pm"; ok $? "relu7 features of train come from db's pool5 cache through the map"
+is "$(grep -x -- "--layer pool5\|--weights weights/vgg19.tv_in1k.safetensors\|--input 224" "$pw/cifar10/features/params.vgg19_pool5_db" | wc -l)" "3" "the prefix stamp holds weights, layer and input"
 touch -d '2000-01-01' "$pw"/cifar10/features/params.* "$pw/cifar10/runs/dsah-b16/round1/params.train"
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set train.tau=3 --work "$pw" > /dev/null 2>&1
-is "$(find "$pw/cifar10/features" -name 'params.*' ! -newermt '2000-01-02' | wc -l)" "6" "changing tau rewrites no features or prefix stamp"
-[ "$pw/cifar10/runs/dsah-b16/round1/params.train" -nt "$pw/cifar10/features/params.vgg19_pool5_train" ]; ok $? "changing tau rewrites the training stamp"
+is "$(find "$pw/cifar10/features" -name 'params.*' ! -newermt '2000-01-02' | wc -l)" "5" "changing tau rewrites no features or prefix stamp"
+[ "$pw/cifar10/runs/dsah-b16/round1/params.train" -nt "$pw/cifar10/features/params.vgg19_pool5_db" ]; ok $? "changing tau rewrites the training stamp"
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=head --work "$tmp/prefixhead" > /dev/null 2>&1
-is "$(ls "$tmp/prefixhead/cifar10/features" | grep -c relu6)" "3" "finetune head: the prefix stops before dropout, relu6"
+is "$(ls "$tmp/prefixhead/cifar10/features" | grep relu6 | tr '\n' ' ')" "params.vgg19_relu6_db params.vgg19_relu6_query " "finetune head: the prefix stops before dropout, relu6, for query and db"
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --work "$tmp/prefixall" > /dev/null 2>&1
 is "$(grep -c -- "--prefix-cache\|--layer" "$tmp/prefixall/cifar10/plan.mk")" "0" "finetune all: no prefix"
 

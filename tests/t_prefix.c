@@ -27,7 +27,19 @@
  *     of 16 images, dsah-encode --prefix-cache gives outputs within 1e-5 of
  *     the run from the images, dsah-train --finetune fc --prefix-cache (one
  *     epoch) keeps the convolutions byte-identical and the trained layers
- *     within 1e-4 of the run from the images. */
+ *     within 1e-4 of the run from the images;
+ *   - the training split read from another split's cache (--prefix-indices,
+ *     as the plan reads db's): the reference is a cache file of exactly the
+ *     training rows, gathered in training order from the larger cache by a
+ *     linear search. The same floats go into the same batches, so
+ *     prefix_cache_gather, encode_write (f4 and codes), train_run (2 epochs:
+ *     every parameter, every epoch's loss), the vgg19 relu7 of
+ *     features_write, and the stages dsah-encode and dsah-train are
+ *     identical (bytes) through the map; the cache lists are shuffled; an
+ *     image missing from the cache's list, an image listed twice, a list of
+ *     the wrong length and --prefix-indices without --prefix-cache are each
+ *     refused in one line (the exact messages, naming the files and the
+ *     image) with nothing written. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +68,12 @@
 
 static char dir[256];
 
-static char *owned[64];
+static char *owned[128];
 static int nowned;
 
 /* dir/name, freed at the end */
 static char *tmp(const char *name) {
-    CHECK(nowned < 64);
+    CHECK(nowned < 128);
     return owned[nowned++] = path_join(dir, name);
 }
 
@@ -98,6 +110,101 @@ static int exit_status(void (*f)(void)) {
     int st;
     waitpid(p, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Runs f in a child with its stderr in dir/stderr.txt; returns the exit
+ * status, the stderr text in msg (cap bytes) and its line count in *lines. */
+static int exit_message(void (*f)(void), char *msg, size_t cap, int *lines) {
+    char *path = path_join(dir, "stderr.txt");
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        dsah_quiet = 1;
+        FILE *e = freopen(path, "w", stderr);
+        (void)e;
+        f();
+        _exit(0);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    FILE *fp = fopen(path, "r");
+    CHECK(fp);
+    size_t n = fread(msg, 1, cap - 1, fp);
+    msg[n] = 0;
+    fclose(fp);
+    free(path);
+    *lines = 0;
+    for (size_t i = 0; i < n; i++) *lines += msg[i] == '\n';
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The reference of the --prefix-indices map: dst f4 [cnt, d] holds, for
+ * each idx[k], the row j of src f4 [m, d] with list[j] == idx[k], found by a
+ * linear search (every idx[k] must be listed). */
+static void gather_file(const char *dst, const char *src, const int64_t *list, int64_t m, const int64_t *idx,
+                        int64_t cnt) {
+    npy_array a;
+    npy_open(&a, src, NPY_F4, 2);
+    CHECK(a.shape[0] == m);
+    const int64_t d = a.shape[1];
+    const float *rows = a.data;
+    float *g = xmalloc(sizeof(float) * (size_t)(cnt * d));
+    for (int64_t k = 0; k < cnt; k++) {
+        int64_t j = 0;
+        while (j < m && list[j] != idx[k]) j++;
+        CHECK(j < m);
+        memcpy(g + k * d, rows + j * d, sizeof(float) * (size_t)d);
+    }
+    int64_t sh[2] = {cnt, d};
+    npy_save(dst, NPY_F4, 2, sh, g);
+    free(g);
+    npy_close(&a);
+}
+
+/* Whether two 2-d arrays of dtype t (elem bytes each) are the same bytes. */
+static int same_npy(const char *a, const char *b, npy_dtype t, size_t elem) {
+    npy_array x, y;
+    npy_open(&x, a, t, 2);
+    npy_open(&y, b, t, 2);
+    int same = x.shape[0] == y.shape[0] && x.shape[1] == y.shape[1] && !memcmp(x.data, y.data, elem * (size_t)x.count);
+    npy_close(&x);
+    npy_close(&y);
+    return same;
+}
+
+/* The "loss", "pair" and "quant" fields of each train.jsonl line, as printed,
+ * into out (cap bytes): equal strings mean equal losses to the digits
+ * written. Returns the number of lines. */
+static int jsonl_losses(const char *path, char *out, size_t cap) {
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    char line[512];
+    int n = 0;
+    out[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *a = strstr(line, "\"loss\""), *b = strstr(line, ", \"lambda\"");
+        CHECK(a && b && b > a);
+        CHECK(strlen(out) + (size_t)(b - a) + 2 < cap);
+        strncat(out, a, (size_t)(b - a));
+        strcat(out, "\n");
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The failing encodes of the --prefix-indices checks: e_idx [e_cnt] (from
+ * e_idx_path) through the cache e_cache listed by e_list. */
+static const char *e_model, *e_cache, *e_list, *e_idx_path;
+static const int64_t *e_idx;
+static int64_t e_cnt;
+static void encode_mapped(void) {
+    net m;
+    net_load(&m, e_model);
+    npy_array im;
+    npy_open(&im, tmp("images.npy"), NPY_U1, 4);
+    encode_opts eo = {.batch = 8, .real = 1, .prefix_cache = e_cache, .prefix_layer = "pool2", .prefix_indices = e_list};
+    encode_write(tmp("bad_z.npy"), &m, &im, e_idx, e_cnt, e_idx_path, &eo);
 }
 
 /* The output directory and the three output paths train_run writes (the
@@ -218,6 +325,73 @@ static void stages_vgg19(const char *weights) {
     ok(dp < 1e-4, "dsah-train finetune fc with vs without the cache: max |d| %.2g < 1e-4 (Adam, lr 1e-4, 2 steps)", dp);
     net_free(&m0);
     net_free(&m1);
+
+    /* the plan's training split: a cache of 20 images (the 16 and 4 others,
+     * shuffled) read through --prefix-indices, against the gathered 16 rows */
+    int64_t all[20], dl20[20], others = 0, sh20[1] = {20};
+    memcpy(all, idx16, sizeof idx16);
+    for (int64_t j = 0; j < N && others < 4; j++) {
+        int in = 0;
+        for (int i = 0; i < 16; i++) in |= idx16[i] == j;
+        if (!in) all[16 + others++] = j;
+    }
+    for (int k = 0; k < 20; k++) dl20[k] = all[(3 * k + 1) % 20];   /* 3 and 20 coprime: a shuffle */
+    char *pl = tmp("dl20.npy"), *pdb = tmp("s_pool5_db.npy"), *pg = tmp("s_pool5_gathered.npy");
+    npy_save(pl, NPY_I8, 1, sh20, dl20);
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
+             "--batch 5 --threads 2 --out %s",
+             bin, img, pl, weights, pdb);
+    ok(run(cmd) == 0, "dsah-features --layer pool5 of a shuffled 20-image list");
+    gather_file(pg, pdb, dl20, 20, idx16, 16);
+    char map[1200];
+    snprintf(map, sizeof map, " --prefix-cache %s --prefix-indices %s --prefix-layer pool5", pdb, pl);
+    snprintf(extra, sizeof extra, pc, pg);
+    for (int v = 0; v < 2; v++) {
+        snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --batch 8 --threads 2 --out %s%s",
+                 bin, weights, img, pi, tmp(v ? "m_z1.npy" : "m_z0.npy"), v ? map : extra);
+        ok(run(cmd) == 0, "dsah-encode %s", v ? "through --prefix-indices" : "from the gathered rows");
+        snprintf(cmd, sizeof cmd,
+                 "%s/dsah-train -q --images %s --indices %s --w %s --arch vgg19 --weights %s --input 32 --bits 8 "
+                 "--epochs 1 --batch 8 --finetune fc --lr 1e-4 --threads 2 --out %s/%s%s",
+                 bin, img, pi, pw, weights, dir, v ? "m_run1/" : "m_run0/", v ? map : extra);
+        ok(run(cmd) == 0, "dsah-train finetune fc %s", v ? "through --prefix-indices" : "from the gathered rows");
+    }
+    ok(same_npy(tmp("m_z0.npy"), tmp("m_z1.npy"), NPY_F4, 4), "dsah-encode through --prefix-indices = from the gathered rows, identical");
+    net_load(&m0, tmp("m_run0/model.safetensors"));
+    net_load(&m1, tmp("m_run1/model.safetensors"));
+    ok(m0.np == m1.np && !memcmp(m0.params, m1.params, sizeof(float) * (size_t)m0.np),
+       "dsah-train through --prefix-indices = from the gathered rows: all parameters identical");
+    net_free(&m0);
+    net_free(&m1);
+    /* an image of --indices missing from --prefix-indices: one line, both files */
+    int64_t bad[16];
+    memcpy(bad, idx16, sizeof bad);
+    for (int64_t j = 0; j < N; j++) {
+        int in = 0;
+        for (int k = 0; k < 20; k++) in |= dl20[k] == j;
+        if (!in) {
+            bad[3] = j;
+            break;
+        }
+    }
+    char *pbad = tmp("idx16_bad.npy"), *perr = tmp("m_err.txt");
+    npy_save(pbad, NPY_I8, 1, sh16, bad);
+    snprintf(cmd, sizeof cmd, "%s/dsah-encode --model %s --images %s --indices %s --real --threads 2 --out %s%s 2> %s",
+             bin, weights, img, pbad, tmp("m_bad.npy"), map, perr);
+    fflush(stdout);
+    int rc = system(cmd);
+    char msg[1024] = "", want[1024];
+    FILE *f = fopen(perr, "r");
+    CHECK(f);
+    size_t got = fread(msg, 1, sizeof msg - 1, f);
+    msg[got] = 0;
+    fclose(f);
+    snprintf(want, sizeof want, "dsah-encode: error: %s: image %lld (position 3) is not in %s, the index list of the prefix cache %s\n",
+             pbad, (long long)bad[3], pl, pdb);
+    ok(rc != 0 && !strcmp(msg, want) && !file_exists(tmp("m_bad.npy")),
+       "dsah-encode: an --indices image not in --prefix-indices is one line naming both files and the image, nothing written");
+    if (strcmp(msg, want)) diag("got: %s", msg);
 }
 
 int main(void) {
@@ -403,6 +577,139 @@ int main(void) {
     char *bad = tmp("bad/model.safetensors");
     ok(!file_exists(bad), "nothing trained from a refused cache");
 
+    /* the training split read from another split's cache (--prefix-indices):
+     * a "db" list of 40 of the images in shuffled order and its pool2 cache;
+     * 24 training images among them, in another order. The reference is the
+     * cache that holds exactly the training rows, gathered in training order
+     * by a linear search: the same floats in the same batches, so encode and
+     * training through the map must give identical bytes. */
+    {
+        int64_t perm[N], dbl[40], tr[24], trbad[24], dup[40], s40[1] = {40}, s24[1] = {24}, s39[1] = {39};
+        for (int i = 0; i < N; i++) perm[i] = i;
+        rng_shuffle_i64(&r, perm, N);
+        memcpy(dbl, perm, sizeof dbl);
+        for (int k = 0; k < 24; k++) tr[k] = dbl[(7 * k + 3) % 40];   /* 7 and 40 coprime: distinct */
+        int ascending = 1;
+        for (int j = 1; j < 40; j++) ascending &= dbl[j - 1] < dbl[j];
+        ok(!ascending, "the cache's index list is shuffled, not ascending");
+        char *p_dbl = tmp("db_list.npy"), *p_tr = tmp("tr.npy"), *p_dbc = tmp("db_pool2.npy"), *p_gath = tmp("tr_pool2.npy");
+        npy_save(p_dbl, NPY_I8, 1, s40, dbl);
+        npy_save(p_tr, NPY_I8, 1, s24, tr);
+        build_small(&a, "fc");
+        prefix_write(p_dbc, &a, pool2, &im, dbl, 40, 8);
+        gather_file(p_gath, p_dbc, dbl, 40, tr, 24);
+        /* the map itself: positions gathered in reverse order */
+        prefix_cache mc;
+        prefix_cache_open(&mc, p_dbc, "pool2", &a, p_dbl, tr, 24, p_tr);
+        npy_array ga;
+        npy_open(&ga, p_gath, NPY_F4, 2);
+        int64_t pos[24];
+        for (int k = 0; k < 24; k++) pos[k] = 23 - k;
+        float *hm = xmalloc(sizeof(float) * 24 * (size_t)d);
+        prefix_cache_gather(hm, &mc, pos, 24);
+        int eq = 1;
+        for (int k = 0; k < 24; k++) eq &= !memcmp(hm + k * d, (const float *)ga.data + pos[k] * d, sizeof(float) * (size_t)d);
+        ok(eq && mc.a.shape[0] == 40, "prefix_cache_gather through the map = the linear-search gather, exactly (24 positions, reversed)");
+        free(hm);
+        npy_close(&ga);
+        prefix_cache_close(&mc);
+        net_free(&a);
+
+        /* encode: f4 outputs and packed codes */
+        const char *zo[4] = {"tr_z_gath.npy", "tr_z_map.npy", "tr_b_gath.npy", "tr_b_map.npy"};
+        for (int v = 0; v < 4; v++) {
+            net m;
+            net_load(&m, p_model);
+            encode_opts eo = {.batch = 8, .real = v < 2, .prefix_cache = v % 2 ? p_dbc : p_gath, .prefix_layer = "pool2",
+                              .prefix_indices = v % 2 ? p_dbl : NULL};
+            encode_write(tmp(zo[v]), &m, &im, tr, 24, p_tr, &eo);
+            net_free(&m);
+        }
+        ok(same_npy(tmp(zo[0]), tmp(zo[1]), NPY_F4, 4), "encode --real of the training split through db's cache = from its gathered rows, identical");
+        ok(same_npy(tmp(zo[2]), tmp(zo[3]), NPY_U1, 1), "encode codes through the map = from the gathered rows, identical");
+
+        /* training: 2 epochs of 3 batches */
+        const int64_t rb = bits_row_bytes(24);
+        uint8_t wtr[24 * 3] = {0};
+        CHECK(rb == 3);
+        for (int i = 0; i < 24; i++)
+            for (int j = 0; j < 24; j++)
+                if (tr[i] % 3 == tr[j] % 3) wtr[i * rb + j / 8] |= (uint8_t)(1u << (j % 8));
+        int64_t wsh[2] = {24, rb};
+        char *p_wtr = tmp("w_tr.npy");
+        npy_save(p_wtr, NPY_U1, 2, wsh, wtr);
+        train_cfg g = base_cfg(), h = base_cfg();
+        g.indices = h.indices = p_tr;
+        g.w = h.w = p_wtr;
+        set_out(&g, tmp("tr_gath"));
+        set_out(&h, tmp("tr_map"));
+        CHECK(mkdir(g.out, 0755) == 0 && mkdir(h.out, 0755) == 0);
+        g.prefix_cache = p_gath;
+        h.prefix_cache = p_dbc;
+        h.prefix_indices = p_dbl;
+        train_run(&g);
+        train_run(&h);
+        net mg, mh;
+        net_load(&mg, g.out_model);
+        net_load(&mh, h.out_model);
+        ok(mg.np == mh.np && !memcmp(mg.params, mh.params, sizeof(float) * (size_t)mg.np),
+           "training through db's cache = from the gathered rows: all %lld parameters identical", (long long)mg.np);
+        net init;
+        build_small(&init, "fc");
+        ok(max_diff(mh.params, init.params, mh.np) > 1e-3, "that training moved the parameters");
+        net_free(&init);
+        net_free(&mg);
+        net_free(&mh);
+        char lg[1024], lh[1024];
+        int ng = jsonl_losses(g.out_jsonl, lg, sizeof lg), nh = jsonl_losses(h.out_jsonl, lh, sizeof lh);
+        ok(ng == 2 && nh == 2 && !strcmp(lg, lh), "the same losses, epoch by epoch (%d and %d epochs)", ng, nh);
+        const char *touts[] = {g.out_model, g.out_jsonl, g.out_optim, h.out_model, h.out_jsonl, h.out_optim};
+        for (int i = 0; i < 6; i++) free((char *)touts[i]);
+
+        /* refusals, one line each */
+        char msg[1024], want[1024];
+        int lines;
+        memcpy(trbad, tr, sizeof tr);
+        trbad[5] = perm[45];   /* not among the 40 listed */
+        char *p_trbad = tmp("tr_bad.npy");
+        npy_save(p_trbad, NPY_I8, 1, s24, trbad);
+        e_model = p_model;
+        e_cache = p_dbc;
+        e_list = p_dbl;
+        e_idx = trbad;
+        e_cnt = 24;
+        e_idx_path = p_trbad;
+        int rc = exit_message(encode_mapped, msg, sizeof msg, &lines);
+        snprintf(want, sizeof want, "t_prefix: error: %s: image %lld (position 5) is not in %s, the index list of the prefix cache %s\n",
+                 p_trbad, (long long)perm[45], p_dbl, p_dbc);
+        ok(rc == 1 && lines == 1 && !strcmp(msg, want), "an image missing from the cache's list: one line naming both files and the image");
+        if (strcmp(msg, want)) diag("got: %s", msg);
+        ok(!file_exists(tmp("bad_z.npy")), "nothing written");
+        memcpy(dup, dbl, sizeof dbl);
+        dup[30] = dbl[5];
+        char *p_dup = tmp("db_dup.npy");
+        npy_save(p_dup, NPY_I8, 1, s40, dup);
+        e_idx = tr;
+        e_idx_path = p_tr;
+        e_list = p_dup;
+        rc = exit_message(encode_mapped, msg, sizeof msg, &lines);
+        snprintf(want, sizeof want, "t_prefix: error: %s: image %lld is listed twice (rows 5 and 30): one cache row per image\n",
+                 p_dup, (long long)dbl[5]);
+        ok(rc == 1 && lines == 1 && !strcmp(msg, want), "an image listed twice in the cache's list: one line naming the file, the image and the rows");
+        if (strcmp(msg, want)) diag("got: %s", msg);
+        char *p_short = tmp("db_short.npy");
+        npy_save(p_short, NPY_I8, 1, s39, dbl);
+        e_list = p_short;
+        rc = exit_message(encode_mapped, msg, sizeof msg, &lines);
+        ok(rc == 1 && lines == 1 && strstr(msg, p_dbc) && strstr(msg, "(rows (one per --prefix-indices entry))"),
+           "a list of 39 for a cache of 40 rows: one line naming the cache");
+        e_cache = NULL;
+        e_list = p_dbl;
+        rc = exit_message(encode_mapped, msg, sizeof msg, &lines);
+        ok(rc == 1 && lines == 1 && strstr(msg, "--prefix-indices goes with --prefix-cache"), "--prefix-indices without --prefix-cache is refused");
+        ok(!file_exists(tmp("bad_z.npy")), "nothing written by the refused encodes");
+    }
+
     /* vgg19 shapes: relu7 from the pool5 cache */
     {
         net v;
@@ -442,6 +749,26 @@ int main(void) {
         ok(rel < 1e-5, "vgg19 relu7 from the pool5 cache (batch 3) vs images (batch 4): %.2g < 1e-5 relative", rel);
         npy_close(&r0);
         npy_close(&r1);
+        /* relu7 of the training rows from a db-like pool5 cache: 9 images in
+         * shuffled order holding the 6, through --prefix-indices, against the
+         * gathered rows (same batches: identical) */
+        int64_t dl19[9] = {idx[8], idx[3], idx[0], idx[5], idx[7], idx[1], idx[4], idx[2], idx[6]}, s9[1] = {9};
+        char *p_dl19 = tmp("dl19.npy"), *p_p5db = tmp("vgg19_pool5_db.npy"), *p_p5g = tmp("p5_gathered.npy"),
+             *p_r7g = tmp("relu7_gathered.npy"), *p_r7m = tmp("relu7_map.npy");
+        npy_save(p_dl19, NPY_I8, 1, s9, dl19);
+        features_opts fd = {.extractor = FEAT_VGG19, .weights = p_w19, .input = 32, .batch = 4, .layer = "pool5"};
+        features_write(p_p5db, &im, dl19, 9, &fd);
+        gather_file(p_p5g, p_p5db, dl19, 9, idx, n19);
+        fd.layer = NULL;
+        fd.batch = 3;
+        fd.prefix_layer = "pool5";
+        fd.prefix_cache = p_p5g;
+        features_write(p_r7g, &im, idx, n19, &fd);
+        fd.prefix_cache = p_p5db;
+        fd.prefix_indices = p_dl19;
+        fd.indices_path = p_idx;
+        features_write(p_r7m, &im, idx, n19, &fd);
+        ok(same_npy(p_r7g, p_r7m, NPY_F4, 4), "vgg19 relu7 of 6 rows through a 9-row shuffled pool5 cache = from the gathered rows, identical");
         stages_vgg19(p_w19);
     }
 

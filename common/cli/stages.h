@@ -7,14 +7,19 @@
 
 #include "util/opt.h"
 
-/* --prefix-cache F and --prefix-layer L of train, encode and features (the
- * frozen prefix's rows, nn/prefix.h), into the fields prefix_cache and
- * prefix_layer; more: the rest of --prefix-layer's help. */
+/* --prefix-cache F, --prefix-indices F and --prefix-layer L of train, encode
+ * and features (the frozen prefix's rows, nn/prefix.h), into the fields
+ * prefix_cache, prefix_indices and prefix_layer; more: the rest of
+ * --prefix-layer's help. */
 #define OPT_PREFIX_CACHE(T, more)                                                                       \
     {"prefix-cache", OPT_IN, OPT_FIELD(T, prefix_cache), .arg = "F",                                     \
      .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"                        \
              "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"                           \
              "--prefix-layer are not run"},                                                              \
+    {"prefix-indices", OPT_IN, OPT_FIELD(T, prefix_indices), .arg = "F",                                 \
+     .help = "i8 [n]: the image of each --prefix-cache row, when the cache is another\n"                 \
+             "split's (the plan: db's for the training split); every --indices image\n"                  \
+             "must be in it, once; default: the cache has one row per --indices row"},                   \
     {"prefix-layer", OPT_STR, OPT_FIELD(T, prefix_layer), .arg = "L",                                    \
      .help = "the layer --prefix-cache holds (pool5, relu6, ...: net.h's labels)" more}
 
@@ -43,7 +48,8 @@ extern const opt_cmd ingest_cmd;
 
 /* dsah-features (cli/features.c) */
 typedef struct features_args {
-    const char *images, *indices, *extractor, *weights, *layer, *prefix_cache, *prefix_layer, *device, *out;
+    const char *images, *indices, *extractor, *weights, *layer, *prefix_cache, *prefix_indices, *prefix_layer, *device,
+        *out;
     long long input, batch, threads;
 } features_args;
 extern const opt_cmd features_cmd;
@@ -58,7 +64,7 @@ extern const opt_cmd graph_cmd;
 /* dsah-train (cli/train.c) */
 typedef struct train_args {
     const char *images, *indices, *w, *init, *init_optim, *weights, *arch, *quant, *pic, *loss, *mask, *features,
-        *finetune, *prefix_cache, *prefix_layer, *device, *precision, *out;
+        *finetune, *prefix_cache, *prefix_indices, *prefix_layer, *device, *precision, *out;
     long long input, bits, epochs, batch, lr_every, seed, threads;
     double lr, adam_eps, lr_factor, tau, lambda, gh_alpha;
 } train_args;
@@ -66,7 +72,8 @@ extern const opt_cmd train_cmd;
 
 /* dsah-encode (cli/encode.c) */
 typedef struct encode_args {
-    const char *model, *images, *indices, *prefix_cache, *prefix_layer, *device, *precision, *out;
+    const char *model, *images, *indices, *prefix_cache, *prefix_indices, *prefix_layer, *device, *precision,
+        *out;
     long long batch, threads;
     int real;
 } encode_args;

@@ -25,6 +25,7 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
         die("%s: images have %lld channels, the model expects %d", images->path, (long long)C, n->channels);
     index_range_or_die(idx_path, idx, cnt, N, images->path);
     if (o->prefix_cache && !o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
+    if (o->prefix_indices && !o->prefix_cache) die("--prefix-indices goes with --prefix-cache (the cache it lists)");
     /* 16 bounds the convolutions' activations at large inputs; from a cache
      * only the fc layers run, and fc6 at batch 16 re-reads its 411 MB of
      * weights every 16 rows: 100 there (net_alloc still reserves, untouched,
@@ -38,7 +39,7 @@ void encode_write(const char *out_path, net *n, const npy_array *images, const i
     prefix_cache pc = {0};
     float *x, *scr = NULL;
     if (o->prefix_cache) {
-        prefix_cache_open(&pc, o->prefix_cache, o->prefix_layer, n, cnt);
+        prefix_cache_open(&pc, o->prefix_cache, o->prefix_layer, n, o->prefix_indices, idx, cnt, idx_path);
         x = xaligned(sizeof(float) * (size_t)batch * (size_t)pc.d);
     } else {
         x = xaligned(sizeof(float) * (size_t)batch * n->channels * S * S);

@@ -5,8 +5,9 @@
  * either the packed codes b = sgn(F(x)) (u1 [cnt, ceil(bits/8)], bit k of
  * byte k/8 LSB-first, 1 = +1, sgn(0) = +1) or, with real, the tanh outputs
  * (f4 [cnt, bits]) to out_path (atomic). Eval mode (dropout off), batch
- * images per forward. With a prefix cache (prefix.h; one row per index) the
- * layers up to the cached one are not run: the rows are read instead. */
+ * images per forward. With a prefix cache (prefix.h: one row per index, or
+ * any rows named by prefix_indices) the layers up to the cached one are not
+ * run: the rows are read instead. */
 #ifndef DSAH_ENCODE_H
 #define DSAH_ENCODE_H
 
@@ -20,6 +21,8 @@ typedef struct encode_opts {
     int real;                   /* f4 tanh outputs instead of packed codes */
     const char *prefix_cache;   /* optional: f4 [cnt, d] rows of layer prefix_layer */
     const char *prefix_layer;   /* required with prefix_cache (e.g. pool5) */
+    const char *prefix_indices; /* optional: i8, the image of each prefix_cache row
+                                   (prefix.h); NULL: one row per index, in order */
     int cuda;                   /* 1: the forward passes on the GPU device_select opened
                                    (util/device.h); 0: the CPU */
 } encode_opts;

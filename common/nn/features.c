@@ -118,9 +118,11 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     if (!o->cuda) net_alloc(&nt, B, 0);
     prefix_cache pc = {0};
     int first = 0;
+    if (o->prefix_indices && !o->prefix_cache) die("--prefix-indices goes with --prefix-cache (the cache it lists)");
     if (o->prefix_cache) {
         if (!o->prefix_layer) die("--prefix-cache needs --prefix-layer (the cached layer, e.g. pool5)");
-        prefix_cache_open(&pc, o->prefix_cache, o->prefix_layer, &nt, n);
+        prefix_cache_open(&pc, o->prefix_cache, o->prefix_layer, &nt, o->prefix_indices, idx, n,
+                          o->indices_path ? o->indices_path : "--indices");
         if (pc.layer >= last) die("--prefix-layer %s: not before the layer written", o->prefix_layer);
         first = pc.layer + 1;
     }
@@ -186,7 +188,8 @@ int64_t features_write(const char *out_path, const npy_array *images, const int6
                        const features_opts *o) {
     if (images->ndim != 4) die("%s: expected u1 [N,H,W,C], found %d dims", images->path, images->ndim);
     if (o->extractor == FEAT_VGG19) return write_vgg19(out_path, images, idx, n, o);
-    if (o->layer || o->prefix_cache) die("--layer and --prefix-cache: only with --extractor vgg19");
+    if (o->layer || o->prefix_cache || o->prefix_indices)
+        die("--layer, --prefix-cache and --prefix-indices: only with --extractor vgg19");
     int64_t d = features_dim(images, o);
     int64_t shape[2] = {n, d};
     npy_writer w;

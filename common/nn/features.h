@@ -44,6 +44,9 @@ typedef struct features_opts {
                               (prefix.h), features/vgg19_<layer>_<split>.npy */
     const char *prefix_cache, *prefix_layer;  /* vgg19, optional: read layer prefix_layer's
                               rows (one per index) instead of running the layers up to it */
+    const char *prefix_indices; /* optional: i8, the image of each prefix_cache row (prefix.h);
+                              NULL: one row per index, in order */
+    const char *indices_path; /* the file idx came from, for messages (NULL: "--indices") */
     int cuda;              /* vgg19: 1 runs the network on the GPU device_select opened
                               (util/device.h; fp32), the input converted there too */
 } features_opts;

@@ -8,7 +8,50 @@
 #include "nn/input.h"
 #include "util/util.h"
 
-void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, const net *n, int64_t rows) {
+/* An image of a cache's index list and its row there; sorted by image. */
+typedef struct image_row {
+    int64_t image, row;
+} image_row;
+
+static int by_image(const void *a, const void *b) {
+    const int64_t x = ((const image_row *)a)->image, y = ((const image_row *)b)->image;
+    return (x > y) - (x < y);
+}
+
+/* row [cnt] (xmalloc'ed): the row of cache_indices (i8 [m], entry r the
+ * image of cache row r) that holds image idx[k]; dies naming the files when
+ * an image is listed twice or idx[k] is not listed. */
+static int64_t *map_rows(const npy_array *ci, const int64_t *idx, int64_t cnt, const char *idx_path,
+                         const char *cache_path) {
+    const int64_t m = ci->shape[0];
+    const int64_t *img = ci->data;
+    image_row *s = xmalloc(xmul(sizeof *s, (size_t)m, ci->path));
+    for (int64_t r = 0; r < m; r++) s[r] = (image_row){img[r], r};
+    qsort(s, (size_t)m, sizeof *s, by_image);
+    for (int64_t r = 1; r < m; r++)
+        if (s[r].image == s[r - 1].image)
+            die("%s: image %lld is listed twice (rows %lld and %lld): one cache row per image", ci->path,
+                (long long)s[r].image, (long long)(s[r - 1].row < s[r].row ? s[r - 1].row : s[r].row),
+                (long long)(s[r - 1].row < s[r].row ? s[r].row : s[r - 1].row));
+    int64_t *row = xmalloc(xmul(sizeof *row, (size_t)cnt, idx_path));
+    for (int64_t k = 0; k < cnt; k++) {
+        int64_t lo = 0, hi = m; /* the first entry >= idx[k] */
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (s[mid].image < idx[k]) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == m || s[lo].image != idx[k])
+            die("%s: image %lld (position %lld) is not in %s, the index list of the prefix cache %s", idx_path,
+                (long long)idx[k], (long long)k, ci->path, cache_path);
+        row[k] = s[lo].row;
+    }
+    free(s);
+    return row;
+}
+
+void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, const net *n,
+                       const char *cache_indices, const int64_t *idx, int64_t cnt, const char *idx_path) {
     memset(pc, 0, sizeof *pc);
     int layer = net_layer_by_label(n, label);
     if (layer < 0) die("--prefix-layer '%s': not a layer of arch %s (e.g. pool5, relu6)", label, n->arch);
@@ -18,7 +61,15 @@ void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, co
     pc->d = n->L[layer].out_n;
     char what[96];
     snprintf(what, sizeof what, "values per row (layer %s of arch %s at input %d)", label, n->arch, n->input);
-    npy_expect_dim(&pc->a, 0, rows, "rows (one per index)");
+    if (cache_indices) {
+        npy_array ci;
+        npy_open(&ci, cache_indices, NPY_I8, 1);
+        npy_expect_dim(&pc->a, 0, ci.shape[0], "rows (one per --prefix-indices entry)");
+        pc->row = map_rows(&ci, idx, cnt, idx_path, path);
+        npy_close(&ci);
+    } else {
+        npy_expect_dim(&pc->a, 0, cnt, "rows (one per index)");
+    }
     npy_expect_dim(&pc->a, 1, pc->d, what);
     npy_expect_finite(&pc->a);
 }
@@ -35,11 +86,18 @@ void prefix_cache_check_trainable(const prefix_cache *pc, const net *n, const ch
     }
 }
 
-void prefix_cache_close(prefix_cache *pc) { npy_close(&pc->a); }
+void prefix_cache_close(prefix_cache *pc) {
+    npy_close(&pc->a);
+    free(pc->row);
+    pc->row = NULL;
+}
 
 void prefix_cache_gather(float *h, const prefix_cache *pc, const int64_t *pos, int B) {
     const float *src = pc->a.data;
-    for (int i = 0; i < B; i++) memcpy(h + (int64_t)i * pc->d, src + pos[i] * pc->d, sizeof(float) * (size_t)pc->d);
+    for (int i = 0; i < B; i++) {
+        const int64_t r = pc->row ? pc->row[pos[i]] : pos[i];
+        memcpy(h + (int64_t)i * pc->d, src + r * pc->d, sizeof(float) * (size_t)pc->d);
+    }
 }
 
 void prefix_write(const char *out_path, net *n, int layer, const npy_array *images, const int64_t *idx, int64_t cnt,

@@ -10,7 +10,14 @@
  * it (net_forward_from). A row from the cache equals the forward of the same
  * image up to the batch composition of the GEMMs: identical when the cache
  * was written with the same batch of images, within float rounding
- * otherwise (the tests state the tolerance). */
+ * otherwise (the tests state the tolerance).
+ *
+ * A stage reads either a cache of its own index list (row k belongs to its
+ * k-th index) or, given the cache's index list (--prefix-indices), a cache of
+ * any set of images that holds its own: the plan writes the caches of the
+ * query and db splits only, and the training split (a subset of db in every
+ * split of data/split.h) reads db's cache through a map from its positions
+ * to db's rows, so no image goes through the frozen layers twice. */
 #ifndef DSAH_PREFIX_H
 #define DSAH_PREFIX_H
 
@@ -23,18 +30,29 @@ typedef struct prefix_cache {
     npy_array a;        /* f4 [rows, d], mmapped */
     int layer;          /* the cached layer: runs continue at layer + 1 */
     int64_t d;          /* L[layer].out_n */
+    int64_t *row;       /* [cnt]: the cache row of position k of the stage's
+                           index list (with cache_indices); NULL: row k */
 } prefix_cache;
 
-/* Open a cache of net n's layer `label` (net_layer_label) with one row per
- * index (rows). Dies naming the file or the flag when the label is not a
- * layer of n, the cached layer is the last one, the shape is not [rows, d]
- * or a value is not finite. */
-void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, const net *n, int64_t rows);
+/* Open a cache of net n's layer `label` (net_layer_label) for the positions
+ * of a stage's index list idx [cnt] (read from idx_path; in [0, N) already).
+ * cache_indices NULL: the cache has one row per position, in order
+ * ([cnt, d]). Else cache_indices is an i8 [rows] file, entry r the image of
+ * cache row r, in any order, each image at most once: the cache is
+ * [rows, d] and position k reads the row whose entry is idx[k], mapped once
+ * here (the (image, row) pairs sorted, each idx[k] found by binary search).
+ * Dies in one line naming the file or the flag when the label is not a
+ * layer of n, the cached layer is the last one, the shape is not as above,
+ * a value is not finite, cache_indices lists an image twice, or an image of
+ * idx is not in cache_indices (naming both files and the image). */
+void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, const net *n,
+                       const char *cache_indices, const int64_t *idx, int64_t cnt, const char *idx_path);
 /* Training from a cache also needs the cached layer inside the pure frozen
  * prefix (at or before net_prefix_layer); dies naming path otherwise. */
 void prefix_cache_check_trainable(const prefix_cache *pc, const net *n, const char *path);
 void prefix_cache_close(prefix_cache *pc);
-/* h [B, d] = rows pos[0..B) of the cache (positions in the index list). */
+/* h [B, d] = the cache rows of positions pos[0..B) of the stage's index
+ * list (through the map when there is one). No allocation. */
 void prefix_cache_gather(float *h, const prefix_cache *pc, const int64_t *pos, int B);
 
 /* Write f4 [cnt, L[layer].out_n]: layer `layer`'s eval-mode output of images

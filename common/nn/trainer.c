@@ -75,13 +75,14 @@ static char *fingerprint(const train_cfg *c) {
     snprintf(s, 2048,
              "images=%s indices=%s w=%s init=%s init_optim=%s weights=%s arch=%s input=%d bits=%d epochs=%d "
              "batch=%d lr=%.17g eps=%.17g every=%lld factor=%.17g tau=%.17g lambda=%.17g quant=%s pic=%s finetune=%s "
-             "seed=%llu loss=%s mask=%s features=%s gh_alpha=%.17g prefix_cache=%s prefix_layer=%s",
+             "seed=%llu loss=%s mask=%s features=%s gh_alpha=%.17g prefix_cache=%s prefix_indices=%s "
+             "prefix_layer=%s",
              c->images, c->indices, c->w ? c->w : "-", c->init ? c->init : "-", c->init_optim ? c->init_optim : "-",
              c->weights ? c->weights : "-", c->arch, c->input, c->bits, c->epochs, c->batch, c->lr, c->adam_eps,
              (long long)c->lr_every, c->lr_factor, c->tau, c->lambda, quant_name(c->quant), pic_name(c->pic), c->finetune,
              (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : c->loss == LOSS_GREEDYHASH ? "greedyhash" : "dsah", c->mask ? c->mask : "-",
              c->features ? c->features : "-", c->gh_alpha, c->prefix_cache ? c->prefix_cache : "-",
-             c->prefix_layer ? c->prefix_layer : "-");
+             c->prefix_indices ? c->prefix_indices : "-", c->prefix_layer ? c->prefix_layer : "-");
     return s;
 }
 
@@ -213,13 +214,14 @@ void train_run(const train_cfg *c) {
     /* frozen prefix from the cache: layers after pc.layer run per step */
     prefix_cache pc = {0};
     float *hb = NULL;
+    if (c->prefix_indices && !c->prefix_cache) die("--prefix-indices goes with --prefix-cache (the cache it lists)");
     if (c->prefix_cache) {
         char top[32] = "";
         const int deepest = net_prefix_layer(&nt);
         if (deepest >= 0) net_layer_label(&nt, deepest, top, sizeof top);
         const char *label = c->prefix_layer ? c->prefix_layer : top;
         if (!*label) die("--prefix-cache: finetune %s freezes nothing to cache", c->finetune);
-        prefix_cache_open(&pc, c->prefix_cache, label, &nt, n);
+        prefix_cache_open(&pc, c->prefix_cache, label, &nt, c->prefix_indices, idx, n, c->indices);
         prefix_cache_check_trainable(&pc, &nt, c->prefix_cache);
         hb = xaligned(sizeof(float) * (size_t)B * (size_t)pc.d);
         info("frozen prefix through %s from %s", label, c->prefix_cache);

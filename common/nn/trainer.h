@@ -27,6 +27,8 @@ typedef struct train_cfg {
     const char *features;               /* loss greedyhash: f4 [n, d], one row per training index */
     double gh_alpha;                    /* loss greedyhash: weight of the |u - sgn(u)|^3 penalty */
     const char *prefix_cache;           /* optional: f4 [n, d] frozen-prefix rows, one per training index (prefix.h) */
+    const char *prefix_indices;         /* optional: i8, the image of each prefix_cache row (another
+                                           split's cache, e.g. db's); NULL: row k is training index k */
     const char *prefix_layer;           /* its layer label (pool5); default: net_prefix_layer's */
     int input, bits, epochs, batch, threads;
     double lr, adam_eps, lr_factor, tau, lambda;
