@@ -11,10 +11,13 @@
 # (the convolutions, relu7 from the cache, a training epoch, encode), the
 # others at full size (ingest, graph, SSDH's S, AND, eval, index, baselines).
 # Inputs that earlier stages would compute from real images are random rows of
-# their shape: the pool5 cache (relu-like, 60% zeros) and the relu7 features
-# of the graph and the baselines (the time of these GEMM and k-NN stages does
-# not depend on the values). Prints one line per measurement, with the load
-# average when it started, then the per-stage table of cifar10_table.py.
+# their shape: the pool5 cache (relu-like, 60% zeros; read through
+# --prefix-indices, as the plan's training split reads db's cache) and the relu7 features of the graph and the baselines (the time of
+# these GEMM and k-NN stages does not depend on the values). Prints one line
+# per measurement, with the load average when it started, then the per-stage
+# table of cifar10_table.py (which counts the convolutions over the query and
+# db images, 60,000: the plan convolves no image twice). The lines of the
+# 2026-11-29 run are in cifar10_times_2026-11-29.txt.
 # Sizes (environment): EST_THREADS (2), EST_N_CONV (20 images through the
 # convolutions at each of 1 and EST_THREADS threads), EST_N_ROWS (2000 rows
 # for relu7, the epoch and encode), EST_STEPS (6: training steps of
@@ -76,12 +79,14 @@ for th in 1 "$TH"; do
         --out "$T/p5_conv.npy"
 done
 
-# ---- random stand-ins: pool5 rows of NR training images, relu7 of all 10,000 --
+# ---- random stand-ins: pool5 rows of NR training images, listed by ------------
+# ---- --prefix-indices as the plan's db cache is, relu7 of all 10,000 -----------
 $PY - "$D" "$T" "$NR" <<'PY'
 import sys, numpy as np
 d, t, nr = sys.argv[1], sys.argv[2], int(sys.argv[3]); rng = np.random.default_rng(2)
 ix = np.load(d + "/train.npy"); nr = min(nr, len(ix))
 np.save(t + "/ix_rows.npy", ix[:nr])
+np.save(t + "/ix_cache.npy", np.sort(ix[:nr]))  # in db order (db.npy, like train.npy, is ascending)
 a = np.lib.format.open_memmap(t + "/p5_rows.npy", mode="w+", dtype=np.float32, shape=(nr, 25088))
 for i in range(0, nr, 500):
     b = rng.random((min(500, nr - i), 25088), dtype=np.float32)
@@ -92,7 +97,7 @@ f = rng.random((len(ix), 4096), dtype=np.float32)
 f[f < 0.7] = 0
 np.save(t + "/f_train.npy", f)
 PY
-P5="--prefix-cache $T/p5_rows.npy --prefix-layer pool5"
+P5="--prefix-cache $T/p5_rows.npy --prefix-indices $T/ix_cache.npy --prefix-layer pool5"
 
 # ---- relu7 from the cache, the graph, SSDH's S ---------------------------------
 tm relu7_from_cache "$NR" "$BIN/dsah-features" -q --images "$D/images.npy" --indices "$T/ix_rows.npy" --extractor vgg19 \

@@ -2,13 +2,17 @@
 """cifar10_table.py TIMES THREADS: the per-stage cost table of
 `make pipeline DATASET=cifar10` with finetune fc, from the measurements of
 cifar10_estimate.sh (TIMES: its lines "NAME rows R seconds S cpu C load L"
-and the bench_head JSON lines), for an idle machine of 2 and of 16 cores.
+and the bench_head JSON lines; lines starting with # are skipped), for an
+idle machine of 2 and of 16 cores. cifar10_times_2026-11-29.txt holds the
+lines of the 2026-11-29 run:
+  python3 tests/bench/cifar10_table.py tests/bench/cifar10_times_2026-11-29.txt 2
 
 What `make pipeline` runs (dsah-plan on pipelines/cifar10.yaml with finetune
 fc; 1,000 query, 10,000 training, 59,000 database images, the training images
 part of the database; bits 16, 32, 64, 128):
-  ingest once; the convolutions to pool5 once per split (train, query, db:
-  70,000 images, the training images twice); relu7 from the cache per split
+  ingest once; the convolutions to pool5 for the query and db splits (60,000
+  images, each once: the training split reads db's cache through
+  --prefix-indices); relu7 from the cache per split, train included
   (70,000 rows); the graph; SSDH's S; DSAH 4 lengths x 3 rounds x 10 epochs,
   with an encode of the training rows after rounds 1 and 2 (--real) and AND;
   GreedyHash and SSDH 4 lengths x 1 round x 30 epochs; an encode of query +
@@ -34,7 +38,14 @@ Per-row stages are scaled linearly from their measured rows (the fixed
 cost of a stage is then counted per row: slightly pessimistic). The
 baselines were timed at 64 bits and count the same at every length. The
 last column is the measured wall time under the load, scaled the same way:
-what the pipeline would take on this machine as loaded as it was."""
+what the pipeline would take on this machine as loaded as it was.
+"DSAH alone" is the pipeline without GreedyHash, SSDH (S, training and
+their encodes) and the shallow baselines (with the relu7 of query and db
+they read): ingest, the convolutions, relu7 of the training split, the
+graph, DSAH's training, its encodes, AND, its eval and index.
+Before 2026-11-30 the plan also wrote a cache of the training split, and the
+convolutions counted 70,000 images; the 2026-11-29 figures are re-tabulated
+here with the plan's 60,000."""
 import json
 import sys
 
@@ -42,6 +53,8 @@ times, T = sys.argv[1], int(sys.argv[2])
 m, bench = {}, {}
 for line in open(times):
     w = line.split()
+    if not w or w[0].startswith("#"):
+        continue
     if w[0].startswith("bench_head_t"):
         bench[int(w[0][len("bench_head_t"):])] = dict(json.loads(line[line.index("{"):]), load=float(w[2]))
         continue
@@ -61,7 +74,8 @@ def cpu(name):
 
 
 N_TRAIN, N_Q, N_DB = 10000, 1000, 59000
-SPLITS = N_TRAIN + N_Q + N_DB
+SPLITS = N_TRAIN + N_Q + N_DB  # relu7 rows: every split, train included
+CONV = N_Q + N_DB  # images through the convolutions: the caches of query and db
 B = 50
 b1, bT = bench[1], bench[T]
 gemm_cpu = bT["forward_cpu_s"] + bT["backward_cpu_s"] + bT["loss_cpu_s"]  # work of a step's fc layers, T threads
@@ -91,6 +105,7 @@ def train_wall(runs, epochs):
 
 
 table = []  # (stage, count, work note, idle 2 cores, idle 16 cores, wall under load at T)
+dsah = []  # DSAH alone: the same columns for its share of each stage
 
 
 def per_row(name, count, note):
@@ -101,24 +116,32 @@ def per_row(name, count, note):
 conv = "conv_pool5_t%d" % T
 table.append(("ingest (archive -> images.npy, split)", "60,000 images", f"{cpu('ingest'):.1f} CPU s",
               cpu("ingest"), cpu("ingest"), wall("ingest")))
-table.append(("convolutions to pool5 (resize to 224 included)", f"{SPLITS:,} images") +
-             per_row(conv, SPLITS, f"{cpu(conv) / rows(conv):.2f} CPU s/img"))
+dsah.append(table[-1][3:])
+table.append(("convolutions to pool5 (resize to 224 included; query + db)", f"{CONV:,} images") +
+             per_row(conv, CONV, f"{cpu(conv) / rows(conv):.2f} CPU s/img"))
+dsah.append(table[-1][3:])
 table.append(("relu7 from the cache (fc6, fc7)", f"{SPLITS:,} rows") +
              per_row("relu7_from_cache", SPLITS, f"{cpu('relu7_from_cache') / rows('relu7_from_cache') * 1000:.1f} CPU ms/row"))
+dsah.append(per_row("relu7_from_cache", N_TRAIN, "")[1:])
 for name, label in (("graph", "graph (k1 = k2 = 500)"), ("ssdh_s", "SSDH's S")):
     table.append((label, "1", f"{cpu(name):.0f} CPU s", cpu(name) / 2, cpu(name) / 16, wall(name)))
+dsah.append(table[-2][3:])
 table.append(("DSAH training (4 lengths x 3 rounds x 10 epochs)", "120 epochs",
               f"step: fc {gemm_cpu:.2f} + Adam {adam_1:.2f} CPU s; ckpt {ckpt:.1f} s, round {fixed:.1f} s",
               train_s(12, 10, 2), train_s(12, 10, 16), train_wall(12, 10)))
+dsah.append(table[-1][3:])
 table.append(("GreedyHash + SSDH training (2 x 4 lengths x 30 epochs)", "240 epochs", "as DSAH",
               train_s(8, 30, 2), train_s(8, 30, 16), train_wall(8, 30)))
 enc_rows = 4 * 2 * N_TRAIN + 12 * (N_Q + N_DB)
 table.append(("encode from the cache", f"{enc_rows:,} rows") +
              per_row("encode_from_cache", enc_rows, f"{cpu('encode_from_cache') / rows('encode_from_cache') * 1000:.1f} CPU ms/row"))
+dsah.append(per_row("encode_from_cache", 4 * 2 * N_TRAIN + 4 * (N_Q + N_DB), "")[1:])  # 4 models: AND's and query + db
 table.append(("AND", "8", f"{cpu('and'):.1f} CPU s", 8 * cpu("and") / 2, 8 * cpu("and") / 16, 8 * wall("and")))
+dsah.append(table[-1][3:])
 ei_c, ei_w = cpu("eval") + cpu("index"), wall("eval") + wall("index")
 table.append(("eval + index", "40 + 40", f"{cpu('eval'):.1f} + {cpu('index'):.1f} CPU s", 40 * ei_c / 2, 40 * ei_c / 16,
               40 * ei_w))
+dsah.append((4 * ei_c / 2, 4 * ei_c / 16, 4 * ei_w))
 bl = [k for k in m if k.startswith("baseline_")]
 bl_c, bl_w = sum(cpu(k) for k in bl), sum(wall(k) for k in bl)
 table.append((f"shallow baselines ({len(bl)} methods x 4 lengths)", f"{4 * len(bl)}",
@@ -141,3 +164,5 @@ for r in table:
     print(f"| {r[0]} | {r[1]} | {r[2]} | {hm(r[3])} | {hm(r[4])} | {hm(r[5])} |")
 print(f"| **total** | | | **{hm(sum(r[3] for r in table))}** | **{hm(sum(r[4] for r in table))}** | "
       f"**{hm(sum(r[5] for r in table))}** |")
+print(f"| DSAH alone (no GreedyHash, SSDH or shallow baselines) | | | {hm(sum(r[0] for r in dsah))} | "
+      f"{hm(sum(r[1] for r in dsah))} | {hm(sum(r[2] for r in dsah))} |")
