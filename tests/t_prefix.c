@@ -277,6 +277,35 @@ static int run(const char *cmd) {
     return rc;
 }
 
+/* The stage runs of stages_vgg19 (bin: the stage binaries; images and the
+ * weights at input 32; extra: more flags, the cache's): dsah-features
+ * --layer pool5 of indices into out, dsah-encode --real into out, one epoch
+ * of dsah-train --finetune fc against w into the directory out. */
+static int features_pool5(const char *bin, const char *images, const char *indices, const char *weights, const char *out) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
+             "--batch 5 --threads 2 --out %s",
+             bin, images, indices, weights, out);
+    return run(cmd);
+}
+static int encode_stage(const char *bin, const char *images, const char *indices, const char *weights, const char *out,
+                        const char *extra) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --batch 8 --threads 2 --out %s%s",
+             bin, weights, images, indices, out, extra);
+    return run(cmd);
+}
+static int train_stage(const char *bin, const char *images, const char *indices, const char *w, const char *weights,
+                       const char *out, const char *extra) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-train -q --images %s --indices %s --w %s --arch vgg19 --weights %s --input 32 --bits 8 "
+             "--epochs 1 --batch 8 --finetune fc --lr 1e-4 --threads 2 --out %s%s",
+             bin, images, indices, w, weights, out, extra);
+    return run(cmd);
+}
+
 /* The stages with the cache flags: dsah-features --layer pool5 writes the
  * cache of 16 images, dsah-encode and dsah-train (finetune fc, one epoch)
  * read it; their results against the same runs from the images. */
@@ -293,24 +322,15 @@ static void stages_vgg19(const char *weights) {
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 2; j++) w[i * 2 + j] = (uint8_t)(i % 2 ? 0x55 : 0xAA);
     npy_save(pw, NPY_U1, 2, wsh, w);
-    snprintf(cmd, sizeof cmd,
-             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
-             "--batch 5 --threads 2 --out %s",
-             bin, img, pi, weights, p5);
-    ok(run(cmd) == 0, "dsah-features --layer pool5");
+    ok(features_pool5(bin, img, pi, weights, p5) == 0, "dsah-features --layer pool5");
     const char *pc = " --prefix-cache %s --prefix-layer pool5";
     char extra[600];
     snprintf(extra, sizeof extra, pc, p5);
     for (int v = 0; v < 2; v++) {
-        snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --batch 8 --threads 2 --out %s%s",
-                 bin, weights, img, pi, tmp(v ? "s_z1.npy" : "s_z0.npy"), v ? extra : "");
-        ok(run(cmd) == 0, "dsah-encode %s", v ? "from the cache" : "from the images");
-        snprintf(cmd, sizeof cmd,
-                 "%s/dsah-train -q --images %s --indices %s --w %s --arch vgg19 --weights %s --input 32 --bits 8 "
-                 "--epochs 1 --batch 8 --finetune fc --lr 1e-4 --threads 2 --out %s/%s",
-                 bin, img, pi, pw, weights, dir, v ? "s_run1/" : "s_run0/");
-        if (v) strncat(cmd, extra, sizeof cmd - strlen(cmd) - 1);
-        ok(run(cmd) == 0, "dsah-train finetune fc %s", v ? "from the cache" : "from the images");
+        ok(encode_stage(bin, img, pi, weights, tmp(v ? "s_z1.npy" : "s_z0.npy"), v ? extra : "") == 0, "dsah-encode %s",
+           v ? "from the cache" : "from the images");
+        ok(train_stage(bin, img, pi, pw, weights, tmp(v ? "s_run1/" : "s_run0/"), v ? extra : "") == 0,
+           "dsah-train finetune fc %s", v ? "from the cache" : "from the images");
     }
     int64_t cnt;
     float dz = max_diff_files(tmp("s_z0.npy"), tmp("s_z1.npy"), &cnt);
@@ -338,24 +358,16 @@ static void stages_vgg19(const char *weights) {
     for (int k = 0; k < 20; k++) dl20[k] = all[(3 * k + 1) % 20];   /* 3 and 20 coprime: a shuffle */
     char *pl = tmp("dl20.npy"), *pdb = tmp("s_pool5_db.npy"), *pg = tmp("s_pool5_gathered.npy");
     npy_save(pl, NPY_I8, 1, sh20, dl20);
-    snprintf(cmd, sizeof cmd,
-             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
-             "--batch 5 --threads 2 --out %s",
-             bin, img, pl, weights, pdb);
-    ok(run(cmd) == 0, "dsah-features --layer pool5 of a shuffled 20-image list");
+    ok(features_pool5(bin, img, pl, weights, pdb) == 0, "dsah-features --layer pool5 of a shuffled 20-image list");
     gather_file(pg, pdb, dl20, 20, idx16, 16);
     char map[1200];
     snprintf(map, sizeof map, " --prefix-cache %s --prefix-indices %s --prefix-layer pool5", pdb, pl);
     snprintf(extra, sizeof extra, pc, pg);
     for (int v = 0; v < 2; v++) {
-        snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --batch 8 --threads 2 --out %s%s",
-                 bin, weights, img, pi, tmp(v ? "m_z1.npy" : "m_z0.npy"), v ? map : extra);
-        ok(run(cmd) == 0, "dsah-encode %s", v ? "through --prefix-indices" : "from the gathered rows");
-        snprintf(cmd, sizeof cmd,
-                 "%s/dsah-train -q --images %s --indices %s --w %s --arch vgg19 --weights %s --input 32 --bits 8 "
-                 "--epochs 1 --batch 8 --finetune fc --lr 1e-4 --threads 2 --out %s/%s%s",
-                 bin, img, pi, pw, weights, dir, v ? "m_run1/" : "m_run0/", v ? map : extra);
-        ok(run(cmd) == 0, "dsah-train finetune fc %s", v ? "through --prefix-indices" : "from the gathered rows");
+        ok(encode_stage(bin, img, pi, weights, tmp(v ? "m_z1.npy" : "m_z0.npy"), v ? map : extra) == 0, "dsah-encode %s",
+           v ? "through --prefix-indices" : "from the gathered rows");
+        ok(train_stage(bin, img, pi, pw, weights, tmp(v ? "m_run1/" : "m_run0/"), v ? map : extra) == 0,
+           "dsah-train finetune fc %s", v ? "through --prefix-indices" : "from the gathered rows");
     }
     ok(same_npy(tmp("m_z0.npy"), tmp("m_z1.npy"), NPY_F4, 4), "dsah-encode through --prefix-indices = from the gathered rows, identical");
     net_load(&m0, tmp("m_run0/model.safetensors"));
