@@ -13,5 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 read -r -a units <<< "$(sed -n 's/^REPORT_UNITS := *//p' "$plan")"
 "$here/parallel-goals.sh" "$plan" report-upstream report "${units[@]/#/unit-}"
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEFILES
-"${MAKE:-make}" --no-print-directory -j "${DSAH_JOBS:-$(nproc)}" -f "$plan" report
+# the rest, as many rules at once as units, with as many threads each as a
+# unit had (more would oversubscribe the cores)
+jobs=${DSAH_JOBS:-$(nproc)}
+threads=$(( $(nproc) / jobs ))
+[ "$threads" -ge 1 ] || threads=1
+"${MAKE:-make}" --no-print-directory -j "$jobs" -f "$plan" THREADS="$threads" report
 "$here/report.sh" "$d"

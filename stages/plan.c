@@ -780,9 +780,10 @@ static void plan_report_studies(sbuf *idx, unsigned want, long long RB, int rb_i
  * run directory for GNU parallel (pipelines/report-run.sh): the report's
  * rules grouped by the id up to its second '/' (runs/dsah-b64,
  * baselines/itq-b64, report/gamma1-b64), only directories that need nothing
- * but the shared upstream (ingest, features, graph) and themselves, so that
+ * but the shared upstream (ingest, features, graph, SSDH's similarity) and
+ * themselves, so that
  * two units never make one rule at once. The rest (search, montage, the
- * batch's pairs, SSDH's similarity) make -j makes after them. */
+ * batch's pairs) make -j makes after them. */
 static void done_list(sbuf *b, int (*pick)(const rule *, const void *), const void *arg) {
     for (int i = 0; i < nrules; i++)
         if (pick(&rules[i], arg)) {
@@ -792,13 +793,18 @@ static void done_list(sbuf *b, int (*pick)(const rule *, const void *), const vo
         }
     sb_add(b, "\n");
 }
-static int pick_features(const rule *r, const void *arg) { (void)arg; return !strcmp(r->stage, "features"); }
+/* the report's shared upstream: the features and SSDH's similarity (one
+ * file that every SSDH run reads, made once before the units) */
+static int pick_upstream(const rule *r, const void *arg) {
+    (void)arg;
+    return !strcmp(r->stage, "features") || !strcmp(r->stage, "ssdh");
+}
 static int pick_figs(const rule *r, const void *mask) { return (r->figs & *(const unsigned *)mask) != 0; }
 static int pick_prefix(const rule *r, const void *pre) { return !strncmp(r->id, pre, strlen(pre)); }
 
 static void report_goals(sbuf *b) {
     sb_add(b, ".PHONY: report report-upstream\nreport-upstream: %s/graph/done.graph", W);
-    done_list(b, pick_features, NULL);
+    done_list(b, pick_upstream, NULL);
     const unsigned every = ~0u;
     sb_add(b, "report:");
     done_list(b, pick_figs, &every);
@@ -820,7 +826,7 @@ static void report_goals(sbuf *b) {
             if (!pick_prefix(&rules[j], pre)) continue;
             for (int k = 0; k < rules[j].nin && alone; k++) {
                 const rule *pr = producer(rules[j].ins[k]);
-                alone = !pr || !strcmp(pr->stage, "ingest") || !strcmp(pr->stage, "features") ||
+                alone = !pr || !strcmp(pr->stage, "ingest") || pick_upstream(pr, NULL) ||
                         !strcmp(pr->stage, "graph") || pick_prefix(pr, pre);
             }
         }

@@ -196,6 +196,14 @@ grep -q "dsah-train .*--arch .*--epochs '30' .*--loss 'greedyhash' --features '$
   && ! grep "runs/greedyhash-b16/round1/" "$pm" | grep -q -- "--w '" && grep -q "runs/greedyhash-b32/eval/metrics.json" "$pm" \
   && grep -q "^main	greedyhash	16	-	-	$tmp/work6/sd/runs/greedyhash-b16\$" "$tmp/work6/sd/index.tsv"
 ok $? "greedyhash: one --loss greedyhash round per length on the training features, no W, evaluated, in index.tsv"
+# make report runs every run directory as a GNU parallel unit with its share
+# of the threads; SSDH's runs too: their shared S is made with the upstream
+units=$(sed -n 's/^REPORT_UNITS := *//p' "$pm")
+up=$(grep '^report-upstream:' "$pm")
+case " $units " in *" runs+ssdh-b16 "*" runs+ssdh-b32 "*) r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case " $units " in *" runs+greedyhash-b16 "*) true ;; *) false ;; esac \
+  && case "$up" in *"$tmp/work6/sd/ssdh/done.ssdh"*) true ;; *) false ;; esac
+ok $? "report: SSDH's and GreedyHash's runs are parallel units; SSDH's S is in report-upstream"
 
 # baseline settings that cannot work fail at plan time, naming the key
 badbl() { # label, expected message, extra YAML
