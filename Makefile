@@ -229,6 +229,9 @@ BENCH_LOG := $(BUILD)/bench$(if $(BENCH),-$(subst $(eval) ,-,$(strip $(BENCH))))
 BENCH_BINS := $(BUILD)/tests/bench_index $(BUILD)/tests/bench_head
 $(BUILD)/tests/bench_%: $(BUILD)/tests/bench/bench_%.o $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) $(DEP_LIBS) -o $@
+# make test builds the bench programs too (not run): a change to common/ that
+# breaks them shows there, not first in a long make bench
+test: $(BENCH_BINS)
 bench: $(STAGES) $(TESTS) $(BENCH_BINS)
 	@common/deps.sh bench
 	@set -o pipefail; for s in $(BENCH_SCRIPTS); do echo "== $$s"; DSAH_BIN=$(abspath $(BIN)) DSAH_BUILD=$(abspath $(BUILD)) bash $$s || exit 1; done 2>&1 | tee $(BENCH_LOG)

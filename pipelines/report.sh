@@ -158,6 +158,14 @@ entry_table4() {
         t=$(cat "$dd"/round*/train.jsonl 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null || echo NA)
         s=$(awk -v a="$s" -v b="$t" 'BEGIN { if (a == "NA" || b == "NA" || b == "null" || b == "") print "NA"; else printf "%.1f", a + b }')
         what="W0 graph + $R rounds of training + AND (stats.json, train.jsonl, and.json)"
+      elif [ -e "$dd/round1/train.jsonl" ]; then
+        # a deep baseline (greedyhash, ssdh): its epochs, and SSDH's similarity
+        # matrix, which every SSDH length shares (ssdh/stats.json)
+        local extra=() src="train.jsonl"
+        if [ "$meth" = ssdh ]; then extra=("$d/ssdh/stats.json"); src="ssdh/stats.json + train.jsonl"; fi
+        s=$(cat "${extra[@]}" "$dd"/round*/train.jsonl 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null || echo NA)
+        s=$(awk -v a="$s" 'BEGIN { if (a == "NA" || a == "null" || a == "") print "NA"; else printf "%.1f", a }')
+        what="training ($src)"
       else
         s=$(jget "$dd/baseline.json" seconds_fit); [ "$s" != NA ] && s=$(LC_ALL=C printf '%.2f' "$s")
         what="fit (baseline.json seconds_fit)"

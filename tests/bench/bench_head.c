@@ -25,7 +25,7 @@
 #include "util/util.h"
 #include "bench.h"
 
-static double cpu_sec(void) { return bench_cpu_sec(CLOCK_PROCESS_CPUTIME_ID); }
+static double process_cpu_sec(void) { return bench_cpu_sec(CLOCK_PROCESS_CPUTIME_ID); }
 
 int main(int argc, char **argv) {
     dsah_init("bench_head");
@@ -57,17 +57,17 @@ int main(int argc, char **argv) {
     for (int p = 0; p < PH; p++) wall[p] = xmalloc(sizeof(double) * steps), cpu[p] = xmalloc(sizeof(double) * steps);
     for (int s = -1; s < steps; s++) {
         double tw[PH + 1], tc[PH + 1];
-        tw[0] = now_sec(), tc[0] = cpu_sec();
+        tw[0] = now_sec(), tc[0] = process_cpu_sec();
         const float *z = net_forward_from(&n, h, first, B, 1, 7, (uint64_t)(s + 1));
-        tw[1] = now_sec(), tc[1] = cpu_sec();
+        tw[1] = now_sec(), tc[1] = process_cpu_sec();
         loss_parts lp;
         dsah_loss_forward(&lp, ws, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
         dsah_loss_backward(dz, ws, &lp, z, w, B, L, 1.0, 10.0, PIC_PIC, QUANT_Z);
-        tw[2] = now_sec(), tc[2] = cpu_sec();
+        tw[2] = now_sec(), tc[2] = process_cpu_sec();
         net_backward(&n, dz, B, 7, (uint64_t)(s + 1));
-        tw[3] = now_sec(), tc[3] = cpu_sec();
+        tw[3] = now_sec(), tc[3] = process_cpu_sec();
         adam_step(&a, n.params + n.train_off, n.grads, 1e-4);
-        tw[4] = now_sec(), tc[4] = cpu_sec();
+        tw[4] = now_sec(), tc[4] = process_cpu_sec();
         if (s < 0) continue;
         for (int p = 0; p < 4; p++) wall[p][s] = tw[p + 1] - tw[p], cpu[p][s] = tc[p + 1] - tc[p];
         wall[4][s] = tw[4] - tw[0], cpu[4][s] = tc[4] - tc[0];

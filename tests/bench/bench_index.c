@@ -23,7 +23,7 @@
 
 /* CPU seconds of the calling thread: on a shared machine the wall time of
  * a sub-millisecond query is mostly waiting for a core. */
-static double cpu_sec(void) { return bench_cpu_sec(CLOCK_THREAD_CPUTIME_ID); }
+static double thread_cpu_sec(void) { return bench_cpu_sec(CLOCK_THREAD_CPUTIME_ID); }
 
 static long long fsize(const char *dir, const char *name) {
     char *p = path_join(dir, name);
@@ -78,10 +78,10 @@ int main(int argc, char **argv) {
         int64_t by_mih = 0;
         for (int64_t q = 0; q < nlat; q++) {
             hsearch_result r;
-            double t0 = now_sec(), c0 = cpu_sec();
+            double t0 = now_sec(), c0 = thread_cpu_sec();
             hsearch(&r, &ix, qs + q * ix.row_bytes, 1, &p);
             lat[q] = now_sec() - t0;
-            cpu[q] = cpu_sec() - c0;
+            cpu[q] = thread_cpu_sec() - c0;
             by_mih += r.used[0] == HSEARCH_MIH;
             hsearch_result_free(&r);
         }
