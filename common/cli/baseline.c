@@ -29,7 +29,7 @@ static const opt baseline_opts[] = {
      .key = "eval.sp_density", .help = "SP: fraction of non-zeros of the projection"},
     {"lambda", OPT_FLOAT, OPT_FIELD(A, lambda), .arg = "X", .range = "[0, inf)", .def = "1",
      .key = "eval.sp_lambda", .help = "SP: weight of the orthogonality penalty ||W^T W - I||^2"},
-    {"sgh-epochs", OPT_INT, OPT_FIELD(A, sgh_epochs), .range = "[0, 100000]", .def = "20", .key = "eval.sgh_epochs",
+    {"sgh-epochs", OPT_INT, OPT_FIELD(A, sgh_epochs), .range = "[0, 100000]", .def = "16", .key = "eval.sgh_epochs",
      .help = "SGH: training epochs"},
     {"sgh-batch", OPT_INT, OPT_FIELD(A, sgh_batch), .range = "[1, 100000]", .def = "500", .key = "eval.sgh_batch",
      .help = "SGH: rows per batch"},

@@ -123,7 +123,7 @@ const cfg_key cfg_keys[] = {
      "SP: weight of the orthogonality penalty, the squared Frobenius norm of W^T W - I"},
     {"eval.sp_iters", CT_INT, "20", 0, NULL, 0, 0, NULL,
      "SP: alternating iterations"},
-    {"eval.sgh_epochs", CT_INT, "20", 0, NULL, 0, 0, NULL,
+    {"eval.sgh_epochs", CT_INT, "16", 0, NULL, 0, 0, NULL,
      "SGH: training epochs"},
     {"eval.sgh_batch", CT_INT, "500", 0, NULL, 0, 0, NULL,
      "SGH: rows per batch"},

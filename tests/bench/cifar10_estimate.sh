@@ -165,6 +165,6 @@ tm baseline_sh "$NDB" "$BIN/dsah-baseline" -q --method sh --bits 64 $B --out "$T
 tm baseline_agh1 "$NDB" "$BIN/dsah-baseline" -q --method agh1 --bits 64 $B --anchors 300 --nearest 2 --kmeans-iters 5 --out "$T/b/agh1/"
 tm baseline_agh2 "$NDB" "$BIN/dsah-baseline" -q --method agh2 --bits 64 $B --anchors 300 --nearest 2 --kmeans-iters 5 --out "$T/b/agh2/"
 tm baseline_sp "$NDB" "$BIN/dsah-baseline" -q --method sp --bits 64 $B --sp-iters 20 --density 0.1 --lambda 1 --out "$T/b/sp/"
-tm baseline_sgh "$NDB" "$BIN/dsah-baseline" -q --method sgh --bits 64 $B --sgh-epochs 20 --sgh-batch 500 --sgh-lr 0.01 --out "$T/b/sgh/"
+tm baseline_sgh "$NDB" "$BIN/dsah-baseline" -q --method sgh --bits 64 $B --sgh-epochs 16 --sgh-batch 500 --sgh-lr 0.01 --out "$T/b/sgh/"
 echo "# done $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY "$HERE/cifar10_table.py" "$T/times.txt" "$TH"

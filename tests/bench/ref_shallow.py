@@ -146,7 +146,7 @@ def sp_fit(x, bits, density=0.1, lam=1.0, iters=20):
     return mean, w
 
 
-def sgh_fit(x, bits, epochs=20, batch=500, lr=1e-2, seed=0):
+def sgh_fit(x, bits, epochs=16, batch=500, lr=1e-2, seed=0):
     """SGH as common/nn/sgh.h: encoder sigmoid(x We^T + be), neuron
     h = [p >= xi], decoder h Wd^T + bd, loss ||x - xhat||^2 / (2 rho^2) + KL,
     gradient p (1 - p) (dl/dh + dl/dp) through the neuron; Adam (TF form)."""
