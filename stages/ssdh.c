@@ -61,5 +61,6 @@ int main(int argc, char **argv) {
     free(wp);
     free(mp);
     free(jp);
+    npy_close(&F);
     return 0;
 }
