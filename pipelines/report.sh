@@ -144,6 +144,15 @@ table13() { # table13 ID KEY TABLE TITLE PAPERCLAIM
 entry_table1() { table13 table1 "$MK" table1 "Table 1: $MK" "DSAH best at every length on CIFAR-10, FLICKR25K and NUS-WIDE (VGG-19 relu7 features)${paperds:+; its numbers for $paperds are beside ours}."; }
 entry_table3() { table13 table3 "$PK" table3 "Table 3: $PK" "DSAH best at 16 and 128 bits on all three datasets (0.616 / 0.691 on CIFAR-10)${paperds:+; its numbers for $paperds are beside ours}."; }
 
+# train_seconds RUN FILE...: the "seconds" of every line of RUN's
+# round*/train.jsonl and of the FILEs, summed, to 0.1; NA before RUN trained
+train_seconds() {
+  local run=$1 t; shift
+  [ -e "$run/round1/train.jsonl" ] || { echo NA; return; }
+  t=$(cat "$@" "$run"/round*/train.jsonl 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null)
+  awk -v a="$t" 'BEGIN { if (a == "" || a == "null") print "NA"; else printf "%.1f", a }'
+}
+
 entry_table4() {
   section table4 "Table 4: training time"
   table_start method "code length" "$MK" "training seconds" "what is timed"
@@ -154,18 +163,15 @@ entry_table4() {
       dd=$(dir main "$meth" "$L")
       if [ "$meth" = DSAH ]; then
         # graph + every round's epochs + every AND update, as recorded by the stages
-        s=$(cat "$d/graph/stats.json" "$dd"/round*/and.json 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null || echo NA)
-        t=$(cat "$dd"/round*/train.jsonl 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null || echo NA)
-        s=$(awk -v a="$s" -v b="$t" 'BEGIN { if (a == "NA" || b == "NA" || b == "null" || b == "") print "NA"; else printf "%.1f", a + b }')
+        s=$(train_seconds "$dd" "$d/graph/stats.json" "$dd"/round*/and.json)
         what="W0 graph + $R rounds of training + AND (stats.json, train.jsonl, and.json)"
+      elif [ "$meth" = ssdh ]; then
+        # its epochs and its similarity matrix, which every SSDH length shares
+        s=$(train_seconds "$dd" "$d/ssdh/stats.json")
+        what="training (ssdh/stats.json + train.jsonl)"
       elif [ -e "$dd/round1/train.jsonl" ]; then
-        # a deep baseline (greedyhash, ssdh): its epochs, and SSDH's similarity
-        # matrix, which every SSDH length shares (ssdh/stats.json)
-        local extra=() src="train.jsonl"
-        if [ "$meth" = ssdh ]; then extra=("$d/ssdh/stats.json"); src="ssdh/stats.json + train.jsonl"; fi
-        s=$(cat "${extra[@]}" "$dd"/round*/train.jsonl 2>/dev/null | jq -s '[.[] | .seconds] | add' 2>/dev/null || echo NA)
-        s=$(awk -v a="$s" 'BEGIN { if (a == "NA" || a == "null" || a == "") print "NA"; else printf "%.1f", a }')
-        what="training ($src)"
+        s=$(train_seconds "$dd")   # another deep baseline (greedyhash): its epochs
+        what="training (train.jsonl)"
       else
         s=$(jget "$dd/baseline.json" seconds_fit); [ "$s" != NA ] && s=$(LC_ALL=C printf '%.2f' "$s")
         what="fit (baseline.json seconds_fit)"

@@ -8,13 +8,21 @@
 #include "nn/input.h"
 #include "util/util.h"
 
-/* An image of a cache's index list and its row there; sorted by image. */
+/* An image of a cache's index list and its row there; sorted by image, then
+ * row (so that of an image listed twice the lower row comes first). */
 typedef struct image_row {
     int64_t image, row;
 } image_row;
 
 static int by_image(const void *a, const void *b) {
     const int64_t x = ((const image_row *)a)->image, y = ((const image_row *)b)->image;
+    return (x > y) - (x < y);
+}
+
+static int by_image_row(const void *a, const void *b) {
+    const int c = by_image(a, b);
+    if (c) return c;
+    const int64_t x = ((const image_row *)a)->row, y = ((const image_row *)b)->row;
     return (x > y) - (x < y);
 }
 
@@ -27,24 +35,18 @@ static int64_t *map_rows(const npy_array *ci, const int64_t *idx, int64_t cnt, c
     const int64_t *img = ci->data;
     image_row *s = xmalloc(xmul(sizeof *s, (size_t)m, ci->path));
     for (int64_t r = 0; r < m; r++) s[r] = (image_row){img[r], r};
-    qsort(s, (size_t)m, sizeof *s, by_image);
+    qsort(s, (size_t)m, sizeof *s, by_image_row);
     for (int64_t r = 1; r < m; r++)
         if (s[r].image == s[r - 1].image)
             die("%s: image %lld is listed twice (rows %lld and %lld): one cache row per image", ci->path,
-                (long long)s[r].image, (long long)(s[r - 1].row < s[r].row ? s[r - 1].row : s[r].row),
-                (long long)(s[r - 1].row < s[r].row ? s[r].row : s[r - 1].row));
+                (long long)s[r].image, (long long)s[r - 1].row, (long long)s[r].row);
     int64_t *row = xmalloc(xmul(sizeof *row, (size_t)cnt, idx_path));
     for (int64_t k = 0; k < cnt; k++) {
-        int64_t lo = 0, hi = m; /* the first entry >= idx[k] */
-        while (lo < hi) {
-            const int64_t mid = lo + (hi - lo) / 2;
-            if (s[mid].image < idx[k]) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo == m || s[lo].image != idx[k])
+        const image_row key = {idx[k], 0}, *hit = bsearch(&key, s, (size_t)m, sizeof *s, by_image);
+        if (!hit)
             die("%s: image %lld (position %lld) is not in %s, the index list of the prefix cache %s", idx_path,
                 (long long)idx[k], (long long)k, ci->path, cache_path);
-        row[k] = s[lo].row;
+        row[k] = hit->row;
     }
     free(s);
     return row;
