@@ -264,7 +264,7 @@ static void plan_ingest(void) {
  * features.* names the same weights and input) read it; the training split
  * has no cache of its own: it is a subset of db in every split dsah-ingest
  * makes (data/split.h), so its rules read db's cache with --prefix-indices
- * data/db.npy (prefix_split, bind_prefix) and no image runs through the
+ * data/db.npy (prefix_split, plan_prefix) and no image runs through the
  * frozen layers twice. NULL when there is none (finetune all; random
  * initial weights, which only dsah-train draws). */
 static const char *prefix_layer(void) {
@@ -286,14 +286,32 @@ static const char *prefix_layer(void) {
 /* The split whose prefix cache a split's rules read: db's for train. */
 static const char *prefix_split(const char *split) { return strcmp(split, "train") ? split : "db"; }
 
-/* The prefix cache that split's rules read (that of prefix_split(split)),
- * planned when new; returns its path. */
-static const char *plan_prefix(const char *split, unsigned groups) {
-    const char *layer = prefix_layer();
+/* What a train, encode or features rule reads instead of running the frozen
+ * layers: --prefix-cache, --prefix-layer and --prefix-indices (NULL: left
+ * out; cache NULL: no cache). */
+typedef struct frozen {
+    const char *cache, *layer, *indices;
+} frozen;
+
+/* Binds r's --prefix-* flags to f (planned before r: rule_new may move the
+ * rules). */
+static void bind_frozen(rule *r, const frozen *f) {
+    if (!f->cache) return;
+    bind(r, "prefix-cache", f->cache);
+    if (f->indices) bind(r, "prefix-indices", f->indices);
+    bind(r, "prefix-layer", f->layer);
+}
+
+/* The cache of network.weights' VGG-19 layer `layer` that split's rules read
+ * (that of prefix_split(split)): dsah-features --layer, reading *from when it
+ * has a cache (a shallower one: relu7 from pool5), planned when new; returns
+ * its path. */
+static const char *plan_cache(const char *layer, const char *split, const frozen *from, unsigned groups) {
     split = prefix_split(split);
     const char *out = fmt("%s/features/vgg19_%s_%s.npy", W, layer, split);
     rule *r = rule_new(&features_cmd, fmt("features/vgg19_%s_%s", layer, split), groups);
     if (!r) return out;
+    if (from) bind_frozen(r, from);
     bind(r, "images", P("data/images.npy"));
     bind(r, "indices", fmt("%s/data/%s.npy", W, split));
     bind(r, "extractor", "vgg19");
@@ -306,29 +324,36 @@ static const char *plan_prefix(const char *split, unsigned groups) {
     return out;
 }
 
-/* Binds --prefix-cache and --prefix-layer of a train, encode or features
- * rule of a split, and --prefix-indices when the cache is another split's
- * (train reads db's); cache: plan_prefix(split)'s path, NULL when the plan
- * has no prefix. (The prefix rules are planned before r: rule_new may move
- * the rules.) */
-static void bind_prefix(rule *r, const char *cache, const char *split) {
-    if (!cache) return;
-    bind(r, "prefix-cache", cache);
-    if (strcmp(prefix_split(split), split)) bind(r, "prefix-indices", fmt("%s/data/%s.npy", W, prefix_split(split)));
-    bind(r, "prefix-layer", prefix_layer());
+/* The frozen prefix that split's rules read (prefix_layer's cache of
+ * prefix_split(split), with --prefix-indices when that is another split's:
+ * train reads db's), planned when new; no cache when the plan has no
+ * prefix. */
+static frozen plan_prefix(const char *split, unsigned groups) {
+    frozen f = {NULL, NULL, NULL};
+    if (!prefix_layer()) return f;
+    f.cache = plan_cache(prefix_layer(), split, NULL, groups);
+    f.layer = prefix_layer();
+    if (strcmp(prefix_split(split), split)) f.indices = fmt("%s/data/%s.npy", W, prefix_split(split));
+    return f;
+}
+
+/* Whether the vgg19 features (features.*) are network.weights' own VGG-19 at
+ * network.input: then its relu7 is the network's, and a prefix cache of the
+ * network serves the features too. */
+static int features_are_network(void) {
+    const char *fw = cfg_str(C, "features.weights"), *nw = cfg_str(C, "network.weights");
+    return fw && nw && !strcmp(fw, nw) && cfg_int(C, "features.input") == cfg_int(C, "network.input");
 }
 
 /* Features of one split with one extractor; returns the output path. */
 static const char *plan_features(const char *extractor, const char *split, unsigned groups) {
     const char *out = fmt("%s/features/%s_%s.npy", W, extractor, split);
     /* the prefix rule first: rule_new may move the rules */
-    const int from_prefix = !strcmp(extractor, "vgg19") && prefix_layer() &&
-                            !strcmp(cfg_str(C, "features.weights"), cfg_str(C, "network.weights")) &&
-                            cfg_int(C, "features.input") == cfg_int(C, "network.input");
-    const char *cache = from_prefix ? plan_prefix(split, groups) : NULL;
+    const int from_prefix = !strcmp(extractor, "vgg19") && features_are_network() && prefix_layer();
+    const frozen f = from_prefix ? plan_prefix(split, groups) : (frozen){NULL, NULL, NULL};
     rule *r = rule_new(&features_cmd, fmt("features/%s_%s", extractor, split), groups);
     if (!r) return out;
-    bind_prefix(r, cache, split);
+    bind_frozen(r, &f);
     bind(r, "images", P("data/images.npy"));
     bind(r, "indices", fmt("%s/data/%s.npy", W, split));
     bind(r, "extractor", extractor);
@@ -340,6 +365,53 @@ static const char *plan_features(const char *extractor, const char *split, unsig
     emit(r, C);
     r->stamp = fmt("%s/features/params.%s_%s", W, extractor, split);
     return out;
+}
+
+/* GreedyHash's head (eval.greedyhash_finetune head; docs/baselines.md), as
+ * its authors' code: the pretrained VGG-19 frozen, only the hash head
+ * (hash.fc8, hash.fc) learns. Where the network is vgg19 from
+ * network.weights; a list network or random weights have no pretrained
+ * features to freeze and train as `network`. */
+static int greedy_head(void) {
+    return !strcmp(cfg_str(C, "eval.greedyhash_finetune"), "head") && !strcmp(cfg_str(C, "network.arch"), "vgg19") &&
+           cfg_get(C, "network.weights")->set;
+}
+
+/* The layer GreedyHash's head reads: the last frozen layer but dropouts of
+ * vgg19 with finetune head, its frozen dropouts off (dsah-train
+ * --frozen-eval; net_frozen_eval): relu7. */
+static const char *head_layer(void) {
+    static char label[32];
+    if (*label) return label;
+    net n;
+    char err[256];
+    if (net_build(&n, "vgg19", 3, (int)cfg_int(C, "network.input"), 8, err, sizeof err))
+        die("network.input %lld: %s", cfg_int(C, "network.input"), err);
+    CHECK(!net_set_finetune(&n, "head"));
+    const int top = net_frozen_eval(&n);
+    CHECK(top >= 0);
+    net_layer_label(&n, top, label, sizeof label);
+    net_free(&n);
+    return label;
+}
+
+/* The frozen network's relu7 that GreedyHash's head rules of split read,
+ * computed once per image and never from the images where the plan has a
+ * prefix cache: the relu7 features (features/vgg19_<split>.npy, from the
+ * prefix cache) when features.* are the network's weights and input; else
+ * features/vgg19_relu7_<split>.npy of query and db from network.weights
+ * (from their prefix caches when the plan has them), the training split
+ * reading db's through --prefix-indices. */
+static frozen plan_head_cache(const char *split, unsigned groups) {
+    frozen f = {NULL, head_layer(), NULL};
+    if (!strcmp(cfg_str(C, "features.extractor"), "vgg19") && features_are_network()) {
+        f.cache = plan_features("vgg19", split, groups);
+        return f;
+    }
+    const frozen from = plan_prefix(prefix_split(split), groups);
+    f.cache = plan_cache(head_layer(), split, &from, groups);
+    if (strcmp(prefix_split(split), split)) f.indices = fmt("%s/data/%s.npy", W, prefix_split(split));
+    return f;
 }
 
 static void plan_graph(void) {
@@ -369,9 +441,9 @@ static void plan_eval(const char *id, const char *qcodes, const char *dbcodes, c
 }
 
 /* dsah-encode of model on a split into out: packed codes, or with real the
- * tanh outputs; prefix: plan_prefix(split) (planned before) or NULL; stamp
- * params.<stamp_name> beside out. Returns out. */
-static const char *plan_encode(const char *id, const char *model, const char *split, int real, const char *prefix,
+ * tanh outputs; prefix: the frozen layers' cache (planned before), or none;
+ * stamp params.<stamp_name> beside out. Returns out. */
+static const char *plan_encode(const char *id, const char *model, const char *split, int real, const frozen *prefix,
                                const char *out, const char *stamp_name, unsigned groups) {
     rule *e = rule_new(&encode_cmd, id, groups);
     if (!e) return out;
@@ -379,7 +451,7 @@ static const char *plan_encode(const char *id, const char *model, const char *sp
     bind(e, "images", P("data/images.npy"));
     bind(e, "indices", fmt("%s/data/%s.npy", W, split));
     if (real) bind(e, "real", "");
-    bind_prefix(e, prefix, split);
+    bind_frozen(e, prefix);
     bind(e, "out", out);
     emit(e, C);
     const char *sl = strrchr(out, '/');
@@ -506,13 +578,12 @@ static void plan_run(const runp *p) {
     const char *wprev = w0, *model = NULL, *optim = NULL;
     const char *const split[2] = {"query", "db"};
     const char *rid = p->dir + strlen(W) + 1; /* id prefix relative to W */
-    /* the prefix caches the train, query and db rules read (train: db's) */
-    const char *pc[3] = {NULL, NULL, NULL};
-    if (prefix_layer()) {
-        pc[0] = plan_prefix("train", p->groups);
-        pc[1] = plan_prefix("query", p->groups);
-        pc[2] = plan_prefix("db", p->groups);
-    }
+    /* the frozen layers' caches the train, query and db rules read (train:
+     * db's prefix); GreedyHash's head: the frozen network's relu7 */
+    const int head = p->greedy && greedy_head();
+    const char *const splits[3] = {"train", "query", "db"};
+    frozen pc[3];
+    for (int s = 0; s < 3; s++) pc[s] = head ? plan_head_cache(splits[s], p->groups) : plan_prefix(splits[s], p->groups);
     for (int rr = 1; rr <= R; rr++) {
         const char *rd = fmt("%s/round%d", p->dir, rr);
         rule *r = rule_new(&train_cmd, fmt("%s/round%d/train", rid, rr), p->groups);
@@ -545,19 +616,23 @@ static void plan_run(const runp *p) {
             r = &rules[ri];   /* plan_features may add a rule: the rules can move */
             bind(r, "features", feat);
             bind(r, "gh-alpha", cfg_str(C, "eval.greedyhash_alpha"));
+            if (head) { /* only the hash head learns; the frozen network in eval mode */
+                bind(r, "finetune", "head");
+                bind(r, "frozen-eval", "");
+            }
         } else {
             bind(r, "tau", p->tau);
             bind(r, "pic", p->pic);
             if (p->lambda) bind(r, "lambda", p->lambda);
         }
-        bind_prefix(r, pc[0], "train");
+        bind_frozen(r, &pc[0]);
         bind(r, "out", fmt("%s/", rd));
         emit(r, C);
         r->stamp = fmt("%s/params.train", rd);
         model = out_of(r, "model.safetensors");
         optim = out_of(r, "optim.safetensors");
         if (p->and_on && rr < R) {
-            const char *real_codes = plan_encode(fmt("%s/round%d/encode", rid, rr), model, "train", 1, pc[0],
+            const char *real_codes = plan_encode(fmt("%s/round%d/encode", rid, rr), model, "train", 1, &pc[0],
                                                  fmt("%s/train_real.npy", rd), "encode", p->groups);
             rule *a = rule_new(&and_cmd, fmt("%s/round%d/and", rid, rr), p->groups);
             CHECK(a);
@@ -574,14 +649,14 @@ static void plan_run(const runp *p) {
         if (p->eval_rounds && rr < R) { /* this round's model on query and db: mAP per round */
             const char *rc[2];
             for (int s = 0; s < 2; s++)
-                rc[s] = plan_encode(fmt("%s/round%d/codes/%s", rid, rr, split[s]), model, split[s], 0, pc[s + 1],
+                rc[s] = plan_encode(fmt("%s/round%d/codes/%s", rid, rr, split[s]), model, split[s], 0, &pc[s + 1],
                                     fmt("%s/codes/%s.npy", rd, split[s]), fmt("encode-%s", split[s]), p->groups);
             plan_eval(fmt("%s/round%d/eval", rid, rr), rc[0], rc[1], rd, p->groups);
         }
     }
     const char *codes[2];
     for (int s = 0; s < 2; s++)
-        codes[s] = plan_encode(fmt("%s/codes/%s", rid, split[s]), model, split[s], 0, pc[s + 1],
+        codes[s] = plan_encode(fmt("%s/codes/%s", rid, split[s]), model, split[s], 0, &pc[s + 1],
                                fmt("%s/codes/%s.npy", p->dir, split[s]), fmt("encode-%s", split[s]), p->groups);
     plan_eval(fmt("%s/eval", rid), codes[0], codes[1], p->dir, p->groups);
     if ((p->groups & G_MAIN) && (!strcmp(p->label, "dsah") || p->ssdh || p->greedy)) plan_index(p->label, p->bits, codes[1], G_MAIN);
@@ -731,10 +806,10 @@ static void plan_report_studies(sbuf *idx, unsigned want, long long RB, int rb_i
     if (want & fig_bit("fig5")) { /* one batch's s and a from the final DSAH model's real-valued codes */
         cur_figs = fig_bit("fig5");
         const char *dir = fmt("%s/report/pairs-b%lld", W, RB);
-        const char *pc = prefix_layer() ? plan_prefix("train", G_REPORT) : NULL;
+        const frozen pc = plan_prefix("train", G_REPORT);
         const char *z = plan_encode(fmt("report/pairs-b%lld/encode", RB),
                                     fmt("%s/runs/dsah-b%lld/round%lld/model.safetensors", W, RB, cfg_int(C, "train.rounds")),
-                                    "train", 1, pc, fmt("%s/train_real.npy", dir), "encode", G_REPORT);
+                                    "train", 1, &pc, fmt("%s/train_real.npy", dir), "encode", G_REPORT);
         rule *r = rule_new(&pairs_cmd, fmt("report/pairs-b%lld/pairs", RB), G_REPORT);
         if (r) {
             bind(r, "codes", z);

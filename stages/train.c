@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
                    .quant = quant_parse("--quant", a.quant), .seed = (uint64_t)a.seed, .mask = a.mask,
                    .loss = greedy ? LOSS_GREEDYHASH : !strcmp(a.loss, "ssdh") ? LOSS_SSDH : LOSS_DSAH,
                    .features = a.features, .gh_alpha = a.gh_alpha, .prefix_cache = a.prefix_cache,
-                   .prefix_layer = a.prefix_layer, .prefix_indices = a.prefix_indices};
+                   .prefix_layer = a.prefix_layer, .prefix_indices = a.prefix_indices,
+                   .frozen_eval = a.frozen_eval};
     const char *why;
     const int path = train_has_cuda_path(c.loss, &why);
     c.cuda = device_select(a.device, a.precision, path, why) >= 0;

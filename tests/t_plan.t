@@ -229,18 +229,19 @@ badbl "sp density 0" "bl.yaml:3: eval.sp_density: 0: must be in (0, 1] (dsah-bas
 # features/vgg19_pool5_<split> for query and db only; the training split (a
 # subset of db) reads db's cache through --prefix-indices data/db.npy, so no
 # image runs through the convolutions twice; every training, encode and relu7
-# rule reads a cache; its stamp holds weights, layer and input, not tau
+# rule reads a cache (GreedyHash's the relu7 features: below); its stamp holds
+# weights, layer and input, not tau
 pw=$tmp/prefixwork
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --work "$pw" > /dev/null 2>&1
 pm=$pw/cifar10/plan.mk
 d5="$pw/cifar10/features/vgg19_pool5_db.npy"; dbix="$pw/cifar10/data/db.npy"
 is "$(ls "$pw/cifar10/features" | grep pool5 | tr '\n' ' ')" "params.vgg19_pool5_db params.vgg19_pool5_query " "finetune fc: pool5 stages for query and db only"
 is "$(grep -c "vgg19_pool5_train" "$pm")" "0" "no vgg19_pool5_train rule, input or target: the training images are not convolved again"
-nt=$(grep -c "dsah-train " "$pm"); ne=$(grep -c "dsah-encode " "$pm")
-is "$nt $(grep "dsah-train " "$pm" | grep -c -- "--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer 'pool5'")" "$nt $nt" "every training ($nt) reads db's pool5 cache through --prefix-indices data/db.npy"
-nr=$(grep -c "/done\.train:" "$pm")
-is "$nr $(grep "/done\.train:" "$pm" | grep -c -- " $pw/cifar10/features/done\.vgg19_pool5_db ")" "$nr $nr" "every training rule ($nr) depends on db's pool5 stage"
-is "$ne $(grep "dsah-encode " "$pm" | grep -c -- "--prefix-cache '$pw/cifar10/features/vgg19_pool5_.*.npy' .*--prefix-layer 'pool5'")" "$ne $ne" "every encode ($ne) reads a pool5 cache"
+nt=$(grep "dsah-train " "$pm" | grep -vc "/runs/greedyhash-"); ne=$(grep "dsah-encode " "$pm" | grep -vc "/runs/greedyhash-")
+is "$nt $(grep "dsah-train " "$pm" | grep -v "/runs/greedyhash-" | grep -c -- "--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer 'pool5'")" "$nt $nt" "every training but GreedyHash's ($nt) reads db's pool5 cache through --prefix-indices data/db.npy"
+nr=$(grep "/done\.train:" "$pm" | grep -vc "/runs/greedyhash-")
+is "$nr $(grep "/done\.train:" "$pm" | grep -v "/runs/greedyhash-" | grep -c -- " $pw/cifar10/features/done\.vgg19_pool5_db ")" "$nr $nr" "every training rule but GreedyHash's ($nr) depends on db's pool5 stage"
+is "$ne $(grep "dsah-encode " "$pm" | grep -v "/runs/greedyhash-" | grep -c -- "--prefix-cache '$pw/cifar10/features/vgg19_pool5_.*.npy' .*--prefix-layer 'pool5'")" "$ne $ne" "every encode but GreedyHash's ($ne) reads a pool5 cache"
 net=$(grep "dsah-encode " "$pm" | grep -c -- "--indices '$pw/cifar10/data/train.npy'")
 is "$net $(grep "dsah-encode " "$pm" | grep -- "--indices '$pw/cifar10/data/train.npy'" | grep -c -- "--prefix-cache '$d5' --prefix-indices '$dbix' --prefix-layer")" "$net $net" "every encode of the training split ($net: AND's inputs, the report's pairs) reads db's cache through the map"
 [ "$net" -gt 0 ] && ! grep "dsah-encode " "$pm" | grep -v -- "--indices '$pw/cifar10/data/train.npy'" | grep -q -- "--prefix-indices"; ok $? "encodes of query and db read their own caches, with no --prefix-indices"
@@ -255,6 +256,58 @@ is "$(find "$pw/cifar10/features" -name 'params.*' ! -newermt '2000-01-02' | wc 
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=head --work "$tmp/prefixhead" > /dev/null 2>&1
 is "$(ls "$tmp/prefixhead/cifar10/features" | grep relu6 | tr '\n' ' ')" "params.vgg19_relu6_db params.vgg19_relu6_query " "finetune head: the prefix stops before dropout, relu6, for query and db"
 "$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --work "$tmp/prefixall" > /dev/null 2>&1
-is "$(grep -c -- "--prefix-cache\|--layer" "$tmp/prefixall/cifar10/plan.mk")" "0" "finetune all: no prefix"
+is "$(grep -v "/runs/greedyhash-" "$tmp/prefixall/cifar10/plan.mk" | grep -c -- "--prefix-cache\|--layer")" "0" "finetune all: no prefix (GreedyHash's head reads the relu7 features, below)"
+
+# GreedyHash's head (eval.greedyhash_finetune, default head; docs/baselines.md):
+# with vgg19 from network.weights only the hash head trains, the frozen
+# network in eval mode (--frozen-eval), on the relu7 features, which are the
+# prefix cache of its training and encodes (computed from the pool5 caches);
+# nothing of GreedyHash reads a pool5 cache or runs fc6/fc7
+F=$pw/cifar10/features; G=$pw/cifar10/runs/greedyhash-b64
+ng=$(grep "dsah-train .*/runs/greedyhash-" "$pm" | sort -u | wc -l)
+is "$ng $(grep "dsah-train .*/runs/greedyhash-" "$pm" | sort -u | grep -c -- "--loss 'greedyhash' --features '$F/vgg19_train.npy' --gh-alpha '0.1' --finetune 'head' --frozen-eval --seed '0' --prefix-cache '$F/vgg19_train.npy' --prefix-layer 'relu7' --out '$pw/cifar10/runs/greedyhash-b[0-9]*/round1/'")" "4 4" \
+  "GreedyHash's head: each of its 4 trainings trains the head with frozen eval on the relu7 features"
+grep -qxF "$G/round1/done.train: $pw/cifar10/data/done.ingest $F/done.vgg19_train $G/round1/params.train" "$pm"
+ok $? "GreedyHash's head: its training depends on the images and the training split's relu7 features only"
+grep -qF -- "--indices '$pw/cifar10/data/query.npy' --prefix-cache '$F/vgg19_query.npy' --prefix-layer 'relu7' --out '$G/codes/query.npy'" "$pm" \
+  && grep -qF -- "--indices '$pw/cifar10/data/db.npy' --prefix-cache '$F/vgg19_db.npy' --prefix-layer 'relu7' --out '$G/codes/db.npy'" "$pm"
+ok $? "GreedyHash's head: query and db are encoded from their relu7 features"
+is "$(grep "dsah-[a-z]* .*/runs/greedyhash-" "$pm" | grep -c "pool5\|--prefix-indices")" "0" "GreedyHash's head: no rule of it reads a pool5 cache"
+grep -q "dsah-features .*--indices '$pw/cifar10/data/db.npy' .*--prefix-cache '$F/vgg19_pool5_db.npy' --prefix-layer 'pool5' .*--out '$F/vgg19_db.npy'" "$pm"
+ok $? "relu7 features of db come from its pool5 cache"
+# network: today's plan (train.finetune of DSAH's network from the pool5
+# cache); the two plans differ in GreedyHash's rules only, and switching
+# rewrites no stamp but GreedyHash's (its trainings and encodes)
+gn=$tmp/ghnet gh=$tmp/ghhead
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set eval.greedyhash_finetune=network --work "$gn" > /dev/null 2>&1
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --work "$gh" > /dev/null 2>&1
+Fn=$gn/cifar10/features
+grep -qF -- "--loss 'greedyhash' --features '$Fn/vgg19_train.npy' --gh-alpha '0.1' --finetune 'fc' --seed '0' --prefix-cache '$Fn/vgg19_pool5_db.npy' --prefix-indices '$gn/cifar10/data/db.npy' --prefix-layer 'pool5' --out '$gn/cifar10/runs/greedyhash-b64/round1/'" "$gn/cifar10/plan.mk" \
+  && grep -qF -- "--indices '$gn/cifar10/data/query.npy' --prefix-cache '$Fn/vgg19_pool5_query.npy' --prefix-layer 'pool5' --out '$gn/cifar10/runs/greedyhash-b64/codes/query.npy'" "$gn/cifar10/plan.mk" \
+  && ! grep -q -- "--frozen-eval" "$gn/cifar10/plan.mk"
+ok $? "eval.greedyhash_finetune network: GreedyHash trains finetune fc from db's pool5 cache, encodes from pool5, no --frozen-eval"
+dl=$(diff <(sed "s|$gh/|W/|g" "$gh/cifar10/plan.mk") <(sed "s|$gn/|W/|g" "$gn/cifar10/plan.mk") | grep '^[<>]')
+is "$(grep -vc "/runs/greedyhash-" <<< "$dl") $(grep -c "/runs/greedyhash-" <<< "$dl")" "0 $(grep -c "/runs/greedyhash-" <<< "$dl" | sed 's/^0$/some/')" \
+  "head and network plans differ only in lines of GreedyHash's rules ($(grep -c "/runs/greedyhash-" <<< "$dl") lines)"
+touch -d '2000-01-01' $(find "$gn/cifar10" -name 'params.*')
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --work "$gn" > /dev/null 2>&1
+nnew=$(find "$gn/cifar10" -name 'params.*' -newermt '2000-01-02' | wc -l)
+is "$nnew $(find "$gn/cifar10" -name 'params.*' -newermt '2000-01-02' | grep -c "/runs/greedyhash-b[0-9]*/\(round1/params.train\|codes/params.encode-\(query\|db\)\)$")" "12 12" \
+  "network -> head rewrites exactly GreedyHash's 4 training and 8 encode stamps"
+# features.* other than the network's (here pixels): the head's relu7 caches
+# are their own, written for query and db from network.weights and their
+# pool5 caches; the training split reads db's through --prefix-indices
+gp=$tmp/ghpix; Fp=$gp/cifar10/features
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set features.extractor=pixels --work "$gp" > /dev/null 2>&1
+grep -qF "dsah-features --images '$gp/cifar10/data/images.npy' --indices '$gp/cifar10/data/db.npy' --extractor 'vgg19' --weights 'weights/vgg19.tv_in1k.safetensors' --input '224' --layer 'relu7' --prefix-cache '$Fp/vgg19_pool5_db.npy' --prefix-layer 'pool5' --batch '100' --out '$Fp/vgg19_relu7_db.npy'" "$gp/cifar10/plan.mk" \
+  && grep -qF -- "--loss 'greedyhash' --features '$Fp/pixels_train.npy' --gh-alpha '0.1' --finetune 'head' --frozen-eval --seed '0' --prefix-cache '$Fp/vgg19_relu7_db.npy' --prefix-indices '$gp/cifar10/data/db.npy' --prefix-layer 'relu7' --out '$gp/cifar10/runs/greedyhash-b64/round1/'" "$gp/cifar10/plan.mk" \
+  && grep -qF -- "--indices '$gp/cifar10/data/query.npy' --prefix-cache '$Fp/vgg19_relu7_query.npy' --prefix-layer 'relu7' --out" "$gp/cifar10/plan.mk"
+ok $? "pixel features: GreedyHash's head reads vgg19_relu7_{query,db} (from the pool5 caches), train through db's"
+is "$(ls "$Fp" | grep -c "^params.vgg19_relu7_\(query\|db\)$") $(ls "$Fp" | grep -c relu7_train)" "2 0" "pixel features: relu7 caches for query and db only"
+# a list network (the smoke and Fashion-MNIST setting): nothing pretrained to
+# freeze, head trains as network: the same plan, byte for byte
+"$bin/dsah-plan" -q --config "$tmp/sd.yaml" --work "$tmp/work6n" --bin "$bin" --set eval.greedyhash_finetune=network > /dev/null
+cmp -s <(sed "s|$tmp/work6/|W/|g" "$tmp/work6/sd/plan.mk") <(sed "s|$tmp/work6n/|W/|g" "$tmp/work6n/sd/plan.mk")
+ok $? "list network: the plan with eval.greedyhash_finetune head = with network"
 
 done_testing

@@ -39,7 +39,23 @@
  *     image missing from the cache's list, an image listed twice, a list of
  *     the wrong length and --prefix-indices without --prefix-cache are each
  *     refused in one line (the exact messages, naming the files and the
- *     image) with nothing written. */
+ *     image) with nothing written;
+ *   - GreedyHash's head (dsah-train --frozen-eval, eval.greedyhash_finetune):
+ *     net_frozen_eval's layer and dropouts (exact: small net head -> relu4,
+ *     vgg19 head -> relu7, fc -> pool5); greedyhash training of the hash
+ *     layer only, 2 epochs, from the images and from a cache of relu4 (past
+ *     two dropouts): every frozen parameter byte-identical to the initial
+ *     network, the trained ones within 1e-4 of each other, the losses within
+ *     1e-4 relative, and the frozen dropouts really off (the same run with
+ *     them on ends > 1e-3 away); that cache without --frozen-eval refused;
+ *     encode from the relu4 cache (batch 5) within 1e-5 of the images
+ *     (batch 8), the same code bits wherever |z| > 1e-4;
+ *   - the plan's GreedyHash head on the vgg19 stages: relu7 features from the
+ *     pool5 cache, dsah-train --loss greedyhash --finetune head --frozen-eval
+ *     reading them as --prefix-cache relu7 and --features: the saved model's
+ *     convolutions, fc6 and fc7 byte-identical to the weights file, only
+ *     hash.fc8 and hash.fc moved; dsah-encode from the relu7 features
+ *     within 1e-5 of the encode from the images. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +209,24 @@ static int jsonl_losses(const char *path, char *out, size_t cap) {
     return n;
 }
 
+/* The largest relative difference of the "loss" of two train.jsonl files,
+ * line by line; the lines compared in *epochs. */
+static double loss_rel_diff(const char *a, const char *b, int *epochs) {
+    FILE *f0 = fopen(a, "r"), *f1 = fopen(b, "r");
+    CHECK(f0 && f1);
+    char l0[512], l1[512];
+    double rel = 0;
+    *epochs = 0;
+    while (fgets(l0, sizeof l0, f0) && fgets(l1, sizeof l1, f1)) {
+        double a0 = strtod(strstr(l0, "\"loss\": ") + 8, NULL), a1 = strtod(strstr(l1, "\"loss\": ") + 8, NULL);
+        rel = fmax(rel, fabs(a0 - a1) / fabs(a0));
+        ++*epochs;
+    }
+    fclose(f0);
+    fclose(f1);
+    return rel;
+}
+
 /* The failing encodes of the --prefix-indices checks: e_idx [e_cnt] (from
  * e_idx_path) through the cache e_cache listed by e_list. */
 static const char *e_model, *e_cache, *e_list, *e_idx_path;
@@ -257,6 +291,7 @@ static void train_wrong_width(void) {
 }
 
 static void read_model_params(net *n, const char *path) { net_load(n, path); }
+
 
 static float max_diff_files(const char *a, const char *b, int64_t *count) {
     npy_array x, y;
@@ -404,6 +439,172 @@ static void stages_vgg19(const char *weights) {
     ok(rc != 0 && !strcmp(msg, want) && !file_exists(tmp("m_bad.npy")),
        "dsah-encode: an --indices image not in --prefix-indices is one line naming both files and the image, nothing written");
     if (strcmp(msg, want)) diag("got: %s", msg);
+}
+
+/* GreedyHash's head on the small net: hash.fc alone, on the images or on a
+ * cache of relu4 (after fc4, past drop3); features: that cache. */
+static train_cfg greedy_cfg(const char *out, int frozen_eval, const char *cache) {
+    train_cfg c = base_cfg();
+    set_out(&c, tmp(out));
+    c.w = NULL;
+    c.loss = LOSS_GREEDYHASH;
+    c.features = tmp("relu4.npy");
+    c.gh_alpha = 0.1;
+    c.finetune = "head";
+    c.frozen_eval = frozen_eval;
+    c.prefix_cache = cache;
+    c.prefix_layer = cache ? "relu4" : NULL;
+    return c;
+}
+
+static void train_relu4_dropout_on(void) {
+    train_cfg c = greedy_cfg("bad_gh", 0, tmp("relu4.npy"));
+    train_run(&c);
+}
+
+/* The small net's GreedyHash head: from the images and from a relu4 cache
+ * (frozen eval), then encoded both ways. */
+static void greedy_head_small(const npy_array *im, const int64_t *idx, const char *p_idx) {
+    net a;
+    char lb[32];
+    build_small(&a, "head");
+    const int drop3 = net_layer_by_label(&a, "drop3"), drop4 = net_layer_by_label(&a, "drop4");
+    const int top = net_frozen_eval(&a);
+    net_layer_label(&a, top, lb, sizeof lb);
+    ok(!strcmp(lb, "relu4") && a.L[drop3].p == 0 && a.L[drop4].p == 0 && net_prefix_layer(&a) == drop4 &&
+           drop4 == a.first_train - 1,
+       "frozen eval, head: frozen dropouts p = 0, cache layer relu4 (%s), prefix through drop4", lb);
+    prefix_write(tmp("relu4.npy"), &a, top, im, idx, N, 8);
+    net_free(&a);
+    {
+        net v;
+        char err[256];
+        CHECK(net_build(&v, "vgg19", 3, 32, 8, err, sizeof err) == 0);
+        CHECK(net_set_finetune(&v, "head") == 0);
+        const int r7 = net_frozen_eval(&v);
+        net_layer_label(&v, r7, lb, sizeof lb);
+        const int d6 = net_layer_by_label(&v, "drop6"), d7 = net_layer_by_label(&v, "drop7");
+        ok(!strcmp(lb, "relu7") && v.L[d6].p == 0 && v.L[d7].p == 0 && d7 == v.first_train - 1,
+           "vgg19 head, frozen eval: relu7 (%s), drop6 and drop7 off, hash.fc8 first trained", lb);
+        net_free(&v);
+        CHECK(net_build(&v, "vgg19", 3, 32, 8, err, sizeof err) == 0);
+        CHECK(net_set_finetune(&v, "fc") == 0);
+        net_layer_label(&v, net_frozen_eval(&v), lb, sizeof lb);
+        ok(!strcmp(lb, "pool5") && v.L[net_layer_by_label(&v, "drop6")].p > 0,
+           "vgg19 fc, frozen eval: pool5 (%s), the trained fcs' dropout kept", lb);
+        net_free(&v);
+    }
+    train_cfg c[3] = {greedy_cfg("gh_img", 1, NULL), greedy_cfg("gh_cache", 1, tmp("relu4.npy")),
+                      greedy_cfg("gh_drop", 0, NULL)};
+    for (int k = 0; k < 3; k++) {
+        CHECK(mkdir(c[k].out, 0755) == 0);
+        train_run(&c[k]);
+    }
+    net init, m[3];
+    build_small(&init, "head");
+    const int64_t off = init.train_off;
+    for (int k = 0; k < 3; k++) net_load(&m[k], c[k].out_model);
+    int frozen = 1;
+    for (int k = 0; k < 3; k++) frozen &= m[k].np == init.np && !memcmp(m[k].params, init.params, sizeof(float) * (size_t)off);
+    ok(frozen, "greedyhash head: the %lld parameters before hash.fc byte-identical to the initial network (3 runs)",
+       (long long)off);
+    const int64_t nt = init.np - off;
+    const double moved = max_diff(m[1].params + off, init.params + off, nt), dp = max_diff(m[0].params + off, m[1].params + off, nt),
+                 ddrop = max_diff(m[0].params + off, m[2].params + off, nt);
+    ok(moved > 1e-3, "greedyhash head: hash.fc moved (max %.3g)", moved);
+    ok(dp < 1e-4, "greedyhash head from the relu4 cache vs the images: max |d| %.2g < 1e-4", dp);
+    ok(ddrop > 1e-3, "without frozen eval the frozen dropouts are on: %.3g > 1e-3 from the frozen-eval run", ddrop);
+    int epochs;
+    const double lrel = loss_rel_diff(c[0].out_jsonl, c[1].out_jsonl, &epochs);
+    ok(epochs == 2 && lrel < 1e-4, "greedyhash head: epoch losses from the cache and the images agree (%d epochs, %.2g)",
+       epochs, lrel);
+    ok(exit_status(train_relu4_dropout_on) != 0 && !file_exists(tmp("bad_gh/model.safetensors")),
+       "a relu4 cache without frozen eval (drop3 on) is refused, nothing trained");
+    /* encode the trained model: from the images (batch 8) and the cache (batch 5) */
+    const char *eo_out[3] = {"gh_z_img.npy", "gh_z_cache.npy", "gh_b_cache.npy"};
+    for (int v = 0; v < 3; v++) {
+        net e;
+        net_load(&e, c[1].out_model);
+        encode_opts eo = {.batch = v ? 5 : 8, .real = v < 2, .prefix_cache = v ? tmp("relu4.npy") : NULL,
+                          .prefix_layer = v ? "relu4" : NULL};
+        encode_write(tmp(eo_out[v]), &e, im, idx, N, p_idx, &eo);
+        net_free(&e);
+    }
+    npy_array z0, z1, b1;
+    npy_open(&z0, tmp(eo_out[0]), NPY_F4, 2);
+    npy_open(&z1, tmp(eo_out[1]), NPY_F4, 2);
+    npy_open(&b1, tmp(eo_out[2]), NPY_U1, 2);
+    const float *zi = z0.data;
+    const uint8_t *bc = b1.data;
+    const double dz = max_diff(zi, z1.data, N * BITS);
+    ok(dz < 1e-5, "greedyhash head: encode from the relu4 cache (batch 5) vs the images (batch 8): max |dz| %.2g < 1e-5", dz);
+    int same_bits = b1.shape[1] == 2, firm = 0;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < BITS; k++)
+            if (fabs(zi[i * BITS + k]) > 1e-4) {
+                firm++;
+                same_bits &= ((bc[i * 2 + k / 8] >> (k % 8)) & 1) == (zi[i * BITS + k] >= 0);
+            }
+    ok(same_bits && firm > N * BITS / 2, "greedyhash head: codes from the cache = sgn of the image outputs (%d bits with |z| > 1e-4)", firm);
+    npy_close(&z0);
+    npy_close(&z1);
+    npy_close(&b1);
+    for (int k = 0; k < 3; k++) {
+        net_free(&m[k]);
+        free((char *)c[k].out_model);
+        free((char *)c[k].out_jsonl);
+        free((char *)c[k].out_optim);
+    }
+    net_free(&init);
+}
+
+/* The plan's GreedyHash head on the vgg19 stages (after stages_vgg19, whose
+ * pool5 cache of idx16 it reads): relu7 features from the pool5 cache, one
+ * epoch of dsah-train --loss greedyhash --finetune head --frozen-eval on
+ * them, dsah-encode from them and from the images. */
+static void greedy_head_stages(const char *weights) {
+    const char *b = getenv("DSAH_BIN");
+    char bin[512], cmd[4096];
+    snprintf(bin, sizeof bin, "%s", b ? b : "bin");
+    char *img = tmp("images.npy"), *pi = tmp("idx16.npy"), *p5 = tmp("s_pool5.npy"), *r7 = tmp("gh_relu7.npy"),
+         *out = tmp("gh_vgg/");
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --prefix-cache %s "
+             "--prefix-layer pool5 --batch 5 --threads 2 --out %s",
+             bin, img, pi, weights, p5, r7);
+    ok(run(cmd) == 0, "dsah-features: relu7 of 16 images from their pool5 cache");
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-train -q --images %s --indices %s --arch vgg19 --weights %s --input 32 --bits 8 --epochs 1 "
+             "--batch 8 --lr 1e-3 --loss greedyhash --features %s --finetune head --frozen-eval --prefix-cache %s "
+             "--prefix-layer relu7 --threads 2 --out %s",
+             bin, img, pi, weights, r7, r7, out);
+    ok(run(cmd) == 0, "dsah-train --loss greedyhash --finetune head --frozen-eval from the relu7 features");
+    net m, w, init;
+    char err[256];
+    net_load(&m, tmp("gh_vgg/model.safetensors"));
+    net_load(&w, weights);
+    CHECK(net_set_finetune(&m, "head") == 0);
+    const int64_t off = m.train_off;
+    CHECK(off == m.L[net_layer_index(&m, "hash.fc8.weight")].woff);
+    ok(m.np == w.np && !memcmp(m.params, w.params, sizeof(float) * (size_t)off),
+       "the saved model's convolutions, fc6 and fc7 (%lld values) are the weights file's, byte for byte", (long long)off);
+    CHECK(net_build(&init, "vgg19", 3, 32, 8, err, sizeof err) == 0);
+    net_init_params(&init, 0);   /* dsah-train's seed 0: hash.fc8 and hash.fc start there */
+    const double moved = max_diff(m.params + off, init.params + off, m.np - off);
+    ok(moved > 1e-4, "hash.fc8 and hash.fc moved from their initial values (max %.3g)", moved);
+    net_free(&m);
+    net_free(&w);
+    net_free(&init);
+    char extra[1024];
+    snprintf(extra, sizeof extra, " --prefix-cache %s --prefix-layer relu7 --batch 5", r7);
+    for (int v = 0; v < 2; v++) {
+        snprintf(cmd, sizeof cmd, "%s/dsah-encode -q --model %s --images %s --indices %s --real --threads 2 --out %s%s",
+                 bin, tmp("gh_vgg/model.safetensors"), img, pi, tmp(v ? "gh_vz1.npy" : "gh_vz0.npy"), v ? extra : " --batch 8");
+        ok(run(cmd) == 0, "dsah-encode of the GreedyHash head model %s", v ? "from the relu7 features" : "from the images");
+    }
+    int64_t cnt;
+    const float dz = max_diff_files(tmp("gh_vz0.npy"), tmp("gh_vz1.npy"), &cnt);
+    ok(cnt == 16 * 8 && dz < 1e-5, "dsah-encode from the relu7 features within 1e-5 of the images: %.2g", dz);
 }
 
 int main(void) {
@@ -563,19 +764,8 @@ int main(void) {
     net_free(&m1);
 
     /* losses per epoch */
-    char *j0 = tmp("run0/train.jsonl"), *j1 = tmp("run1/train.jsonl");
-    FILE *f0 = fopen(j0, "r"), *f1 = fopen(j1, "r");
-    CHECK(f0 && f1);
-    char l0[512], l1[512];
-    int epochs = 0;
-    double lrel = 0;
-    while (fgets(l0, sizeof l0, f0) && fgets(l1, sizeof l1, f1)) {
-        double a0 = strtod(strstr(l0, "\"loss\": ") + 8, NULL), a1 = strtod(strstr(l1, "\"loss\": ") + 8, NULL);
-        lrel = fmax(lrel, fabs(a0 - a1) / fabs(a0));
-        epochs++;
-    }
-    fclose(f0);
-    fclose(f1);
+    int epochs;
+    const double lrel = loss_rel_diff(tmp("run0/train.jsonl"), tmp("run1/train.jsonl"), &epochs);
     ok(epochs == 2 && lrel < 1e-4, "epoch losses agree: %d epochs, %.2g < 1e-4 relative", epochs, lrel);
 
     /* refused caches */
@@ -722,6 +912,8 @@ int main(void) {
         ok(!file_exists(tmp("bad_z.npy")), "nothing written by the refused encodes");
     }
 
+    greedy_head_small(&im, idx, p_idx);
+
     /* vgg19 shapes: relu7 from the pool5 cache */
     {
         net v;
@@ -782,6 +974,7 @@ int main(void) {
         features_write(p_r7m, &im, idx, n19, &fd);
         ok(same_npy(p_r7g, p_r7m, NPY_F4, 4), "vgg19 relu7 of 6 rows through a 9-row shuffled pool5 cache = from the gathered rows, identical");
         stages_vgg19(p_w19);
+        greedy_head_stages(p_w19);
     }
 
     npy_close(&pc);

@@ -139,6 +139,13 @@ const cfg_key cfg_keys[] = {
      "GreedyHash: weight of the |u - sgn(u)|^3 penalty"},
     {"eval.greedyhash_epochs", CT_INT, "30", 0, NULL, 0, 0, "train --epochs",
      "GreedyHash: epochs of its one training (the network and the other settings are train.*)"},
+    {"eval.greedyhash_finetune", CT_ENUM, "head", 0, "head|network", 0, 0, "plan",
+     "GreedyHash: what trains. head (its authors' frozen network): with network.arch vgg19 from network.weights, "
+     "only the hash head (hash.fc8, hash.fc: a linear map 4096 -> bits) on the frozen network's eval-mode relu7 "
+     "(no dropout), read from the relu7 features, computed once per image (from the frozen-prefix cache when "
+     "train.finetune is fc or head); "
+     "any other network (a list, or random weights: nothing pretrained to freeze) trains as network. "
+     "network: train.finetune of DSAH's network, its dropout on"},
     {"sweep.gamma", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "and --gamma",
      "gamma values of make sweep (absent: train.gamma)"},
     {"sweep.tau", CT_FLOATS, NULL, CF_OPTIONAL, NULL, 0, 0, "train --tau",

@@ -67,6 +67,7 @@ typedef struct train_args {
         *finetune, *prefix_cache, *prefix_indices, *prefix_layer, *device, *precision, *out;
     long long input, bits, epochs, batch, lr_every, seed, threads;
     double lr, adam_eps, lr_factor, tau, lambda, gh_alpha;
+    int frozen_eval;
 } train_args;
 extern const opt_cmd train_cmd;
 

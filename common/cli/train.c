@@ -51,10 +51,16 @@ static const opt train_opts[] = {
      .help = "with --loss greedyhash: weight of the |u - sgn(u)|^3 penalty"},
     {"finetune", OPT_ENUM, OPT_FIELD(A, finetune), .choices = "all|fc|head", .def = "all", .key = "train.finetune",
      .help = "trainable part: all, the fc layers, or the hash head"},
+    {"frozen-eval", OPT_FLAG, OPT_FIELD(A, frozen_eval),
+     .help = "the frozen layers run in eval mode in training too (their dropout off):\n"
+             "the frozen part is then a pure function of the image, and --prefix-cache\n"
+             "may hold its last layer (vgg19 --finetune head: relu7, dsah-features'\n"
+             "output); GreedyHash's head (eval.greedyhash_finetune)"},
     {"seed", OPT_INT, OPT_FIELD(A, seed), .arg = "S", .range = "[0, 9223372036854775807]", .def = "0",
      .key = "train.seed", .help = "seed of init, shuffling, dropout"},
     OPT_PREFIX_CACHE(A, "; default:\n"
-                        "the deepest frozen layer before any dropout (finetune fc: pool5)"),
+                        "the deepest frozen layer before any dropout (finetune fc: pool5),\n"
+                        "with --frozen-eval the last frozen layer but dropouts (head: relu7)"),
     OPT_THREADS(A, threads),
     OPT_DEVICE(A, device),
     OPT_PRECISION(A),

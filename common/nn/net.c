@@ -389,6 +389,14 @@ int net_prefix_layer(const net *n) {
     return c;
 }
 
+int net_frozen_eval(net *n) {
+    for (int i = 0; i < n->first_train; i++)
+        if (n->L[i].type == NL_DROPOUT) n->L[i].p = 0;
+    int c = n->first_train - 1;
+    while (c >= 0 && n->L[c].type == NL_DROPOUT) c--;
+    return c;
+}
+
 int net_layer_index(const net *n, const char *wname) {
     for (int i = 0; i < n->nl; i++)
         if (n->L[i].woff >= 0 && !strcmp(n->L[i].wname, wname)) return i;

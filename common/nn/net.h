@@ -107,6 +107,14 @@ int net_layer_by_label(const net *n, const char *label);
  * before the first dropout with p > 0. -1 when there is none (finetune all).
  * vgg19: fc -> pool5, head -> relu6. */
 int net_prefix_layer(const net *n);
+/* The frozen layers run as in eval mode in training too (after
+ * net_set_finetune): the dropouts before first_train get p = 0, so the whole
+ * frozen part is a pure function of the image and net_prefix_layer reaches
+ * first_train - 1. Returns the deepest frozen layer that is not a dropout,
+ * the layer a cache of that part holds (vgg19 head: relu7, what dsah-features
+ * writes by default), or -1 when nothing is frozen. dsah-train --frozen-eval
+ * (GreedyHash's head, eval.greedyhash_finetune). */
+int net_frozen_eval(net *n);
 /* Eval-mode forward through layers 0..last only (dropout off, the layers
  * after `last` are not run): x [B, channels, input, input] -> returns layer
  * last's output [B, L[last].out_n], valid until the next call. For feature

@@ -83,6 +83,8 @@ static char *fingerprint(const train_cfg *c) {
              (unsigned long long)c->seed, c->loss == LOSS_SSDH ? "ssdh" : c->loss == LOSS_GREEDYHASH ? "greedyhash" : "dsah", c->mask ? c->mask : "-",
              c->features ? c->features : "-", c->gh_alpha, c->prefix_cache ? c->prefix_cache : "-",
              c->prefix_indices ? c->prefix_indices : "-", c->prefix_layer ? c->prefix_layer : "-");
+    /* only when set, so that the checkpoints of runs without it still resume */
+    if (c->frozen_eval) strncat(s, " frozen_eval=1", 2047 - strlen(s));
     return s;
 }
 
@@ -202,6 +204,9 @@ void train_run(const train_cfg *c) {
         }
     }
     if (net_set_finetune(&nt, c->finetune)) die("--finetune: '%s' is not one of all, fc, head", c->finetune);
+    /* the deepest layer a cache may hold: before the first dropout, or with
+     * frozen_eval (frozen dropouts off) the last frozen layer but dropouts */
+    const int deepest = c->frozen_eval ? net_frozen_eval(&nt) : net_prefix_layer(&nt);
     const int B = c->batch, L = c->bits;
     const char *why;
     if (c->cuda && !train_has_cuda_path(c->loss, &why)) die("--device cuda: %s has no CUDA path (use --device cpu)", why);
@@ -217,7 +222,6 @@ void train_run(const train_cfg *c) {
     if (c->prefix_indices && !c->prefix_cache) die("--prefix-indices goes with --prefix-cache (the cache it lists)");
     if (c->prefix_cache) {
         char top[32] = "";
-        const int deepest = net_prefix_layer(&nt);
         if (deepest >= 0) net_layer_label(&nt, deepest, top, sizeof top);
         const char *label = c->prefix_layer ? c->prefix_layer : top;
         if (!*label) die("--prefix-cache: finetune %s freezes nothing to cache", c->finetune);

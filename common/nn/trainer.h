@@ -29,7 +29,11 @@ typedef struct train_cfg {
     const char *prefix_cache;           /* optional: f4 [n, d] frozen-prefix rows, one per training index (prefix.h) */
     const char *prefix_indices;         /* optional: i8, the image of each prefix_cache row (another
                                            split's cache, e.g. db's); NULL: row k is training index k */
-    const char *prefix_layer;           /* its layer label (pool5); default: net_prefix_layer's */
+    const char *prefix_layer;           /* its layer label (pool5); default: net_prefix_layer's
+                                           (with frozen_eval: net_frozen_eval's) */
+    int frozen_eval;                    /* 1: the frozen layers run in eval mode in training too (their
+                                           dropout off, net_frozen_eval), so a cache may hold the last
+                                           frozen layer (vgg19 head: relu7); GreedyHash's head */
     int input, bits, epochs, batch, threads;
     double lr, adam_eps, lr_factor, tau, lambda;
     int64_t lr_every;
