@@ -67,13 +67,16 @@ static void conv_f(double *y, void *c_) {
     conv3x3_forward_d(y, c->ws, c->x, c->w, c->b, c->B, c->C, c->H, c->W, c->K, c->wsl);
 }
 
+/* nb images per im2col chunk; nb = 0: the workspace of the forward's
+ * Winograd path (nn.h; C >= 16) */
 static void test_conv(int B, int C, int H, int W, int K, int nb) {
     conv_ctx c = {B, C, H, W, K, 0, 0, 0, 0, 0};
     int64_t nx = (int64_t)B * C * H * W, ny = (int64_t)B * K * H * W, nw = (int64_t)K * C * 9;
     c.x = rnd(nx, -1, 1);
     c.w = rnd(nw, -1, 1);
     c.b = rnd(K, -1, 1);
-    c.wsl = conv3x3_ws_per_image_d(C, H, W, K) * nb;
+    c.wsl = conv3x3_ws_per_image_d(C, H, W, K) * (nb ? nb : 1);
+    if (!nb && conv3x3_ws_winograd_d(B, C, H, W, K) > c.wsl) c.wsl = conv3x3_ws_winograd_d(B, C, H, W, K);
     c.ws = xmalloc(sizeof(double) * c.wsl);
     double *y = xmalloc(sizeof(double) * ny), *r = rnd(ny, -1, 1);
     conv_f(y, &c);
@@ -94,8 +97,8 @@ static void test_conv(int B, int C, int H, int W, int K, int nb) {
                             }
                     e = fmax(e, fabs(s - y[((b * K + k) * H + i) * W + j]));
                 }
-    ok(e < 1e-12, "conv3x3 forward B=%d C=%d %dx%d K=%d chunk %d == direct loop (max err %.2g)", B, C, H, W,
-       K, nb, e);
+    ok(e < 1e-12, "conv3x3 forward B=%d C=%d %dx%d K=%d %s %d == direct loop (max err %.2g)", B, C, H, W, K,
+       nb ? "chunk" : "Winograd, C >=", nb ? nb : 16, e);
     double *dx = xmalloc(sizeof(double) * nx), *dw = xmalloc(sizeof(double) * nw), *db = xmalloc(sizeof(double) * K);
     conv3x3_backward_d(dx, dw, db, c.ws, r, c.x, c.w, B, C, H, W, K, c.wsl);
     double ex = fd_check(c.x, nx, dx, conv_f, &c, y, r, ny);
@@ -229,6 +232,9 @@ int main(void) {
     test_conv(3, 2, 5, 4, 3, 2);   /* chunks of 2 then 1 image */
     test_conv(2, 1, 4, 4, 2, 8);   /* one chunk, C = 1 */
     test_conv(2, 3, 1, 1, 2, 1);   /* 1x1 images: all borders */
+    test_conv(2, 16, 6, 7, 3, 0);  /* Winograd F(4x4, 3x3): edge tiles both ways */
+    test_conv(3, 17, 4, 5, 2, 0);  /* Winograd: one tile row per image */
+    test_conv(1, 16, 1, 1, 2, 0);  /* Winograd: a 1x1 image in one tile */
     test_fc();
     test_pool();
     test_ew();

@@ -277,6 +277,13 @@ void net_alloc(net *n, int B, int train) {
     if (nb > B) nb = B;
     if (per && nb < 1) nb = 1;
     n->ws_len = per * nb;
+    /* and what the forward pass's Winograd path needs (nn.h) at this batch
+     * and thread count */
+    for (int i = 0; i < n->nl; i++)
+        if (n->L[i].type == NL_CONV) {
+            int64_t q = conv3x3_ws_winograd(B, n->L[i].C, n->L[i].H, n->L[i].W, n->L[i].K);
+            if (q > n->ws_len) n->ws_len = q;
+        }
     n->ws = n->ws_len ? xaligned(sizeof(float) * (size_t)n->ws_len) : NULL;
     if (train) {
         int64_t gmax = 0;

@@ -25,6 +25,7 @@
 
 #ifdef DSAH_REAL_DOUBLE /* the second compile of the sources: the renames */
 #define conv3x3_ws_per_image conv3x3_ws_per_image_d
+#define conv3x3_ws_winograd conv3x3_ws_winograd_d
 #define conv3x3_forward conv3x3_forward_d
 #define conv3x3_backward conv3x3_backward_d
 #define relu_forward relu_forward_d
@@ -58,6 +59,7 @@
 
 /* nn.h: the layers (shapes and conventions there) */
 int64_t conv3x3_ws_per_image_d(int C, int H, int W, int K);
+int64_t conv3x3_ws_winograd_d(int B, int C, int H, int W, int K);
 void conv3x3_forward_d(double *y, double *ws, const double *x, const double *w, const double *b,
                        int B, int C, int H, int W, int K, int64_t ws_len);
 void conv3x3_backward_d(double *dx, double *dw, double *db, double *ws, const double *dy, const double *x,
