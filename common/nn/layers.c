@@ -204,16 +204,27 @@ static void conv3x3_forward_winograd(real *y, real *ws, const real *x, const rea
                                      int C, int H, int W, int K, const wg_plan *g) {
     const int64_t HW = (int64_t)H * W, KC = (int64_t)K * C;
     real *U = ws; /* [36, K, C] */
-    /* U = G g G^T for every (k, c) */
+    /* U = G g G^T for every (k, c), in blocks of 64 (k, c) pairs so that
+     * each of U's 36 rows is written in runs of 64 (not 36 scattered stores
+     * per pair) */
+    const int64_t nkb = (KC + 63) / 64;
 #pragma omp parallel for schedule(static) num_threads(g->nt) if (g->nt > 1)
-    for (int64_t kc = 0; kc < KC; kc++) {
-        const real *f = w + kc * 9;
-        double t[6][3];
+    for (int64_t kb = 0; kb < nkb; kb++) {
+        const int64_t k0 = kb * 64;
+        const int n = KC - k0 < 64 ? (int)(KC - k0) : 64;
+        double t[6][3][64];
         for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 3; j++) t[i][j] = WG_G[i][0] * f[j] + WG_G[i][1] * f[3 + j] + WG_G[i][2] * f[6 + j];
+            for (int j = 0; j < 3; j++)
+                for (int e = 0; e < n; e++) {
+                    const real *f = w + (k0 + e) * 9;
+                    t[i][j][e] = WG_G[i][0] * f[j] + WG_G[i][1] * f[3 + j] + WG_G[i][2] * f[6 + j];
+                }
         for (int i = 0; i < 6; i++)
-            for (int l = 0; l < 6; l++)
-                U[(i * 6 + l) * KC + kc] = (real)(t[i][0] * WG_G[l][0] + t[i][1] * WG_G[l][1] + t[i][2] * WG_G[l][2]);
+            for (int l = 0; l < 6; l++) {
+                real *u = U + (i * 6 + l) * KC + k0;
+                for (int e = 0; e < n; e++)
+                    u[e] = (real)(t[i][0][e] * WG_G[l][0] + t[i][1][e] * WG_G[l][1] + t[i][2][e] * WG_G[l][2]);
+            }
     }
     const int pb = g->pb, tx = g->tx;
     const int rows_blk = pb / tx;
@@ -233,8 +244,13 @@ static void conv3x3_forward_winograd(real *y, real *ws, const real *x, const rea
                 for (int dy = 0; dy < 6; dy++) {
                     const int sy = y0 + dy;
                     /* prow[1 + j] = x[sy][j], zero outside */
-                    memset(prow, 0, sizeof(real) * (size_t)(4 * tx + 2));
-                    if (sy >= 0 && sy < H) memcpy(prow + 1, xp + (int64_t)sy * W, sizeof(real) * (size_t)W);
+                    if (sy >= 0 && sy < H) {
+                        prow[0] = 0;
+                        memcpy(prow + 1, xp + (int64_t)sy * W, sizeof(real) * (size_t)W);
+                        for (int j = W + 1; j < 4 * tx + 2; j++) prow[j] = 0;
+                    } else {
+                        memset(prow, 0, sizeof(real) * (size_t)(4 * tx + 2));
+                    }
                     for (int dx = 0; dx < 6; dx++) {
                         real *d = Dr + (int64_t)(dy * 6 + dx) * pb;
                         for (int t = 0; t < tx; t++) d[t] = prow[4 * t + dx];
@@ -262,12 +278,17 @@ static void conv3x3_forward_winograd(real *y, real *ws, const real *x, const rea
                 const int img = r / g->ty, oy0 = (r % g->ty) * 4;
                 real *yp = y + ((int64_t)img * K + k) * HW;
                 const int p0 = (r - r0) * tx;
+                const int tfull = W / 4; /* tiles whose 4 columns are all inside */
                 for (int rr = 0; rr < 4 && oy0 + rr < H; rr++) {
                     real *yr = yp + (int64_t)(oy0 + rr) * W;
-                    for (int q = 0; q < 4; q++) {
-                        const real *o = O + (int64_t)(rr * 4 + q) * pb + p0;
-                        for (int t = 0; t < tx && 4 * t + q < W; t++) yr[4 * t + q] = o[t] + bk;
+                    const real *o0 = O + (int64_t)(rr * 4) * pb + p0, *o1 = o0 + pb, *o2 = o1 + pb, *o3 = o2 + pb;
+                    for (int t = 0; t < tfull; t++) {
+                        yr[4 * t] = o0[t] + bk;
+                        yr[4 * t + 1] = o1[t] + bk;
+                        yr[4 * t + 2] = o2[t] + bk;
+                        yr[4 * t + 3] = o3[t] + bk;
                     }
+                    for (int q = 0; 4 * tfull + q < W; q++) yr[4 * tfull + q] = o0[(int64_t)q * pb + tfull] + bk;
                 }
             }
         }
