@@ -22,7 +22,9 @@
 # checkpoint included), PREFIX_TRAIN_BATCH
 # (50), PREFIX_THREADS (2), PREFIX_REPS (3), PREFIX_STEPS (6). The epoch of
 # 10,000 images is 10,000 / img_per_s of each side (only full batches run;
-# the rates do not depend on n beyond the first batch).
+# the rates do not depend on n beyond the first batch). OLD_BIN (optional): a
+# second build's bin/ (e.g. before a change to the convolutions), whose
+# dsah-features runs in figure 1's loop too, as `before`.
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
 BUILD=${DSAH_BUILD:-$(dirname "$0")/../../build}
@@ -49,9 +51,19 @@ for r in $(seq "$REPS"); do
     "$BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix_fwd.npy" --extractor vgg19 --weights "$T/w.safetensors" \
         --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_fwd.npy" 2>&1 | grep -o '([0-9.]* img/s)' \
         | tr -d '()' | sed "s/^/dsah /; s/\$/ (load $(cut -d' ' -f1 /proc/loadavg))/" | tee -a "$T/res.txt"
-    /usr/bin/python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH" \
+    /usr/bin/python3 "$HERE/torch_pool5.py" "$T/w.safetensors" "$T/im.npy" "$NF" "$S" "$B" "$TH" 2>/dev/null \
         | sed "s/ (.*)\$//; s/\$/ (load $(cut -d' ' -f1 /proc/loadavg))/" | tee -a "$T/res.txt"
+    if [ -n "${OLD_BIN:-}" ]; then
+        "$OLD_BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix_fwd.npy" --extractor vgg19 \
+            --weights "$T/w.safetensors" --input "$S" --layer pool5 --batch "$B" --threads "$TH" --out "$T/p5_old.npy" 2>&1 \
+            | grep -o '([0-9.]* img/s)' | tr -d '()' | sed "s/^/before /; s/\$/ (load $(cut -d' ' -f1 /proc/loadavg))/" \
+            | tee -a "$T/res.txt"
+    fi
 done
+if [ -n "${OLD_BIN:-}" ]; then # the same pool5 within float rounding (relative RMS)
+    /usr/bin/python3 -c "import numpy as np; a, b = np.load('$T/p5_fwd.npy'), np.load('$T/p5_old.npy'); \
+print(f'pool5 of this build against before: relative RMS difference {np.linalg.norm(a - b) / np.linalg.norm(b):.2g}')"
+fi
 echo "# 2. one training epoch, finetune fc, batch $TB: from the images ($NI) vs from the pool5 cache ($NC)"
 # the cache: row k = pool5 of image k mod NF, from figure 1's output (the
 # step's time does not depend on the values; running NC images through the
@@ -82,5 +94,6 @@ echo "# medians over $REPS repetitions"
 med() { grep "^$1 " "$T/res.txt" | cut -d' ' -f2 | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 d=$(med dsah) t=$(med torch) i=$(med images) c=$(med cache)
 echo "VGG-19 to pool5 at $S, batch $B, $TH threads: dsah $d img/s, torch $t img/s, dsah/torch $(echo "scale=2; $d / $t" | bc)"
+if [ -n "${OLD_BIN:-}" ]; then o=$(med before); echo "  before ($OLD_BIN): $o img/s, this build / before $(echo "scale=2; $d / $o" | bc)"; fi
 echo "finetune fc epoch of 10,000 images: from the images $(echo "scale=0; 10000 / $i" | bc) s ($i img/s), from the cache" \
     "$(echo "scale=0; 10000 / $c" | bc) s ($c img/s): $(echo "scale=1; $c / $i" | bc)x faster"
