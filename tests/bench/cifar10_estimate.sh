@@ -18,8 +18,12 @@
 # table of cifar10_table.py (which counts the convolutions over the query and
 # db images, 60,000: the plan convolves no image twice). The lines of the
 # 2026-11-29 run are in cifar10_times_2026-11-29.txt.
-# Sizes (environment): EST_THREADS (2), EST_N_CONV (20 images through the
-# convolutions at each of 1 and EST_THREADS threads), EST_N_ROWS (2000 rows
+# GreedyHash (eval.greedyhash_finetune head, the default) trains only its
+# hash head on relu7 rows, from a cache of them (the graph's features): one
+# and two epochs of all 10,000 training rows, and its encode from that cache.
+# Sizes (environment): EST_THREADS (2), EST_N_CONV (100 images through the
+# convolutions at each of 1 and EST_THREADS threads, in one batch of 100 as
+# features.batch's default), EST_N_ROWS (2000 rows
 # for relu7, the epoch and encode), EST_STEPS (6: training steps of
 # bench_head at 1 and EST_THREADS threads).
 set -eu
@@ -27,7 +31,7 @@ BIN=${DSAH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
 BUILD=${DSAH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
-TH=${EST_THREADS:-2} NCONV=${EST_N_CONV:-20} NR=${EST_N_ROWS:-2000} STEPS=${EST_STEPS:-6}
+TH=${EST_THREADS:-2} NCONV=${EST_N_CONV:-100} NR=${EST_N_ROWS:-2000} STEPS=${EST_STEPS:-6}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -128,6 +132,19 @@ tm train_round_1epoch "$NR" train "$T/run1/" 1
 echo "train_epoch_loop rows $NR seconds $(loops "$T/run1") cpu - load $(load)" | tee -a "$T/times.txt"
 tm train_round_2epochs "$NR" train "$T/run2/" 2
 echo "train_2epoch_loops rows $NR seconds $(loops "$T/run2") cpu - load $(load)" | tee -a "$T/times.txt"
+
+# ---- GreedyHash's head (the plan's command with head: relu7 cache, frozen -------
+# ---- eval mode), 1 and 2 epochs of the 10,000 training rows, and its encode ----
+gh() { # OUT EPOCHS
+    "$BIN/dsah-train" -q --images "$D/images.npy" --indices "$D/train.npy" --weights "$T/w.safetensors" --arch vgg19 \
+        --input 224 --bits 64 --epochs "$2" --batch 50 --lr 0.0001 --adam-eps 1e-08 --lr-every 200 --lr-factor 0.99 \
+        --loss greedyhash --features "$T/f_train.npy" --gh-alpha 0.1 --finetune head --frozen-eval --seed 0 \
+        --threads "$TH" --out "$1" --prefix-cache "$T/f_train.npy" --prefix-layer relu7
+}
+tm greedyhash_round_1epoch "$NTR" gh "$T/gh1/" 1
+tm greedyhash_round_2epochs "$NTR" gh "$T/gh2/" 2
+tm greedyhash_encode "$NTR" "$BIN/dsah-encode" -q --model "$T/gh1/model.safetensors" --images "$D/images.npy" \
+    --indices "$D/train.npy" --prefix-cache "$T/f_train.npy" --prefix-layer relu7 --threads "$TH" --out "$T/gh_codes.npy"
 
 # ---- encode (real, train from the cache), AND, eval, index ---------------------
 tm encode_from_cache "$NR" "$BIN/dsah-encode" -q --model "$T/run1/model.safetensors" --images "$D/images.npy" \
