@@ -24,7 +24,8 @@
 # 10,000 images is 10,000 / img_per_s of each side (only full batches run;
 # the rates do not depend on n beyond the first batch). OLD_BIN (optional): a
 # second build's bin/ (e.g. before a change to the convolutions), whose
-# dsah-features runs in figure 1's loop too, as `before`.
+# dsah-features runs in figure 1's loop too, as `before`, and whose
+# dsah-train runs figure 2's epoch from the images, as `images_before`.
 set -eu
 BIN=${DSAH_BIN:-$(dirname "$0")/../../bin}
 BUILD=${DSAH_BUILD:-$(dirname "$0")/../../build}
@@ -69,10 +70,10 @@ echo "# 2. one training epoch, finetune fc, batch $TB: from the images ($NI) vs 
 # step's time does not depend on the values; running NC images through the
 # convolutions here would take NC / 3 seconds)
 /usr/bin/python3 -c "import numpy as np; p = np.load('$T/p5_fwd.npy'); np.save('$T/p5.npy', p[np.arange($NC) % len(p)])"
-train() { # name indices w extra...
+train() { # name indices w extra... (TRAIN_BIN: the bin/ to run, default BIN)
     local name=$1 ix=$2 w=$3; shift 3
     rm -rf "$T/run"
-    "$BIN/dsah-train" -q --images "$T/im.npy" --indices "$ix" --w "$w" --arch vgg19 --weights "$T/w.safetensors" \
+    "${TRAIN_BIN:-$BIN}/dsah-train" -q --images "$T/im.npy" --indices "$ix" --w "$w" --arch vgg19 --weights "$T/w.safetensors" \
         --input "$S" --bits 64 --epochs 1 --batch "$TB" --finetune fc --threads "$TH" --out "$T/run/" "$@"
     # img/s of the epoch loop to 3 significant digits (train.jsonl rounds it to
     # one decimal): the full batches' images over its seconds
@@ -85,6 +86,7 @@ train() { # name indices w extra...
 for r in $(seq "$REPS"); do
     train images "$T/ix_img.npy" "$T/w_img.npy"
     train cache "$T/ix_cache.npy" "$T/w_cache.npy" --prefix-cache "$T/p5.npy" --prefix-layer pool5
+    if [ -n "${OLD_BIN:-}" ]; then TRAIN_BIN=$OLD_BIN train images_before "$T/ix_img.npy" "$T/w_img.npy"; fi
 done
 echo "# 3. one step from the cache, phase by phase (seconds, medians of ${PREFIX_STEPS:-6} steps)"
 for th in 1 "$TH"; do
@@ -97,3 +99,8 @@ echo "VGG-19 to pool5 at $S, batch $B, $TH threads: dsah $d img/s, torch $t img/
 if [ -n "${OLD_BIN:-}" ]; then o=$(med before); echo "  before ($OLD_BIN): $o img/s, this build / before $(echo "scale=2; $d / $o" | bc)"; fi
 echo "finetune fc epoch of 10,000 images: from the images $(echo "scale=0; 10000 / $i" | bc) s ($i img/s), from the cache" \
     "$(echo "scale=0; 10000 / $c" | bc) s ($c img/s): $(echo "scale=1; $c / $i" | bc)x faster"
+if [ -n "${OLD_BIN:-}" ]; then
+    o=$(med images_before)
+    echo "  from the images with the build before ($OLD_BIN): $(echo "scale=0; 10000 / $o" | bc) s ($o img/s):" \
+        "the cache is $(echo "scale=1; $c / $o" | bc)x faster"
+fi
