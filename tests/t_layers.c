@@ -8,6 +8,7 @@
  * checked against this double copy by t_ops.c, op by op and backend by
  * backend, on the same conv shapes and more. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,39 @@ static void test_ew(void) {
     free(ones); free(a); free(b2);
 }
 
+/* The Winograd workspace for a batch of B serves every smaller batch with
+ * the same algorithm (net.c sizes it once for B; a stage's last batch is
+ * smaller): b images with conv3x3_ws_winograd(B) give the same bits as with
+ * conv3x3_ws_winograd(b), which is Winograd for sure. Had the first fallen
+ * back to im2col, the bits would differ (another rounding). Thread counts 1
+ * to 3: the tile blocks depend on them. */
+static void test_conv_ws_partial(int C, int H, int W, int K, int B) {
+    const int64_t nx = (int64_t)B * C * H * W, ny = (int64_t)B * K * H * W;
+    double *x = rnd(nx, -1, 1), *w = rnd((int64_t)K * C * 9, -1, 1), *b = rnd(K, -1, 1);
+    double *y1 = xmalloc(sizeof(double) * ny), *y2 = xmalloc(sizeof(double) * ny);
+    const int nt0 = omp_get_max_threads();
+    int same = 1, tried = 0;
+    for (int nt = 1; nt <= 3; nt++) {
+        omp_set_num_threads(nt);
+        const int64_t wl = conv3x3_ws_winograd_d(B, C, H, W, K);
+        double *ws = xmalloc(sizeof(double) * wl);
+        for (int bb = 1; bb <= B; bb++) {
+            const int64_t wlb = conv3x3_ws_winograd_d(bb, C, H, W, K);
+            double *wsb = xmalloc(sizeof(double) * wlb);
+            conv3x3_forward_d(y1, ws, x, w, b, bb, C, H, W, K, wl);
+            conv3x3_forward_d(y2, wsb, x, w, b, bb, C, H, W, K, wlb);
+            same &= !memcmp(y1, y2, sizeof(double) * (size_t)bb * K * H * W);
+            tried++;
+            free(wsb);
+        }
+        free(ws);
+    }
+    omp_set_num_threads(nt0);
+    ok(same, "conv3x3 Winograd: the workspace for %d images serves each of %d smaller batches, 1-3 threads "
+       "(identical bits)", B, tried - 3);
+    free(x); free(w); free(b); free(y1); free(y2);
+}
+
 int main(void) {
     rng_seed(&R, 42);
     test_conv(3, 2, 5, 4, 3, 2);   /* chunks of 2 then 1 image */
@@ -235,6 +269,8 @@ int main(void) {
     test_conv(2, 16, 6, 7, 3, 0);  /* Winograd F(4x4, 3x3): edge tiles both ways */
     test_conv(3, 17, 4, 5, 2, 0);  /* Winograd: one tile row per image */
     test_conv(1, 16, 1, 1, 2, 0);  /* Winograd: a 1x1 image in one tile */
+    test_conv_ws_partial(16, 7, 9, 5, 48);
+    test_conv_ws_partial(16, 28, 28, 8, 20);
     test_fc();
     test_pool();
     test_ew();

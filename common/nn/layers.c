@@ -171,8 +171,11 @@ static inline void wg_at(real *restrict o, int64_t os, const real *restrict m, i
 #define WG_MIN_C 16 /* below, im2col: the first layer (C = 3) gains nothing */
 typedef struct {
     int ty, tx, rows, nblk, pb, nt;
-    int64_t per_thread;
+    int64_t per_thread, per_thread_max;
 } wg_plan;
+
+/* Reals of one thread's V, M, D/T/O and padded row for blocks of pb tiles. */
+static int64_t wg_thread_len(int C, int K, int tx, int64_t pb) { return 36 * (C + K) * pb + 72 * pb + 4LL * tx + 2; }
 
 static wg_plan wg_make_plan(int B, int C, int H, int W, int K) {
     wg_plan g;
@@ -189,15 +192,21 @@ static wg_plan wg_make_plan(int B, int C, int H, int W, int K) {
     g.nblk = (g.rows + rows_blk - 1) / rows_blk;
     g.pb = rows_blk * g.tx;
     /* V [36, C, pb], M [36, K, pb], D and T [36, pb] each, O [16, pb] (over
-     * T's first rows), one padded input row [4 tx + 2] */
-    g.per_thread = (int64_t)36 * (C + K) * g.pb + 72LL * g.pb + 4LL * g.tx + 2;
+     * D), one padded input row [4 tx + 2] */
+    g.per_thread = wg_thread_len(C, K, g.tx, g.pb);
+    /* pb never exceeds min(rows, ceil(WG_TILES / tx)) * tx (nblk >= P /
+     * WG_TILES), a bound that grows with B while pb itself may not: a
+     * workspace sized by it for B serves every batch up to B (the last,
+     * partial one of a stage included) */
+    const int64_t cap = (WG_TILES + g.tx - 1) / g.tx;
+    g.per_thread_max = wg_thread_len(C, K, g.tx, (g.rows < cap ? g.rows : cap) * g.tx);
     return g;
 }
 
 int64_t conv3x3_ws_winograd(int B, int C, int H, int W, int K) {
     if (C < WG_MIN_C) return 0;
     const wg_plan g = wg_make_plan(B, C, H, W, K);
-    return (int64_t)36 * K * C + g.nt * g.per_thread;
+    return (int64_t)36 * K * C + g.nt * g.per_thread_max;
 }
 
 static void conv3x3_forward_winograd(real *y, real *ws, const real *x, const real *w, const real *b, int B,

@@ -37,7 +37,7 @@
  * The forward pass uses Winograd F(4x4, 3x3) instead (layers.c: 36 GEMMs
  * [K,C] x [C,tiles], 4x fewer multiplies) where C >= 16 and ws_len >=
  * conv3x3_ws_winograd(B, C, H, W, K), which depends on the OpenMP thread
- * count of the call (0 where C < 16). Both agree with a direct loop within
+ * count of the call (0 where C < 16) and also serves every batch < B. Both agree with a direct loop within
  * float rounding (t_layers, t_ops). */
 int64_t conv3x3_ws_per_image(int C, int H, int W, int K);
 int64_t conv3x3_ws_winograd(int B, int C, int H, int W, int K);
