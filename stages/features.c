@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
     features_opts o = {.extractor = features_parse_extractor(a.extractor), .weights = a.weights,
                        .input = (int)a.input, .batch = a.batch, .layer = a.layer,
                        .prefix_cache = a.prefix_cache, .prefix_layer = a.prefix_layer,
-                       .prefix_indices = a.prefix_indices, .indices_path = indices};
+                       .prefix_indices = a.prefix_indices, .indices_path = indices, .f2 = !strcmp(a.dtype, "f2")};
     int threads = (int)a.threads;
     o.cuda = device_select(device, NULL, o.extractor == FEAT_VGG19, "--extractor pixels") >= 0;
 

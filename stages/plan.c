@@ -303,7 +303,8 @@ static void bind_frozen(rule *r, const frozen *f) {
 }
 
 /* The cache of network.weights' VGG-19 layer `layer` that split's rules read
- * (that of prefix_split(split)): dsah-features --layer, reading *from when it
+ * (that of prefix_split(split)): dsah-features --layer, with --dtype
+ * features.cache_dtype (f2 halves it; nn/prefix.h), reading *from when it
  * has a cache (a shallower one: relu7 from pool5), planned when new; returns
  * its path. */
 static const char *plan_cache(const char *layer, const char *split, const frozen *from, unsigned groups) {
@@ -318,6 +319,8 @@ static const char *plan_cache(const char *layer, const char *split, const frozen
     bind(r, "weights", cfg_str(C, "network.weights"));
     bind(r, "input", fmt("%lld", cfg_int(C, "network.input")));
     bind(r, "layer", layer);
+    /* f2 halves the file; f4, dsah-features' default, leaves the flag out */
+    if (strcmp(cfg_str(C, "features.cache_dtype"), "f4")) bind(r, "dtype", cfg_str(C, "features.cache_dtype"));
     bind(r, "out", out);
     emit(r, C);
     r->stamp = fmt("%s/features/params.vgg19_%s_%s", W, layer, split);

@@ -304,6 +304,35 @@ grep -qF "dsah-features --images '$gp/cifar10/data/images.npy' --indices '$gp/ci
   && grep -qF -- "--indices '$gp/cifar10/data/query.npy' --prefix-cache '$Fp/vgg19_relu7_query.npy' --prefix-layer 'relu7' --out" "$gp/cifar10/plan.mk"
 ok $? "pixel features: GreedyHash's head reads vgg19_relu7_{query,db} (from the pool5 caches), train through db's"
 is "$(ls "$Fp" | grep -c "^params.vgg19_relu7_\(query\|db\)$") $(ls "$Fp" | grep -c relu7_train)" "2 0" "pixel features: relu7 caches for query and db only"
+# features.cache_dtype (nn/prefix.h): f4, the default, leaves the plan and
+# every stamp byte for byte as without the key; f2 adds --dtype 'f2' after
+# --layer to the prefix cache rules only (pool5 of query and db, and here,
+# with pixel features, the head's relu7 caches), never to the relu7
+# features; switching f4 -> f2 rewrites the caches' stamps only (what reads
+# a cache reruns because its input changed)
+dt=$tmp/dtype
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set features.extractor=pixels --set features.cache_dtype=f4 --work "$dt" > /dev/null 2>&1
+cmp -s <(sed "s|$dt/|W/|g" "$dt/cifar10/plan.mk") <(sed "s|$gp/|W/|g" "$gp/cifar10/plan.mk"); ok $? "features.cache_dtype f4: the plan byte-identical to the one without the key"
+st4=$(cd "$dt" && find cifar10 -name 'params.*' | sort); stp=$(cd "$gp" && find cifar10 -name 'params.*' | sort)
+same=1; for f in $st4; do cmp -s <(sed "s|$dt/|W/|g" "$dt/$f") <(sed "s|$gp/|W/|g" "$gp/$f") || same=0; done
+[ "$st4" = "$stp" ] && [ $same = 1 ] && [ -n "$st4" ]; ok $? "features.cache_dtype f4: the same $(wc -w <<< "$st4") stamps, byte for byte"
+touch -d '2000-01-01' $(find "$dt/cifar10" -name 'params.*')
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set features.extractor=pixels --set features.cache_dtype=f2 --work "$dt" > /dev/null 2>&1
+dm=$dt/cifar10/plan.mk; Fd=$dt/cifar10/features
+is "$(find "$dt/cifar10" -name 'params.*' -newermt '2000-01-02' | sed "s|$Fd/||" | sort | tr '\n' ' ')" "params.vgg19_pool5_db params.vgg19_pool5_query params.vgg19_relu7_db params.vgg19_relu7_query " \
+  "f4 -> f2 rewrites the 4 cache stamps only"
+is "$(grep -- "--dtype" "$dm" | sort -u | wc -l) $(grep -x -- "--dtype f2" "$Fd"/params.* | wc -l)" "4 4" "f2: --dtype in the 4 cache rules' commands and their stamps"
+grep -qF "dsah-features --images '$dt/cifar10/data/images.npy' --indices '$dt/cifar10/data/db.npy' --extractor 'vgg19' --weights 'weights/vgg19.tv_in1k.safetensors' --input '224' --layer 'pool5' --dtype 'f2' --batch '100' --out '$Fd/vgg19_pool5_db.npy'" "$dm" \
+  && grep -qF "dsah-features --images '$dt/cifar10/data/images.npy' --indices '$dt/cifar10/data/query.npy' --extractor 'vgg19' --weights 'weights/vgg19.tv_in1k.safetensors' --input '224' --layer 'relu7' --dtype 'f2' --prefix-cache '$Fd/vgg19_pool5_query.npy' --prefix-layer 'pool5' --batch '100' --out '$Fd/vgg19_relu7_query.npy'" "$dm"
+ok $? "f2: the pool5 and relu7 cache commands, exactly"
+cmp -s <(sed "s|$dt/|W/|g; s| --dtype 'f2'||" "$dm") <(sed "s|$gp/|W/|g" "$gp/cifar10/plan.mk"); ok $? "f2: the plan is f4's with --dtype 'f2' added, nothing else"
+# with vgg19 features (the network's): the relu7 features stay f4
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set train.finetune=fc --set features.cache_dtype=f2 --work "$tmp/dtv" > /dev/null 2>&1
+is "$(grep -- "--dtype" "$tmp/dtv/cifar10/plan.mk" | grep -o -- "--layer '[a-z0-9]*' --dtype 'f2' .*--out '[^']*'" | sed "s|.*--out '$tmp/dtv/cifar10/features/||; s|'\$||" | sort -u | tr '\n' ' ')" "vgg19_pool5_db.npy vgg19_pool5_query.npy " \
+  "vgg19 features: --dtype f2 on the pool5 caches only, the relu7 features (which the graph reads) stay f4"
+"$bin/dsah-plan" --config "$repo/pipelines/cifar10.yaml" --set features.cache_dtype=f8 --work "$tmp/dtbad" > "$tmp/dtbad.out" 2>&1
+[ $? != 0 ] && grep -qF "features.cache_dtype: f8: " "$tmp/dtbad.out" && grep -qF "(dsah-features --dtype)" "$tmp/dtbad.out"; ok $? "features.cache_dtype f8: refused naming the key and the flag: $(head -c 150 "$tmp/dtbad.out")"
+
 # a list network (the smoke and Fashion-MNIST setting): nothing pretrained to
 # freeze, head trains as network: the same plan, byte for byte
 "$bin/dsah-plan" -q --config "$tmp/sd.yaml" --work "$tmp/work6n" --bin "$bin" --set eval.greedyhash_finetune=network > /dev/null

@@ -55,7 +55,22 @@
  *     reading them as --prefix-cache relu7 and --features: the saved model's
  *     convolutions, fc6 and fc7 byte-identical to the weights file, only
  *     hash.fc8 and hash.fc moved; dsah-encode from the relu7 features
- *     within 1e-5 of the encode from the images. */
+ *     within 1e-5 of the encode from the images;
+ *   - f2 caches (prefix.h; format/half.h): the small net's pool2 and (the
+ *     stage) vgg19's pool5 written as f2 in the same batches as the f4
+ *     cache: the same shape and header size, half the payload, every value
+ *     the nearest half of the f4 value and within |h - x| <= 2^-11 |x|
+ *     (2^-25 below 2^-14), checked exactly; numpy reads the stage's file as
+ *     float16 with the bits of its own astype(float16). Gather, encode,
+ *     training, dsah-encode, dsah-train and relu7 from the f2 cache equal
+ *     those from an f4 file of its values (its "twin": identical bytes).
+ *     Against the f4 cache: encode within the change the input rounding
+ *     can make through the fc layers (|W_hash||W_fc4||W_fc3| |dh|, plus
+ *     1e-5), the code bits equal wherever |z| exceeds that; training within
+ *     the tolerance derived at its test. A value beyond 65504 (conv2_1 or
+ *     conv5_4 scaled by a power of two) stops prefix_write and dsah-features
+ *     in one line naming the file, row, column and value, and no file or
+ *     temporary is left; --dtype f2 without --layer is refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +79,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "format/half.h"
 #include "format/npy.h"
 #include "format/safetensors.h"
 #include "nn/encode.h"
@@ -72,6 +88,7 @@
 #include "nn/net.h"
 #include "nn/prefix.h"
 #include "nn/trainer.h"
+#include "child.h"
 #include "tap.h"
 #include "util/bits.h"
 #include "util/rng.h"
@@ -84,12 +101,12 @@
 
 static char dir[256];
 
-static char *owned[128];
+static char *owned[256];
 static int nowned;
 
 /* dir/name, freed at the end */
 static char *tmp(const char *name) {
-    CHECK(nowned < 128);
+    CHECK(nowned < 256);
     return owned[nowned++] = path_join(dir, name);
 }
 
@@ -128,30 +145,14 @@ static int exit_status(void (*f)(void)) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* Runs f in a child with its stderr in dir/stderr.txt; returns the exit
- * status, the stderr text in msg (cap bytes) and its line count in *lines. */
+/* Runs f in a child (child.h); returns the exit status, the stderr text in
+ * msg (cap bytes) and its line count in *lines. */
+static void call_fn(const void *f) { (*(void (*const *)(void))f)(); }
 static int exit_message(void (*f)(void), char *msg, size_t cap, int *lines) {
-    char *path = path_join(dir, "stderr.txt");
-    fflush(stdout);
-    pid_t p = fork();
-    if (p == 0) {
-        dsah_quiet = 1;
-        FILE *e = freopen(path, "w", stderr);
-        (void)e;
-        f();
-        _exit(0);
-    }
-    int st;
-    waitpid(p, &st, 0);
-    FILE *fp = fopen(path, "r");
-    CHECK(fp);
-    size_t n = fread(msg, 1, cap - 1, fp);
-    msg[n] = 0;
-    fclose(fp);
-    free(path);
+    const int st = child_stderr(call_fn, &f, msg, cap);
     *lines = 0;
-    for (size_t i = 0; i < n; i++) *lines += msg[i] == '\n';
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    for (const char *c = msg; *c; c++) *lines += *c == '\n';
+    return st;
 }
 
 /* The reference of the --prefix-indices map: dst f4 [cnt, d] holds, for
@@ -316,12 +317,13 @@ static int run(const char *cmd) {
  * weights at input 32; extra: more flags, the cache's): dsah-features
  * --layer pool5 of indices into out, dsah-encode --real into out, one epoch
  * of dsah-train --finetune fc against w into the directory out. */
-static int features_pool5(const char *bin, const char *images, const char *indices, const char *weights, const char *out) {
+static int features_pool5(const char *bin, const char *images, const char *indices, const char *weights, const char *out,
+                          const char *extra) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
-             "--batch 5 --threads 2 --out %s",
-             bin, images, indices, weights, out);
+             "--batch 5 --threads 2 --out %s%s",
+             bin, images, indices, weights, out, extra);
     return run(cmd);
 }
 static int encode_stage(const char *bin, const char *images, const char *indices, const char *weights, const char *out,
@@ -357,7 +359,7 @@ static void stages_vgg19(const char *weights) {
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 2; j++) w[i * 2 + j] = (uint8_t)(i % 2 ? 0x55 : 0xAA);
     npy_save(pw, NPY_U1, 2, wsh, w);
-    ok(features_pool5(bin, img, pi, weights, p5) == 0, "dsah-features --layer pool5");
+    ok(features_pool5(bin, img, pi, weights, p5, "") == 0, "dsah-features --layer pool5");
     const char *pc = " --prefix-cache %s --prefix-layer pool5";
     char extra[600];
     snprintf(extra, sizeof extra, pc, p5);
@@ -393,7 +395,7 @@ static void stages_vgg19(const char *weights) {
     for (int k = 0; k < 20; k++) dl20[k] = all[(3 * k + 1) % 20];   /* 3 and 20 coprime: a shuffle */
     char *pl = tmp("dl20.npy"), *pdb = tmp("s_pool5_db.npy"), *pg = tmp("s_pool5_gathered.npy");
     npy_save(pl, NPY_I8, 1, sh20, dl20);
-    ok(features_pool5(bin, img, pl, weights, pdb) == 0, "dsah-features --layer pool5 of a shuffled 20-image list");
+    ok(features_pool5(bin, img, pl, weights, pdb, "") == 0, "dsah-features --layer pool5 of a shuffled 20-image list");
     gather_file(pg, pdb, dl20, 20, idx16, 16);
     char map[1200];
     snprintf(map, sizeof map, " --prefix-cache %s --prefix-indices %s --prefix-layer pool5", pdb, pl);
@@ -474,7 +476,7 @@ static void greedy_head_small(const npy_array *im, const int64_t *idx, const cha
     ok(!strcmp(lb, "relu4") && a.L[drop3].p == 0 && a.L[drop4].p == 0 && net_prefix_layer(&a) == drop4 &&
            drop4 == a.first_train - 1,
        "frozen eval, head: frozen dropouts p = 0, cache layer relu4 (%s), prefix through drop4", lb);
-    prefix_write(tmp("relu4.npy"), &a, top, im, idx, N, 8);
+    prefix_write(tmp("relu4.npy"), &a, top, im, idx, N, 8, NPY_F4);
     net_free(&a);
     {
         net v;
@@ -607,6 +609,415 @@ static void greedy_head_stages(const char *weights) {
     ok(cnt == 16 * 8 && dz < 1e-5, "dsah-encode from the relu7 features within 1e-5 of the images: %.2g", dz);
 }
 
+/* ---- f2 caches (prefix.h, format/half.h) ------------------------------- */
+
+/* Whether h, the half of x (|x| <= HALF_MAX), is within the stated bound:
+ * |h - x| <= 2^-11 |x| for |x| >= 2^-14, <= 2^-25 below. Exact (a float and
+ * its half differ by a double exactly; the scaling by 2^-11 is exact);
+ * *ratio: the error over the bound. */
+static int f2_within(float x, float h, double *ratio) {
+    const double e = fabs((double)h - (double)x), ax = fabs((double)x);
+    const double bound = ax >= 0x1p-14 ? ldexp(ax, -11) : 0x1p-25;
+    *ratio = e / bound;
+    return e <= bound;
+}
+
+/* An f2 cache (f2_path) against the f4 cache of the same images written in
+ * the same batches (f4_path): the same shape, half the payload bytes, and
+ * each value the nearest half of the f4 value (ties to even: the bit-level
+ * conversion, half.c), within the bound. Writes dq_path, f4 with the f2
+ * values (converted by half_bits_to_float): what a reader of the f2 cache
+ * must see. what: the cache's name in the test lines. */
+static void f2_against_f4(const char *f2_path, const char *f4_path, const char *dq_path, const char *what) {
+    npy_array c4, c2;
+    npy_open(&c4, f4_path, NPY_F4, 2);
+    npy_open(&c2, f2_path, NPY_F2, 2);
+    const int64_t n = c4.count;
+    ok(c2.shape[0] == c4.shape[0] && c2.shape[1] == c4.shape[1] && 2 * c2.nbytes == c4.nbytes &&
+           c4.maplen - c4.nbytes == c2.maplen - c2.nbytes,
+       "%s f2: shape [%lld, %lld] as f4, %zu payload bytes = half of f4's %zu, the same %zu-byte header", what,
+       (long long)c2.shape[0], (long long)c2.shape[1], c2.nbytes, c4.nbytes, c2.maplen - c2.nbytes);
+    const float *x = c4.data;
+    const uint16_t *h = c2.data;
+    float *dq = xmalloc(sizeof(float) * (size_t)n);
+    int64_t outside = 0, not_nearest = 0, rounded = 0, normal = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        dq[i] = half_bits_to_float(h[i]);
+        double r;
+        outside += !f2_within(x[i], dq[i], &r);
+        worst = fmax(worst, r);
+        not_nearest += h[i] != half_bits_from_float(x[i]);
+        rounded += dq[i] != x[i];
+        normal += fabsf(x[i]) >= HALF_MIN_NORMAL;
+    }
+    ok(!outside && rounded > n / 2 && normal > n / 2,
+       "%s f2: all %lld values within |h - x| <= 2^-11 |x| (2^-25 below 2^-14): %lld outside, max error/bound %.3f; "
+       "%lld rounded, %lld normal", what, (long long)n, (long long)outside, worst, (long long)rounded, (long long)normal);
+    ok(!not_nearest, "%s f2: each value the nearest half of the f4 value, ties to even (%lld not)", what,
+       (long long)not_nearest);
+    npy_save(dq_path, NPY_F4, 2, c4.shape, dq);
+    free(dq);
+    npy_close(&c4);
+    npy_close(&c2);
+}
+
+/* The largest change the fc/relu/dropout/tanh layers first.. of m can make
+ * to output j of a row whose input changed by dh [d] (absolute values):
+ * out [L[nl-1].out_n] = |W_last| ... |W_first| dh, each fc's |W| the
+ * absolute values of its weights (biases cancel; relu, tanh and eval-mode
+ * dropout are 1-Lipschitz). In double. */
+static void change_bound(double *out, const net *m, int first, const double *dh, int64_t d) {
+    double *v = xmalloc(sizeof(double) * (size_t)d), *nv = NULL;
+    memcpy(v, dh, sizeof(double) * (size_t)d);
+    int64_t len = d;
+    for (int l = first; l < m->nl; l++) {
+        const nn_layer *L = &m->L[l];
+        CHECK(L->in_n == len);
+        if (L->type == NL_RELU || L->type == NL_DROPOUT || L->type == NL_TANH) continue;
+        CHECK(L->type == NL_FC);
+        nv = xcalloc((size_t)L->K, sizeof(double));
+        const float *w = m->params + L->woff;
+        for (int k = 0; k < L->K; k++)
+            for (int c = 0; c < L->C; c++) nv[k] += fabs((double)w[(int64_t)k * L->C + c]) * v[c];
+        free(v);
+        v = nv;
+        len = L->K;
+    }
+    memcpy(out, v, sizeof(double) * (size_t)len);
+    free(v);
+}
+
+/* The small net's pool2 cache as f2 (same batches of 8 as the f4 cache
+ * p_pool2) and what reads it: gather, encode and training from the f2 cache
+ * equal those from the f4 cache of its values (identical bytes: the same
+ * floats in the same batches), and against the f4 cache encode is within the
+ * bound the input change implies through the layers (change_bound, plus
+ * 1e-5 for the float rounding of two forwards: this file's tolerance), the
+ * code bits equal wherever |z| exceeds that; training within the tolerance
+ * stated at its test. */
+static void f2_small(const npy_array *im, const int64_t *idx, const char *p_idx, const char *p_pool2, const char *p_model) {
+    net a;
+    build_small(&a, "fc");
+    const int pool2 = net_layer_by_label(&a, "pool2");
+    const int64_t d = a.L[pool2].out_n;
+    char *p2 = tmp("pool2_f2.npy"), *pdq = tmp("pool2_dq.npy");
+    prefix_write(p2, &a, pool2, im, idx, N, 8, NPY_F2);
+    f2_against_f4(p2, p_pool2, pdq, "small net pool2");
+
+    /* gather: the f2 rows as floats, exactly those of the f4 twin */
+    prefix_cache pc;
+    prefix_cache_open(&pc, p2, "pool2", &a, NULL, idx, N, p_idx);
+    npy_array dqa;
+    npy_open(&dqa, pdq, NPY_F4, 2);
+    int64_t pos[N];
+    for (int k = 0; k < N; k++) pos[k] = (7 * k + 5) % N;
+    float *hg = xmalloc(sizeof(float) * N * (size_t)d);
+    prefix_cache_gather(hg, &pc, pos, N);
+    int eq = pc.a.dtype == NPY_F2;
+    for (int k = 0; k < N; k++) eq &= !memcmp(hg + k * d, (const float *)dqa.data + pos[k] * d, sizeof(float) * (size_t)d);
+    ok(eq, "prefix_cache_gather of the f2 cache (48 positions, shuffled) = the rows of its f4 twin, exactly");
+    free(hg);
+    npy_close(&dqa);
+    prefix_cache_close(&pc);
+    net_free(&a);
+
+    /* encode from the f4 cache, the f2 cache and its f4 twin */
+    const char *caches[3] = {p_pool2, p2, pdq};
+    char *zr[3], *zb[3];
+    for (int v = 0; v < 3; v++) {
+        char name[32];
+        snprintf(name, sizeof name, "f2_z%d.npy", v);
+        zr[v] = tmp(name);
+        snprintf(name, sizeof name, "f2_b%d.npy", v);
+        zb[v] = tmp(name);
+        for (int real = 0; real < 2; real++) {
+            net m;
+            net_load(&m, p_model);
+            encode_opts eo = {.batch = 8, .real = real, .prefix_cache = caches[v], .prefix_layer = "pool2"};
+            encode_write(real ? zr[v] : zb[v], &m, im, idx, N, p_idx, &eo);
+            net_free(&m);
+        }
+    }
+    ok(same_npy(zr[1], zr[2], NPY_F4, 4) && same_npy(zb[1], zb[2], NPY_U1, 1),
+       "encode from the f2 cache = from its f4 twin: the same outputs and codes, identical bytes");
+    {
+        net m;
+        net_load(&m, p_model);
+        npy_array c4, tw, z4, z2, b2;
+        npy_open(&c4, p_pool2, NPY_F4, 2);
+        npy_open(&tw, pdq, NPY_F4, 2);
+        npy_open(&z4, zr[0], NPY_F4, 2);
+        npy_open(&z2, zr[1], NPY_F4, 2);
+        npy_open(&b2, zb[1], NPY_U1, 2);
+        const float *h4 = c4.data, *h2 = tw.data, *za = z4.data, *zc = z2.data;
+        const uint8_t *bc = b2.data;
+        double *dh = xmalloc(sizeof(double) * (size_t)d), bound[BITS];
+        int inside = 1, same_bits = 1, firm = 0;
+        double maxdz = 0, maxbound = 0, maxz = 0;
+        for (int i = 0; i < N; i++) {
+            for (int64_t c = 0; c < d; c++) dh[c] = fabs((double)h2[i * d + c] - (double)h4[i * d + c]);
+            change_bound(bound, &m, pool2 + 1, dh, d);
+            for (int k = 0; k < BITS; k++) {
+                const double dz = fabs((double)zc[i * BITS + k] - (double)za[i * BITS + k]), lim = bound[k] + 1e-5;
+                inside &= dz <= lim;
+                maxdz = fmax(maxdz, dz);
+                maxbound = fmax(maxbound, bound[k]);
+                maxz = fmax(maxz, fabs(za[i * BITS + k]));
+                if (fabs(za[i * BITS + k]) > lim) {
+                    firm++;
+                    same_bits &= ((bc[i * 2 + k / 8] >> (k % 8)) & 1) == (za[i * BITS + k] >= 0);
+                }
+            }
+        }
+        ok(inside, "encode from the f2 cache vs the f4 cache: every |dz| within |W_hash||W_fc4||W_fc3| |dh| + 1e-5 "
+                   "(max |dz| %.2g, max bound %.2g, max |z| %.2g)", maxdz, maxbound, maxz);
+        ok(same_bits && firm > N * BITS / 2,
+           "codes from the f2 cache = sgn of the f4 cache's outputs wherever |z| exceeds that bound (%d of %d bits)", firm,
+           N * BITS);
+        free(dh);
+        npy_close(&c4);
+        npy_close(&tw);
+        npy_close(&z4);
+        npy_close(&z2);
+        npy_close(&b2);
+        net_free(&m);
+    }
+
+    /* training, finetune fc, 2 epochs: from the f2 cache and from its f4 twin */
+    train_cfg c2 = base_cfg(), cq = base_cfg();
+    set_out(&c2, tmp("run_f2"));
+    set_out(&cq, tmp("run_dq"));
+    CHECK(mkdir(c2.out, 0755) == 0 && mkdir(cq.out, 0755) == 0);
+    c2.prefix_cache = p2;
+    cq.prefix_cache = pdq;
+    train_run(&c2);
+    train_run(&cq);
+    net m2, mq, m4;
+    net_load(&m2, c2.out_model);
+    net_load(&mq, cq.out_model);
+    net_load(&m4, tmp("run1/model.safetensors"));   /* from the f4 cache (main) */
+    ok(m2.np == mq.np && !memcmp(m2.params, mq.params, sizeof(float) * (size_t)m2.np),
+       "training from the f2 cache = from its f4 twin: all %lld parameters identical", (long long)m2.np);
+    char l2[1024], lq[1024];
+    int n2 = jsonl_losses(c2.out_jsonl, l2, sizeof l2), nq = jsonl_losses(cq.out_jsonl, lq, sizeof lq);
+    ok(n2 == 2 && nq == 2 && !strcmp(l2, lq), "and the same losses, epoch by epoch");
+    CHECK(net_set_finetune(&m4, "fc") == 0);
+    const int64_t off = m4.train_off;
+    ok(m2.np == m4.np && !memcmp(m2.params, m4.params, sizeof(float) * (size_t)off),
+       "training from the f2 cache: the frozen parameters byte-identical to the f4 cache's run");
+    /* f2 against f4: every input differs by at most 2^-11 relative, and
+     * the outputs by at most the encode bound above. The epoch losses, means
+     * of smooth functions of those outputs, within the inputs' own relative
+     * rounding, 2^-11 (4.9e-4); the trained parameters within one Adam step,
+     * lr = 1e-3: a step is lr m/sqrt(v) per parameter, and a whole step's
+     * difference would need a gradient reversed by the rounding, which a
+     * 2^-11 relative change of the inputs does not do to gradients larger
+     * than it (12 steps). */
+    const double dp = max_diff(m2.params + off, m4.params + off, m2.np - off);
+    int epochs;
+    const double lrel = loss_rel_diff(tmp("run1/train.jsonl"), c2.out_jsonl, &epochs);
+    ok(dp < 1e-3, "training from the f2 vs the f4 cache: trained parameters max |d| %.2g < 1e-3 (lr: one Adam step)", dp);
+    ok(epochs == 2 && lrel < 0x1p-11, "and the epoch losses within %.2g < 2^-11 relative (%d epochs)", lrel, epochs);
+    net_free(&m2);
+    net_free(&mq);
+    net_free(&m4);
+    const char *outs[] = {c2.out_model, c2.out_jsonl, c2.out_optim, cq.out_model, cq.out_jsonl, cq.out_optim};
+    for (int i = 0; i < 6; i++) free((char *)outs[i]);
+}
+
+/* Overflow: rows with values beyond 65504 stop the f2 writer. */
+static const npy_array *big_im;
+static const int64_t *big_idx;
+static net big;
+static int big_layer;
+static const char *big_out;
+static void write_big_f2(void) {
+    /* in a forked child: libgomp's thread pool did not survive the fork, so
+     * one thread (a team of one starts no pool thread) */
+    nn_set_threads(1);
+    prefix_write(big_out, &big, big_layer, big_im, big_idx, N, 8, NPY_F2);
+}
+static float rows_bad[6];
+static void rows_to_f2(void) {
+    uint16_t h[6];
+    prefix_rows_to_f2(h, rows_bad, 2, 3, 10, "X.npy");
+}
+
+/* Whether dir holds an entry whose name starts with name (the output or its
+ * temporary). */
+static int left_behind(const char *name) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -q '^%s'", dir, name);
+    fflush(stdout);
+    return system(cmd) == 0;
+}
+
+/* The first value of an f4 cache beyond 65504 in magnitude, in row order:
+ * the message of the f2 writer, into want. Returns 0 when there is none. */
+static int overflow_message(char *want, size_t cap, const char *f4_path, const char *out, const char *prog) {
+    npy_array c;
+    npy_open(&c, f4_path, NPY_F4, 2);
+    const float *x = c.data;
+    int64_t i = 0;
+    while (i < c.count && fabsf(x[i]) <= HALF_MAX) i++;
+    const int found = i < c.count;
+    if (found)
+        snprintf(want, cap,
+                 "%s: error: %s: row %lld, column %lld: %.9g is beyond f2's largest value, 65504: write this cache as f4 "
+                 "(features.cache_dtype: f4)\n",
+                 prog, out, (long long)(i / c.shape[1]), (long long)(i % c.shape[1]), (double)x[i]);
+    npy_close(&c);
+    return found;
+}
+
+static void f2_overflow(const npy_array *im, const int64_t *idx, const char *p_pool2) {
+    char msg[1024], want[1024];
+    int lines;
+    /* prefix_rows_to_f2 itself: +-65504 pass, the next float up does not */
+    const float okrow[6] = {1, -65504, 65504, 0.5f, -3, 0x1p-30f};
+    uint16_t h[6];
+    prefix_rows_to_f2(h, okrow, 2, 3, 0, "X.npy");
+    const uint16_t hw[6] = {0x3c00, 0xfbff, 0x7bff, 0x3800, 0xc200, 0};
+    ok(!memcmp(h, hw, sizeof h), "prefix_rows_to_f2: 1, -65504, 65504, 0.5, -3, 2^-30 -> their halves (2^-30 -> 0)");
+    memcpy(rows_bad, okrow, sizeof okrow);
+    rows_bad[4] = -nextafterf(65504, INFINITY);
+    int rc = exit_message(rows_to_f2, msg, sizeof msg, &lines);
+    snprintf(want, sizeof want,
+             "t_prefix: error: X.npy: row 11, column 1: -65504.0039 is beyond f2's largest value, 65504: write this cache "
+             "as f4 (features.cache_dtype: f4)\n");
+    ok(rc == 1 && !strcmp(msg, want), "-65504.0039 (row 11 = 10 + 1, column 1): one line naming the file, the row, the value");
+    if (strcmp(msg, want)) diag("got: %s", msg);
+    rows_bad[4] = -3;
+    rows_bad[2] = NAN;
+    rc = exit_message(rows_to_f2, msg, sizeof msg, &lines);
+    ok(rc == 1 && lines == 1 && strstr(msg, "X.npy: row 10, column 2: nan is not finite"), "a NaN: not finite, one line");
+
+    /* the writer: the small net with conv2_1 (before its relu and pool2) scaled
+     * by 2^k, so pool2 is scaled by 2^k exactly and its largest values pass
+     * 65504 */
+    npy_array c4;
+    npy_open(&c4, p_pool2, NPY_F4, 2);
+    const double top = max_abs(c4.data, c4.count);
+    npy_close(&c4);
+    const int k = (int)ceil(log2(HALF_MAX / top)) + 1;
+    build_small(&big, "fc");
+    big_layer = net_layer_by_label(&big, "pool2");
+    const nn_layer *c3 = &big.L[net_layer_by_label(&big, "conv2_1")];
+    for (int64_t i = 0; i < c3->wn; i++) big.params[c3->woff + i] = ldexpf(big.params[c3->woff + i], k);
+    for (int64_t i = 0; i < c3->bn; i++) big.params[c3->boff + i] = ldexpf(big.params[c3->boff + i], k);
+    big_im = im;
+    big_idx = idx;
+    char *p_big4 = tmp("big_f4.npy");
+    prefix_write(p_big4, &big, big_layer, im, idx, N, 8, NPY_F4);
+    big_out = tmp("big_f2.npy");
+    const int found = overflow_message(want, sizeof want, p_big4, big_out, "t_prefix");
+    rc = exit_message(write_big_f2, msg, sizeof msg, &lines);
+    ok(found && rc == 1 && lines == 1 && !strcmp(msg, want),
+       "pool2 scaled by 2^%d (largest %.6g): the f2 writer stops, one line naming the file, the row, the column and the "
+       "value, suggesting f4", k, top * ldexp(1, k));
+    if (strcmp(msg, want)) diag("got: %s", msg);
+    ok(!left_behind("big_f2.npy"), "nothing left behind: no big_f2.npy, no temporary");
+    net_free(&big);
+}
+
+/* The text of a small file into buf (cap bytes). */
+static void read_text(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    size_t got = fread(buf, 1, cap - 1, f);
+    buf[got] = 0;
+    fclose(f);
+}
+
+/* The stages with an f2 cache (after stages_vgg19, whose f4 pool5 cache
+ * s_pool5.npy of idx16 it compares against): dsah-features --dtype f2 (the
+ * same batches of 5), read by numpy as float16; dsah-encode, dsah-train and
+ * the relu7 features from it equal those from its f4 twin; --dtype f2
+ * without --layer, and a value beyond 65504, are refused in one line with
+ * nothing written. */
+static void f2_stages(const char *weights) {
+    const char *b = getenv("DSAH_BIN");
+    char bin[512], cmd[4096], msg[1024], want[1024];
+    snprintf(bin, sizeof bin, "%s", b ? b : "bin");
+    char *img = tmp("images.npy"), *pi = tmp("idx16.npy"), *pw = tmp("w16.npy"), *p5 = tmp("s_pool5.npy"),
+         *p5h = tmp("s_pool5_f2.npy"), *p5q = tmp("s_pool5_dq.npy"), *perr = tmp("f2_err.txt");
+    ok(features_pool5(bin, img, pi, weights, p5h, " --dtype f2") == 0, "dsah-features --layer pool5 --dtype f2");
+    f2_against_f4(p5h, p5, p5q, "vgg19 pool5 (dsah-features)");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys, numpy as np; a = np.load(sys.argv[1]); h = np.load(sys.argv[2], mmap_mode='r'); "
+             "sys.exit(0 if h.dtype == np.float16 and h.shape == a.shape and "
+             "(a.astype(np.float16).view(np.uint16) == h.view(np.uint16)).all() else 1)\" %s %s",
+             p5, p5h);
+    ok(run(cmd) == 0, "numpy loads the f2 cache as float16 [16, 512]: the bits of numpy's astype(float16) of the f4 cache");
+    char e2[600], eq[600];
+    snprintf(e2, sizeof e2, " --prefix-cache %s --prefix-layer pool5", p5h);
+    snprintf(eq, sizeof eq, " --prefix-cache %s --prefix-layer pool5", p5q);
+    ok(encode_stage(bin, img, pi, weights, tmp("h_z2.npy"), e2) == 0 &&
+           encode_stage(bin, img, pi, weights, tmp("h_zq.npy"), eq) == 0,
+       "dsah-encode from the f2 cache and from its f4 twin");
+    ok(same_npy(tmp("h_z2.npy"), tmp("h_zq.npy"), NPY_F4, 4), "dsah-encode from the f2 cache = from its f4 twin, identical");
+    ok(train_stage(bin, img, pi, pw, weights, tmp("h_run2/"), e2) == 0 &&
+           train_stage(bin, img, pi, pw, weights, tmp("h_runq/"), eq) == 0,
+       "dsah-train finetune fc from the f2 cache and from its f4 twin");
+    net m2, mq;
+    net_load(&m2, tmp("h_run2/model.safetensors"));
+    net_load(&mq, tmp("h_runq/model.safetensors"));
+    ok(m2.np == mq.np && !memcmp(m2.params, mq.params, sizeof(float) * (size_t)m2.np),
+       "dsah-train from the f2 cache = from its f4 twin: all parameters identical");
+    net_free(&m2);
+    net_free(&mq);
+    for (int v = 0; v < 2; v++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32%s --batch 5 "
+                 "--threads 2 --out %s",
+                 bin, img, pi, weights, v ? eq : e2, tmp(v ? "h_r7q.npy" : "h_r72.npy"));
+        CHECK(run(cmd) == 0);
+    }
+    ok(same_npy(tmp("h_r72.npy"), tmp("h_r7q.npy"), NPY_F4, 4),
+       "dsah-features relu7 (f4) from the f2 pool5 cache = from its f4 twin, identical");
+
+    /* refusals */
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --dtype f2 "
+             "--out %s 2> %s",
+             bin, img, pi, weights, tmp("h_bad.npy"), perr);
+    fflush(stdout);
+    int rc = system(cmd);
+    read_text(perr, msg, sizeof msg);
+    ok(rc != 0 && !strcmp(msg, "dsah-features: error: --dtype f2: only for a frozen-prefix cache (--layer); the relu7 "
+                               "features are f4\n") && !file_exists(tmp("h_bad.npy")),
+       "dsah-features --dtype f2 without --layer: one line, nothing written");
+    if (rc == 0 || !strstr(msg, "--dtype f2")) diag("got: %s", msg);
+    /* conv5_4 (before relu5_4 and pool5) scaled by 2^k: pool5 by 2^k exactly */
+    npy_array c4;
+    npy_open(&c4, p5, NPY_F4, 2);
+    const double top = max_abs(c4.data, c4.count);
+    npy_close(&c4);
+    const int k = (int)ceil(log2(HALF_MAX / top)) + 1;
+    net w;
+    net_load(&w, weights);
+    const nn_layer *c54 = &w.L[net_layer_by_label(&w, "conv5_4")];
+    for (int64_t i = 0; i < c54->wn; i++) w.params[c54->woff + i] = ldexpf(w.params[c54->woff + i], k);
+    for (int64_t i = 0; i < c54->bn; i++) w.params[c54->boff + i] = ldexpf(w.params[c54->boff + i], k);
+    char *pbw = tmp("vgg19_big.safetensors"), *pb4 = tmp("h_big4.npy"), *pb2 = tmp("h_big2.npy");
+    net_save(&w, pbw);
+    net_free(&w);
+    CHECK(features_pool5(bin, img, pi, pbw, pb4, "") == 0);
+    const int found = overflow_message(want, sizeof want, pb4, pb2, "dsah-features");
+    snprintf(cmd, sizeof cmd,
+             "%s/dsah-features -q --images %s --indices %s --extractor vgg19 --weights %s --input 32 --layer pool5 "
+             "--dtype f2 --batch 5 --threads 2 --out %s 2> %s",
+             bin, img, pi, pbw, pb2, perr);
+    fflush(stdout);
+    rc = system(cmd);
+    read_text(perr, msg, sizeof msg);
+    ok(found && rc != 0 && !strcmp(msg, want),
+       "dsah-features --dtype f2 of pool5 scaled by 2^%d: one line naming the file, the row, the column and the value", k);
+    if (strcmp(msg, want)) diag("got: %s", msg);
+    ok(!left_behind("h_big2.npy"), "nothing left behind: no h_big2.npy, no temporary");
+}
+
 int main(void) {
     dsah_init("t_prefix");
     dsah_quiet = 1;
@@ -666,7 +1077,7 @@ int main(void) {
     build_small(&a, "fc");
     const int64_t d = a.L[pool2].out_n;
     char *p_pool2 = tmp("pool2.npy");
-    prefix_write(p_pool2, &a, pool2, &im, idx, N, 8);
+    prefix_write(p_pool2, &a, pool2, &im, idx, N, 8, NPY_F4);
     npy_array pc;
     npy_open(&pc, p_pool2, NPY_F4, 2);
     ok(pc.shape[0] == N && pc.shape[1] == d && d == 16 * 4 * 4, "cache shape [%lld, %lld]", (long long)pc.shape[0],
@@ -768,11 +1179,15 @@ int main(void) {
     const double lrel = loss_rel_diff(tmp("run0/train.jsonl"), tmp("run1/train.jsonl"), &epochs);
     ok(epochs == 2 && lrel < 1e-4, "epoch losses agree: %d epochs, %.2g < 1e-4 relative", epochs, lrel);
 
+    /* the same cache as f2 */
+    f2_small(&im, idx, p_idx, p_pool2, p_model);
+    f2_overflow(&im, idx, p_pool2);
+
     /* refused caches */
     build_small(&a, "fc");
     char *p_relu3 = tmp("relu3.npy"), *p_pool1 = tmp("pool1.npy");
-    prefix_write(p_relu3, &a, net_layer_by_label(&a, "relu3"), &im, idx, N, 8);
-    prefix_write(p_pool1, &a, net_layer_by_label(&a, "pool1"), &im, idx, N, 8);
+    prefix_write(p_relu3, &a, net_layer_by_label(&a, "relu3"), &im, idx, N, 8, NPY_F4);
+    prefix_write(p_pool1, &a, net_layer_by_label(&a, "pool1"), &im, idx, N, 8, NPY_F4);
     net_free(&a);
     ok(exit_status(train_past_prefix) != 0, "a cache past the trainable prefix is refused");
     ok(exit_status(train_wrong_width) != 0, "a cache of another layer's width is refused");
@@ -798,7 +1213,7 @@ int main(void) {
         npy_save(p_dbl, NPY_I8, 1, s40, dbl);
         npy_save(p_tr, NPY_I8, 1, s24, tr);
         build_small(&a, "fc");
-        prefix_write(p_dbc, &a, pool2, &im, dbl, 40, 8);
+        prefix_write(p_dbc, &a, pool2, &im, dbl, 40, 8, NPY_F4);
         gather_file(p_gath, p_dbc, dbl, 40, tr, 24);
         /* the map itself: positions gathered in reverse order */
         prefix_cache mc;
@@ -975,6 +1390,7 @@ int main(void) {
         ok(same_npy(p_r7g, p_r7m, NPY_F4, 4), "vgg19 relu7 of 6 rows through a 9-row shuffled pool5 cache = from the gathered rows, identical");
         stages_vgg19(p_w19);
         greedy_head_stages(p_w19);
+        f2_stages(p_w19);
     }
 
     npy_close(&pc);

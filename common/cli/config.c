@@ -55,6 +55,11 @@ const cfg_key cfg_keys[] = {
      "input size of the vgg19 extractor"},
     {"features.batch", CT_INT, "100", 0, NULL, 0, 0, NULL,
      "images per batch (speed only)"},
+    {"features.cache_dtype", CT_ENUM, "f4", 0, NULL, 0, 0, "features --dtype",
+     "element type of the frozen-prefix caches (features/vgg19_<layer>_<split>.npy; train.finetune fc or head): "
+     "f4, or f2 (IEEE half) to halve them (pool5 at 224: 50 KB an image instead of 100 KB), each value x stored "
+     "as h with |h - x| <= 2^-11 |x| (<= 2^-25 for |x| < 2^-14); a value beyond 65504 stops the cache's stage. "
+     "Switching recomputes the caches and what reads them; the relu7 features stay f4"},
     {"graph.k1", CT_INT, "500", 0, NULL, 0, 0, NULL,
      "k1: nearest neighbours per point in W_L"},
     {"graph.k2", CT_INT, "500", 0, NULL, 0, 0, NULL,

@@ -20,13 +20,18 @@ static const opt features_opts[] = {
     {"layer", OPT_STR, OPT_FIELD(A, layer), .arg = "L",
      .help = "vgg19: write this layer instead of relu7 (pool5, relu6, ...: net.h's\n"
              "labels): the frozen-prefix cache of a training with finetune fc or head"},
+    {"dtype", OPT_ENUM, OPT_FIELD(A, dtype), .choices = "f4|f2", .def = "f4",
+     .help = "the cache's element type (with --layer): f4, or f2 (IEEE half: half\n"
+             "the bytes; each value x stored as the nearest half h, |h - x| <= 2^-11 |x|\n"
+             "for |x| >= 2^-14, <= 2^-25 below; |x| > 65504 stops the stage). Readers\n"
+             "take either (the .npy header says which)"},
     OPT_PREFIX_CACHE(A, ""),
     {"batch", OPT_INT, OPT_FIELD(A, batch), .arg = "B", .range = "[1, 16777216]", .key = "features.batch",
      .nostamp = 1, .help = "images per block computed and written (default 1024 pixels, 32 vgg19)"},
     OPT_DEVICE(A, device),
     {"threads", OPT_INT, OPT_FIELD(A, threads), .arg = "N", .range = "[1, 4096]", .nostamp = 1,
      .help = "threads (OpenMP; OpenBLAS single-threaded per call) (default: all cores)"},
-    {"out", OPT_OUT, OPT_FIELD(A, out), .required = 1, .help = "f4 [n,d] features"},
+    {"out", OPT_OUT, OPT_FIELD(A, out), .required = 1, .help = "f4 [n,d] features (f2 with --dtype f2)"},
     {0}};
 
 const opt_cmd features_cmd = {"features", "Per-image feature vectors of one split (common/nn/features.h).\n",

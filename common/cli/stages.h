@@ -13,8 +13,8 @@
  * --prefix-layer's help. */
 #define OPT_PREFIX_CACHE(T, more)                                                                       \
     {"prefix-cache", OPT_IN, OPT_FIELD(T, prefix_cache), .arg = "F",                                     \
-     .help = "f4 [n, d]: the frozen prefix's output, one row per --indices row\n"                        \
-             "(dsah-features --layer; common/nn/prefix.h); the layers up to\n"                           \
+     .help = "f4 or f2 [n, d]: the frozen prefix's output, one row per --indices row\n"                  \
+             "(dsah-features --layer [--dtype f2]; common/nn/prefix.h); the layers up to\n"              \
              "--prefix-layer are not run"},                                                              \
     {"prefix-indices", OPT_IN, OPT_FIELD(T, prefix_indices), .arg = "F",                                 \
      .help = "i8 [n]: the image of each --prefix-cache row, when the cache is another\n"                 \
@@ -48,8 +48,8 @@ extern const opt_cmd ingest_cmd;
 
 /* dsah-features (cli/features.c) */
 typedef struct features_args {
-    const char *images, *indices, *extractor, *weights, *layer, *prefix_cache, *prefix_indices, *prefix_layer, *device,
-        *out;
+    const char *images, *indices, *extractor, *weights, *layer, *dtype, *prefix_cache, *prefix_indices, *prefix_layer,
+        *device, *out;
     long long input, batch, threads;
 } features_args;
 extern const opt_cmd features_cmd;

@@ -1,6 +1,7 @@
 /* npy.c: see npy.h. */
 #define _GNU_SOURCE
 #include "format/npy.h"
+#include "format/half.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *descr_table[NPY_NTYPES] = {"|u1", "<i4", "<i8", "<f4", "<f8"};
-static const size_t size_table[NPY_NTYPES] = {1, 4, 8, 4, 8};
+static const char *descr_table[NPY_NTYPES] = {"|u1", "<i4", "<i8", "<f4", "<f8", "<f2"};
+static const size_t size_table[NPY_NTYPES] = {1, 4, 8, 4, 8, 2};
 
 size_t npy_itemsize(npy_dtype t) { return size_table[t]; }
 const char *npy_descr(npy_dtype t) { return descr_table[t]; }
@@ -67,7 +68,7 @@ static int parse_dict(npy_array *a, const char *h, size_t hl, char *err, size_t 
                 /* numpy writes u1 as "|u1"; accept "<u1" too */
                 if (t == NPY_U1 && vl == 3 && !memcmp(v, "<u1", 3)) found = t;
             }
-            if (found < 0) return fail(err, en, "%s: unsupported dtype '%.*s' (supported: |u1 <i4 <i8 <f4 <f8)", a->path, (int)vl, v);
+            if (found < 0) return fail(err, en, "%s: unsupported dtype '%.*s' (supported: |u1 <i4 <i8 <f2 <f4 <f8)", a->path, (int)vl, v);
             a->dtype = (npy_dtype)found;
             have_descr = 1;
         } else if (kl == 13 && !memcmp(k, "fortran_order", 13)) {
@@ -168,10 +169,18 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-void npy_open(npy_array *a, const char *path, npy_dtype dtype, int ndim) {
+void npy_open(npy_array *a, const char *path, npy_dtype dtype, int ndim) { npy_open_any(a, path, NPY_BIT(dtype), ndim); }
+
+void npy_open_any(npy_array *a, const char *path, unsigned types, int ndim) {
     char err[512];
     if (npy_try_open(a, path, err, sizeof err) != 0) die("%s", err);
-    if (a->dtype != dtype) die("%s: expected dtype %s, found %s", path, descr_table[dtype], descr_table[a->dtype]);
+    if (!(types & NPY_BIT(a->dtype))) {
+        char want[64] = "";
+        for (int t = 0; t < NPY_NTYPES; t++)
+            if (types & NPY_BIT(t))
+                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? " or " : "", descr_table[t]);
+        die("%s: expected dtype %s, found %s", path, want, descr_table[a->dtype]);
+    }
     if (ndim >= 0 && a->ndim != ndim) {
         char s[128];
         shape_str(s, sizeof s, a->ndim, a->shape);
@@ -198,6 +207,10 @@ void npy_expect_finite(const npy_array *a) {
         const float *x = a->data;
         for (int64_t i = 0; i < a->count; i++)
             if (!isfinite(x[i])) die("%s: element %lld is %s", a->path, (long long)i, isnan(x[i]) ? "NaN" : "infinite");
+    } else if (a->dtype == NPY_F2) {
+        const uint16_t *x = a->data;
+        for (int64_t i = 0; i < a->count; i++)
+            if (!half_bits_finite(x[i])) die("%s: element %lld is %s", a->path, (long long)i, x[i] & 0x3ffu ? "NaN" : "infinite");
     } else if (a->dtype == NPY_F8) {
         const double *x = a->data;
         for (int64_t i = 0; i < a->count; i++)

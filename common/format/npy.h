@@ -14,7 +14,8 @@
 
 #include "util/util.h"
 
-typedef enum { NPY_U1 = 0, NPY_I4, NPY_I8, NPY_F4, NPY_F8, NPY_NTYPES } npy_dtype;
+/* NPY_F2: IEEE half precision (format/half.h), numpy's float16 */
+typedef enum { NPY_U1 = 0, NPY_I4, NPY_I8, NPY_F4, NPY_F8, NPY_F2, NPY_NTYPES } npy_dtype;
 
 #define NPY_MAXDIM 8
 
@@ -31,7 +32,7 @@ typedef struct npy_array {
 } npy_array;
 
 size_t npy_itemsize(npy_dtype t);
-const char *npy_descr(npy_dtype t);   /* "|u1", "<i4", "<i8", "<f4", "<f8" */
+const char *npy_descr(npy_dtype t);   /* "|u1", "<i4", "<i8", "<f4", "<f8", "<f2" */
 
 /* Open and validate; on failure returns -1 and a message (naming the file) in
  * err. */
@@ -39,10 +40,14 @@ int npy_try_open(npy_array *a, const char *path, char *err, size_t errlen);
 /* Open, validate, and require dtype and ndim (ndim < 0: any). Dies on
  * failure with "PATH: ..." */
 void npy_open(npy_array *a, const char *path, npy_dtype dtype, int ndim);
+/* The same with a choice of dtypes: dtype t is allowed when types has bit
+ * NPY_BIT(t) ("expected dtype <f4 or <f2, found ..." otherwise). */
+#define NPY_BIT(t) (1u << (t))
+void npy_open_any(npy_array *a, const char *path, unsigned types, int ndim);
 void npy_close(npy_array *a);
 /* Shape check helpers that die naming the file: dim k must equal v. */
 void npy_expect_dim(const npy_array *a, int k, int64_t v, const char *what);
-/* Die if any float element is NaN or infinite (F4/F8). */
+/* Die if any float element is NaN or infinite (F2/F4/F8). */
 void npy_expect_finite(const npy_array *a);
 
 /* Write a whole array atomically (path.tmp.<pid>, fsync, rename). */

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/half.h"
 #include "util/util.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -467,25 +468,6 @@ const char *st_meta(const st_file *f, const char *key) {
     return NULL;
 }
 
-/* IEEE binary16 -> binary32, exact (every half is a float): normals rebias
- * the exponent 15 -> 127, subnormals (exponent 0) are m·2^-24, exponent 31 is
- * inf/NaN (payload kept). */
-static float half_to_float(uint16_t h) {
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, u;
-    if (e == 31) u = s | 0x7F800000u | (m << 13);
-    else if (e) u = s | ((e + 112) << 23) | (m << 13);
-    else if (!m) u = s;
-    else {
-        /* normalise: shift until the implicit bit (bit 10) is set */
-        int sh = 0;
-        while (!(m & 1024)) { m <<= 1; sh++; }
-        u = s | ((uint32_t)(113 - sh) << 23) | ((m & 1023) << 13);
-    }
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
 void st_read_f32(float *out, const st_file *f, const st_tensor *t, int64_t count) {
     st_read_f32_as(out, f, t, 1, &count);
 }
@@ -507,7 +489,7 @@ void st_read_f32_as(float *out, const st_file *f, const st_tensor *t, int ndim, 
         for (int64_t i = 0; i < count; i++) {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
-            out[i] = half_to_float(h);
+            out[i] = half_bits_to_float(h);
         }
         break;
     case ST_BF16:

@@ -102,6 +102,7 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     const int relu7 = net_layer_index(&nt, "classifier.3.weight") + 1;
     CHECK(relu7 > 0 && nt.L[relu7].type == NL_RELU && nt.L[relu7].out_n == FEAT_VGG19_DIM);
     int last = relu7;
+    if (o->f2 && !o->layer) die("--dtype f2: only for a frozen-prefix cache (--layer); the relu7 features are f4");
     if (o->layer) {
         last = net_layer_by_label(&nt, o->layer);
         if (last < 0 || last > relu7)
@@ -129,8 +130,9 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     /* the weights are loaded and checked before the output is begun */
     int64_t shape[2] = {n, d};
     npy_writer w;
-    npy_writer_begin(&w, out_path, NPY_F4, 2, shape);
+    npy_writer_begin(&w, out_path, o->f2 ? NPY_F2 : NPY_F4, 2, shape);
     float *x = xaligned(sizeof(float) * (size_t)B * (size_t)(first ? pc.d : 3 * S * S));
+    uint16_t *half = o->f2 ? xmalloc(sizeof(uint16_t) * (size_t)B * (size_t)d) : NULL;
     float *scr = first ? NULL : xaligned(sizeof(float) * (size_t)pre_imagenet_scratch(B, H, W, C, S));
     int64_t *pos = xmalloc(sizeof(int64_t) * (size_t)B);
     /* on the GPU: the u8 images (or prefix rows) go up, the rows of layer
@@ -164,8 +166,13 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
             if (!first) pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
             f = net_forward_range(&nt, x, first, last, m);
         }
-        check_finite(f, m, d, k0, out_path);
-        npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
+        if (half) {
+            prefix_rows_to_f2(half, f, m, d, k0, out_path);
+            npy_writer_write(&w, half, sizeof(uint16_t) * (size_t)m * (size_t)d);
+        } else {
+            check_finite(f, m, d, k0, out_path);
+            npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
+        }
         progress_update(&p, k0 + m);
     }
     progress_end(&p);
@@ -179,6 +186,7 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
     if (first) prefix_cache_close(&pc);
     free(x);
     free(scr);
+    free(half);
     free(pos);
     net_free(&nt);
     return d;
@@ -188,8 +196,8 @@ int64_t features_write(const char *out_path, const npy_array *images, const int6
                        const features_opts *o) {
     if (images->ndim != 4) die("%s: expected u1 [N,H,W,C], found %d dims", images->path, images->ndim);
     if (o->extractor == FEAT_VGG19) return write_vgg19(out_path, images, idx, n, o);
-    if (o->layer || o->prefix_cache || o->prefix_indices)
-        die("--layer, --prefix-cache and --prefix-indices: only with --extractor vgg19");
+    if (o->layer || o->prefix_cache || o->prefix_indices || o->f2)
+        die("--layer, --prefix-cache, --prefix-indices and --dtype f2: only with --extractor vgg19");
     int64_t d = features_dim(images, o);
     int64_t shape[2] = {n, d};
     npy_writer w;

@@ -46,6 +46,8 @@ typedef struct features_opts {
                               rows (one per index) instead of running the layers up to it */
     const char *prefix_indices; /* optional: i8, the image of each prefix_cache row (prefix.h);
                               NULL: one row per index, in order */
+    int f2;                /* vgg19 with layer: write the cache as f2, half precision
+                              (prefix.h: half the bytes, the stated rounding); 0: f4 */
     const char *indices_path; /* the file idx came from, for messages (NULL: "--indices") */
     int cuda;              /* vgg19: 1 runs the network on the GPU device_select opened
                               (util/device.h; fp32), the input converted there too */
@@ -70,8 +72,8 @@ int64_t features_dim(const npy_array *images, const features_opts *o);
  * and the found shape; for fc6 also the inputs the file fits). */
 void features_vgg19_load(struct net *nt, const char *weights, int S);
 
-/* Stream f4 [n, d] features of images->data[idx] to out_path (atomic);
- * returns d. */
+/* Stream f4 [n, d] features of images->data[idx] to out_path (atomic), f2
+ * for a cache with o->f2; returns d. */
 int64_t features_write(const char *out_path, const npy_array *images, const int64_t *idx, int64_t n,
                     const features_opts *o);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/half.h"
 #include "nn/input.h"
 #include "util/util.h"
 
@@ -58,7 +59,7 @@ void prefix_cache_open(prefix_cache *pc, const char *path, const char *label, co
     int layer = net_layer_by_label(n, label);
     if (layer < 0) die("--prefix-layer '%s': not a layer of arch %s (e.g. pool5, relu6)", label, n->arch);
     if (layer >= n->nl - 1) die("--prefix-layer '%s': the last layer; nothing would run after it", label);
-    npy_open(&pc->a, path, NPY_F4, 2);
+    npy_open_any(&pc->a, path, NPY_BIT(NPY_F4) | NPY_BIT(NPY_F2), 2);
     pc->layer = layer;
     pc->d = n->L[layer].out_n;
     char what[96];
@@ -95,16 +96,28 @@ void prefix_cache_close(prefix_cache *pc) {
 }
 
 void prefix_cache_gather(float *h, const prefix_cache *pc, const int64_t *pos, int B) {
-    const float *src = pc->a.data;
+    const size_t d = (size_t)pc->d;
     for (int i = 0; i < B; i++) {
         const int64_t r = pc->row ? pc->row[pos[i]] : pos[i];
-        memcpy(h + (int64_t)i * pc->d, src + r * pc->d, sizeof(float) * (size_t)pc->d);
+        if (pc->a.dtype == NPY_F2) half_to_floats(h + (size_t)i * d, (const uint16_t *)pc->a.data + (size_t)r * d, d);
+        else memcpy(h + (size_t)i * d, (const float *)pc->a.data + (size_t)r * d, sizeof(float) * d);
     }
 }
 
+void prefix_rows_to_f2(void *h, const float *f, int64_t m, int64_t d, int64_t row0, const char *out_path) {
+    for (int64_t i = 0; i < m * d; i++)
+        if (!(fabsf(f[i]) <= HALF_MAX)) /* NaN fails too */
+            die("%s: row %lld, column %lld: %.9g %s", out_path, (long long)(row0 + i / d), (long long)(i % d),
+                (double)f[i],
+                isfinite(f[i]) ? "is beyond f2's largest value, 65504: write this cache as f4 (features.cache_dtype: f4)"
+                               : "is not finite");
+    half_from_floats(h, f, (size_t)(m * d));
+}
+
 void prefix_write(const char *out_path, net *n, int layer, const npy_array *images, const int64_t *idx, int64_t cnt,
-                  int batch) {
+                  int batch, npy_dtype dtype) {
     CHECK(layer >= 0 && layer < n->nl);
+    CHECK(dtype == NPY_F4 || dtype == NPY_F2);
     if (images->ndim != 4) die("%s: expected u1 [N,H,W,C], found %d dims", images->path, images->ndim);
     const int H = (int)images->shape[1], W = (int)images->shape[2], C = (int)images->shape[3], S = n->input;
     const int vgg = !strcmp(n->arch, "vgg19");
@@ -118,9 +131,10 @@ void prefix_write(const char *out_path, net *n, int layer, const npy_array *imag
     net_alloc(n, B, 0);
     int64_t shape[2] = {cnt, d};
     npy_writer w;
-    npy_writer_begin(&w, out_path, NPY_F4, 2, shape);
+    npy_writer_begin(&w, out_path, dtype, 2, shape);
     float *x = xaligned(sizeof(float) * (size_t)B * n->channels * S * S),
           *scr = xaligned(sizeof(float) * (size_t)net_input_scratch(B, H, W, C, S, vgg));
+    uint16_t *half = dtype == NPY_F2 ? xmalloc(sizeof(uint16_t) * (size_t)B * (size_t)d) : NULL;
     char label[32];
     net_layer_label(n, layer, label, sizeof label);
     progress p;
@@ -129,14 +143,20 @@ void prefix_write(const char *out_path, net *n, int layer, const npy_array *imag
         const int m = cnt - k0 < B ? (int)(cnt - k0) : B;
         net_input(x, scr, images->data, idx + k0, m, H, W, C, S, vgg);
         const float *f = net_forward_to(n, x, m, layer);
-        for (int64_t i = 0; i < (int64_t)m * d; i++)
-            if (!isfinite(f[i]))
-                die("%s: value %lld of row %lld is not finite", out_path, (long long)(i % d), (long long)(k0 + i / d));
-        npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
+        if (half) {
+            prefix_rows_to_f2(half, f, m, d, k0, out_path);
+            npy_writer_write(&w, half, sizeof(uint16_t) * (size_t)m * (size_t)d);
+        } else {
+            for (int64_t i = 0; i < (int64_t)m * d; i++)
+                if (!isfinite(f[i]))
+                    die("%s: value %lld of row %lld is not finite", out_path, (long long)(i % d), (long long)(k0 + i / d));
+            npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
+        }
         progress_update(&p, k0 + m);
     }
     progress_end(&p);
     npy_writer_commit(&w);
     free(x);
     free(scr);
+    free(half);
 }
