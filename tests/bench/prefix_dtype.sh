@@ -35,7 +35,7 @@ np.save(f"{d}/im.npy", rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8))
 np.save(f"{d}/ix.npy", np.arange(n, dtype=np.int64))
 np.save(f"{d}/w.npy", rng.integers(0, 256, (n, (n + 7) // 8), dtype=np.uint8))
 PY
-echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ); N=$N S=$S threads=$TH"
+echo "# machine: $(nproc --all) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ); N=$N S=$S threads=$TH"
 echo "# 1. pool5 of $N images, f4 and f2"
 for dt in f4 f2; do
     "$BIN/dsah-features" --images "$T/im.npy" --indices "$T/ix.npy" --extractor vgg19 --weights "$T/w.safetensors" \
