@@ -1,22 +1,39 @@
 #!/bin/bash
-# summary.sh RUNDIR: after make pipeline, the table of mAP@5000, mAP@1000 and
-# P@100 for DSAH and the baselines at each code length, and n+ / F_w of W0
-# (graph/stats.json). Also written to RUNDIR/summary.md.
+# summary.sh RUNDIR: after make pipeline, the table of the run's metrics for
+# DSAH and the baselines at each code length: mAP@K for each eval.topk and
+# P@N for each eval.precision_at, in the order of metrics.json (the first
+# one found names the columns), and n+ / F_w of W0 (graph/stats.json). Also
+# written to RUNDIR/summary.md.
 set -euo pipefail
 d=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/jsonget.sh"
 out=$d/summary.md
+cols=()
+while IFS=$'\t' read -r kind label bits gamma tau dir; do
+  [ "$kind" = main ] && [ -f "$dir/eval/metrics.json" ] || continue
+  mapfile -t cols < <(jq -r 'keys_unsorted[] | select(test("^(mAP|P)@"))' "$dir/eval/metrics.json")
+  break
+done < "$d/index.tsv"
+[ ${#cols[@]} -gt 0 ] || cols=(mAP@5000 mAP@1000 P@100)  # nothing evaluated yet
 {
   echo "## $(basename "$d")"
   echo
-  echo "| method | bits | mAP@5000 | mAP@1000 | P@100 |"
-  echo "| --- | --- | --- | --- | --- |"
+  head="| method | bits |" rule="| --- | --- |"
+  for c in "${cols[@]}"; do head="$head $c |" rule="$rule --- |"; done
+  echo "$head"
+  echo "$rule"
   while IFS=$'\t' read -r kind label bits gamma tau dir; do
     [ "$kind" = main ] || continue
     m=$dir/eval/metrics.json
-    [ -f "$m" ] || { echo "| $label | $bits | not run | | |"; continue; }
-    echo "| $label | $bits | $(fmt4 "$(jget "$m" mAP@5000)") | $(fmt4 "$(jget "$m" mAP@1000)") | $(fmt4 "$(jget "$m" P@100)") |"
+    row="| $label | $bits |"
+    if [ -f "$m" ]; then
+      for c in "${cols[@]}"; do row="$row $(fmt4 "$(jget "$m" "$c")") |"; done
+    else
+      row="$row not run |"
+      for ((i = 1; i < ${#cols[@]}; i++)); do row="$row |"; done
+    fi
+    echo "$row"
   done < "$d/index.tsv"
   s=$d/graph/stats.json
   if [ -f "$s" ]; then

@@ -21,6 +21,14 @@ mk() { make -s -C "$repo" --no-print-directory PIPELINE="$tmp/smoke.yaml" WORK="
 mk pipeline > "$tmp/o1" 2>&1; ok $? "smoke pipeline runs"
 [ $? = 0 ] || sed 's/^/#   /' "$tmp/o1" | tail -20
 test -s "$W/runs/dsah-b16/eval/metrics.json"; ok $? "DSAH metrics written"
+# the summary's columns are the YAML's metrics (smoke: topk 100, 5000;
+# precision_at 10, 100), its DSAH row the values of metrics.json
+is "$(sed -n 3p "$W/summary.md")" "| method | bits | mAP@100 | mAP@5000 | P@10 | P@100 |" \
+  "the summary's columns follow eval.topk and eval.precision_at"
+is "$(grep '^| DSAH | 16 |' "$W/summary.md")" \
+  "$(LC_ALL=C printf '| DSAH | 16 | %.4f | %.4f | %.4f | %.4f |' \
+      $(jq -r '."mAP@100", ."mAP@5000", ."P@10", ."P@100"' "$W/runs/dsah-b16/eval/metrics.json"))" \
+  "the summary's DSAH row holds its metrics.json values"
 is "$(ls "$W/index" | tr '\n' ' ')" "dsah-b16 itq-b16 lsh-b16 " "make pipeline builds the indexes of its runs"
 "$bin/dsah-search" -q --index "$W/index/dsah-b16" --codes "$W/runs/dsah-b16/codes/query.npy" --k 5 --out "$tmp/s" \
   && is "$(jq '[.queries[].results | length] | unique' -c "$tmp/s/results.json")" "[5]" "dsah-search on the pipeline's index"
