@@ -286,6 +286,13 @@ static const char *prefix_layer(void) {
 /* The split whose prefix cache a split's rules read: db's for train. */
 static const char *prefix_split(const char *split) { return strcmp(split, "train") ? split : "db"; }
 
+/* --prefix-indices of a split's rules: the index list of the split whose
+ * cache they read when that is another split's (train: data/db.npy), else
+ * NULL. */
+static const char *prefix_indices(const char *split) {
+    return strcmp(prefix_split(split), split) ? fmt("%s/data/%s.npy", W, prefix_split(split)) : NULL;
+}
+
 /* What a train, encode or features rule reads instead of running the frozen
  * layers: --prefix-cache, --prefix-layer and --prefix-indices (NULL: left
  * out; cache NULL: no cache). */
@@ -336,7 +343,7 @@ static frozen plan_prefix(const char *split, unsigned groups) {
     if (!prefix_layer()) return f;
     f.cache = plan_cache(prefix_layer(), split, NULL, groups);
     f.layer = prefix_layer();
-    if (strcmp(prefix_split(split), split)) f.indices = fmt("%s/data/%s.npy", W, prefix_split(split));
+    f.indices = prefix_indices(split);
     return f;
 }
 
@@ -413,7 +420,7 @@ static frozen plan_head_cache(const char *split, unsigned groups) {
     }
     const frozen from = plan_prefix(prefix_split(split), groups);
     f.cache = plan_cache(head_layer(), split, &from, groups);
-    if (strcmp(prefix_split(split), split)) f.indices = fmt("%s/data/%s.npy", W, prefix_split(split));
+    f.indices = prefix_indices(split);
     return f;
 }
 

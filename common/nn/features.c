@@ -166,13 +166,7 @@ static int64_t write_vgg19(const char *out_path, const npy_array *images, const 
             if (!first) pre_imagenet(x, scr, images->data, idx + k0, m, H, W, C, S);
             f = net_forward_range(&nt, x, first, last, m);
         }
-        if (half) {
-            prefix_rows_to_f2(half, f, m, d, k0, out_path);
-            npy_writer_write(&w, half, sizeof(uint16_t) * (size_t)m * (size_t)d);
-        } else {
-            check_finite(f, m, d, k0, out_path);
-            npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
-        }
+        prefix_rows_write(&w, half, f, m, d, k0, out_path);
         progress_update(&p, k0 + m);
     }
     progress_end(&p);

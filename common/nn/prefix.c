@@ -114,6 +114,19 @@ void prefix_rows_to_f2(void *h, const float *f, int64_t m, int64_t d, int64_t ro
     half_from_floats(h, f, (size_t)(m * d));
 }
 
+void prefix_rows_write(npy_writer *w, uint16_t *half, const float *f, int64_t m, int64_t d, int64_t row0,
+                       const char *out_path) {
+    if (half) {
+        prefix_rows_to_f2(half, f, m, d, row0, out_path);
+        npy_writer_write(w, half, sizeof(uint16_t) * (size_t)(m * d));
+        return;
+    }
+    for (int64_t i = 0; i < m * d; i++)
+        if (!isfinite(f[i]))
+            die("%s: value %lld of row %lld is not finite", out_path, (long long)(i % d), (long long)(row0 + i / d));
+    npy_writer_write(w, f, sizeof(float) * (size_t)(m * d));
+}
+
 void prefix_write(const char *out_path, net *n, int layer, const npy_array *images, const int64_t *idx, int64_t cnt,
                   int batch, npy_dtype dtype) {
     CHECK(layer >= 0 && layer < n->nl);
@@ -143,15 +156,7 @@ void prefix_write(const char *out_path, net *n, int layer, const npy_array *imag
         const int m = cnt - k0 < B ? (int)(cnt - k0) : B;
         net_input(x, scr, images->data, idx + k0, m, H, W, C, S, vgg);
         const float *f = net_forward_to(n, x, m, layer);
-        if (half) {
-            prefix_rows_to_f2(half, f, m, d, k0, out_path);
-            npy_writer_write(&w, half, sizeof(uint16_t) * (size_t)m * (size_t)d);
-        } else {
-            for (int64_t i = 0; i < (int64_t)m * d; i++)
-                if (!isfinite(f[i]))
-                    die("%s: value %lld of row %lld is not finite", out_path, (long long)(i % d), (long long)(k0 + i / d));
-            npy_writer_write(&w, f, sizeof(float) * (size_t)m * (size_t)d);
-        }
+        prefix_rows_write(&w, half, f, m, d, k0, out_path);
         progress_update(&p, k0 + m);
     }
     progress_end(&p);

@@ -79,5 +79,11 @@ void prefix_write(const char *out_path, net *n, int layer, const npy_array *imag
  * 65504, in magnitude (suggesting f4); the writer's atomic output is then
  * left out. */
 void prefix_rows_to_f2(void *h, const float *f, int64_t m, int64_t d, int64_t row0, const char *out_path);
+/* Rows row0..row0+m of f [m, d] to w: as f2 through half [m * d] (a
+ * scratch buffer; prefix_rows_to_f2's checks), or, half NULL, as f4, each
+ * value checked finite (dies naming out_path, the row and the value). The
+ * one row writer of prefix_write and dsah-features' vgg19 features. */
+void prefix_rows_write(npy_writer *w, uint16_t *half, const float *f, int64_t m, int64_t d, int64_t row0,
+                       const char *out_path);
 
 #endif
